@@ -1,0 +1,55 @@
+"""Pure functions that turn caller input into the keys the store indexes on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any
+
+from ._errors import InvalidInputError
+
+__all__ = ["clean_text", "normalise_query", "query_hash", "scope_key", "validate_text"]
+
+_WS = re.compile(r"\s+")
+_TRAILING = re.compile(r"[\s?.!…]+$")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (not encodable as UTF-8) with U+FFFD so SQLite can store the text."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def validate_text(value: object, what: str) -> str:
+    """Return ``value`` cleaned if it is a non-blank string, else raise :class:`InvalidInputError`."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidInputError(f"{what} must not be empty or blank")
+    return clean_text(value)
+
+
+def normalise_query(text: str) -> str:
+    """Case-fold, NFKC-normalise and collapse white space; trailing ``?.!`` do not change meaning."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return _TRAILING.sub("", _WS.sub(" ", folded).strip()) or folded.strip()
+
+
+def query_hash(normalised: str) -> str:
+    """The exact-tier key of a normalised query."""
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def scope_key(scope: Any) -> str:
+    """A stable digest of ``scope`` (any JSON value); ``None`` is the empty scope ``""``."""
+    if scope is None:
+        return ""
+    try:
+        canonical = json.dumps(
+            scope, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"scope must be JSON-serialisable: {exc}") from exc
+    return hashlib.sha256(clean_text(canonical).encode("utf-8")).hexdigest()[:32]

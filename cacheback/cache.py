@@ -1,0 +1,572 @@
+"""SemanticCache: the public core API. Exact tier, then semantic tier, behind a fail-open wall.
+
+Any failure inside the cache (disk, database, model) becomes a miss or a skipped store, is
+counted in :meth:`SemanticCache.stats` and logged once per incident; only bad caller input raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._breaker import CircuitBreaker
+from ._errors import (
+    CachebackError,
+    ConfigurationError,
+    CorruptDatabaseError,
+    EmbedderError,
+    InvalidInputError,
+    SchemaVersionError,
+    StorageError,
+)
+from ._normalize import normalise_query, query_hash, scope_key, validate_text
+from ._types import Candidate, Hit
+from ._vectors import PartitionedVectors
+from .embed import Embedder, default_embedder
+from .match import Matcher, ThresholdMatcher
+from .storage import EVICTION_POLICIES, Feedback, NewEntry, SQLiteStorage, Storage
+
+__all__ = ["DEFAULT_SIMILARITY_THRESHOLD", "SemanticCache", "default_path"]
+
+logger = logging.getLogger("cacheback")
+
+#: Plain-cosine threshold used when no calibrated matcher is available (see docs/matching.md).
+DEFAULT_SIMILARITY_THRESHOLD = 0.92
+_FLUSH_HITS_EVERY = 64
+_FLUSH_HITS_SECONDS = 2.0
+_PURGE_EVERY_PUTS = 256
+_SEARCH_SLACK = 4
+
+
+def default_path() -> Path:
+    """``$CACHEBACK_HOME/cache.db``, else the per-user cache directory."""
+    home = os.environ.get("CACHEBACK_HOME")
+    if home:
+        return Path(home) / "cache.db"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cacheback" / "cache.db"
+
+
+def _check_ttl(ttl: float | None, what: str) -> float | None:
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl):
+        raise InvalidInputError(f"{what} must be a finite number of seconds or None")
+    if ttl <= 0:
+        raise InvalidInputError(f"{what} must be positive, got {ttl}")
+    return float(ttl)
+
+
+def _check_namespace(namespace: object) -> str:
+    if not isinstance(namespace, str) or not namespace:
+        raise InvalidInputError("namespace must be a non-empty str")
+    return namespace
+
+
+class SemanticCache:
+    """A local semantic cache of question -> answer, keyed by namespace and scope.
+
+    ``embedder="default"`` loads the bundled MiniLM model; ``None`` keeps only the exact tier.
+    ``matcher`` decides which neighbour may be served; by default a plain similarity threshold.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        embedder: Embedder | str | None = "default",
+        matcher: Matcher | None = None,
+        similarity_threshold: float | None = None,
+        ttl: float | None = None,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+        eviction_policy: str = "least-recently-used",
+        candidates_k: int = 5,
+        max_query_chars: int = 16_384,
+        storage: Storage | None = None,
+        clock: Callable[[], float] = time.time,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        if eviction_policy not in EVICTION_POLICIES:
+            raise ConfigurationError(
+                f"eviction_policy must be one of {sorted(EVICTION_POLICIES)}, not {eviction_policy!r}"
+            )
+        for name, limit in (("max_entries", max_entries), ("max_bytes", max_bytes)):
+            if limit is not None and (not isinstance(limit, int) or limit < 1):
+                raise ConfigurationError(f"{name} must be a positive int or None")
+        if matcher is not None and similarity_threshold is not None:
+            raise ConfigurationError("give either matcher or similarity_threshold, not both")
+        self.path = ":memory:" if str(path) == ":memory:" else str(path or default_path())
+        self.default_ttl = _check_ttl(ttl, "ttl")
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.eviction_policy = eviction_policy
+        self.candidates_k = candidates_k
+        self.max_query_chars = max_query_chars
+        self.matcher = matcher or ThresholdMatcher(
+            DEFAULT_SIMILARITY_THRESHOLD if similarity_threshold is None else similarity_threshold
+        )
+        self._clock = clock
+        self._breaker = breaker or CircuitBreaker()
+        self._lock = threading.RLock()
+        self._counters: dict[str, int] = {}
+        self._degraded: dict[str, str] = {}
+        self._pending_hits: dict[int, list[float]] = {}
+        self._last_flush = time.monotonic()
+        self._puts = 0
+        self._blocked: set[tuple[str, int]] = set()
+        self._synced_id = 0
+        self._closed = False
+        self._embedder = self._load_embedder(embedder)
+        self._vectors = PartitionedVectors(self._embedder.dim if self._embedder else 0)
+        self._given_storage = storage
+        self._storage: Storage | None = None
+        self._open_storage()
+
+    # -- set-up and fault handling -------------------------------------------------------
+
+    def _load_embedder(self, embedder: Embedder | str | None) -> Embedder | None:
+        if embedder is None:
+            self._degraded["semantic"] = "disabled: no embedder configured"
+            return None
+        if isinstance(embedder, Embedder):
+            return embedder
+        if embedder != "default":
+            raise ConfigurationError("embedder must be an Embedder, 'default' or None")
+        try:
+            return default_embedder()
+        except EmbedderError as exc:
+            self._degraded["semantic"] = f"off: {exc}"
+            logger.warning("cacheback: semantic tier off, exact tier still works: %s", exc)
+            return None
+
+    def _open_storage(self) -> None:
+        if self._given_storage is not None:
+            self._storage = self._given_storage
+        else:
+            try:
+                self._storage = SQLiteStorage(self.path)
+            except CorruptDatabaseError as exc:
+                self._storage = self._replace_corrupt(exc)
+            except SchemaVersionError as exc:
+                self._fault("schema", exc)
+                self._degraded["storage"] = f"off: {exc}"
+                return
+            except StorageError as exc:
+                self._fault("storage_open", exc)
+                return
+        self._degraded.pop("storage", None)
+        self._synced_id = 0
+        self._vectors.clear()
+        self._reload()
+
+    def _replace_corrupt(self, exc: BaseException) -> Storage | None:
+        """Keep the damaged file for the user (renamed), and start a fresh one in its place."""
+        self._count("corrupt_database")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        moved = f"{self.path}.corrupt-{stamp}"
+        logger.error("cacheback: %s is damaged (%s); moved to %s, starting fresh", self.path, exc, moved)
+        try:
+            os.replace(self.path, moved)
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.replace(self.path + suffix, moved + suffix)
+            self._degraded["recovered"] = f"damaged database moved to {moved}"
+            return SQLiteStorage(self.path)
+        except (OSError, CachebackError) as err:
+            self._fault("storage_open", err)
+            return None
+
+    def _reload(self) -> None:
+        try:
+            assert self._storage is not None
+            self._blocked = self._storage.blocked_pairs()
+            self._sync_vectors()
+            self._breaker.success()
+        except StorageError as exc:
+            self._storage_failed(exc)
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counters[name] = self._counters.get(name, 0) + n
+
+    def _fault(self, kind: str, exc: BaseException) -> None:
+        """Count a fault, log it when the breaker changes state, and open the breaker."""
+        self._count(f"errors.{kind}")
+        if self._breaker.state == "closed":
+            logger.warning("cacheback: %s fault, serving from upstream until it clears: %s", kind, exc)
+        self._breaker.failure(exc)
+
+    def _storage_failed(self, exc: StorageError) -> None:
+        if isinstance(exc, CorruptDatabaseError) and self._given_storage is None:
+            self._close_storage()
+            self._storage = self._replace_corrupt(exc)
+            if self._storage is not None:
+                self._vectors.clear()
+                self._synced_id = 0
+                self._blocked = set()
+            return
+        self._fault("storage", exc)
+
+    def _ready(self) -> Storage | None:
+        """The storage if calls may go to it now; reopens it after an open failure."""
+        if self._closed:
+            raise CachebackError("the cache is closed")
+        if not self._breaker.allow():
+            self._count("skipped.breaker_open")
+            return None
+        if self._storage is None:
+            if "storage" in self._degraded:
+                return None
+            self._open_storage()
+        return self._storage
+
+    def _close_storage(self) -> None:
+        if self._storage is not None and self._given_storage is None:
+            try:
+                self._storage.close()
+            except Exception:  # noqa: BLE001 - closing a broken store must not raise
+                pass
+        self._storage = None
+
+    # -- index upkeep --------------------------------------------------------------------
+
+    def _sync_vectors(self) -> None:
+        """Load rows other connections (threads, processes) stored since the last sync."""
+        if self._embedder is None or self._storage is None:
+            return
+        for batch in self._storage.vectors_after(self._synced_id, self._embedder.name, self._clock()):
+            if batch.vectors.shape[1] != self._embedder.dim:
+                self._count("skipped.wrong_dim_vectors", len(batch.ids))
+            else:
+                bad = self._vectors.add(batch.ids, batch.partitions, batch.vectors)
+                if bad:
+                    self._count("skipped.nonfinite_vectors", bad)
+                    logger.warning("cacheback: %d stored vectors are not finite; ignored", bad)
+            self._synced_id = max(self._synced_id, int(batch.ids[-1]))
+
+    def _embed(self, text: str) -> np.ndarray | None:
+        if self._embedder is None:
+            return None
+        try:
+            vector = self._embedder.embed(text)
+        except EmbedderError as exc:
+            self._count("errors.embedder")
+            logger.warning("cacheback: embedding failed, semantic tier skipped: %s", exc)
+            return None
+        if vector.shape != (self._embedder.dim,) or not np.isfinite(vector).all():
+            self._count("errors.embedder")
+            return None
+        return vector.astype(np.float32, copy=False)
+
+    # -- public API ----------------------------------------------------------------------
+
+    def put(
+        self,
+        query: str,
+        response: str,
+        *,
+        namespace: str = "default",
+        scope: Any = None,
+        ttl: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        payload: Any = None,
+    ) -> int | None:
+        """Store ``response`` as the answer to ``query``; returns the entry id, or ``None`` when
+        the store was skipped (storage fault, oversize query). A same-key entry is replaced."""
+        query = validate_text(query, "query")
+        response = validate_text(response, "response")
+        namespace = _check_namespace(namespace)
+        key = scope_key(scope)
+        ttl = _check_ttl(ttl, "ttl") or self.default_ttl
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidInputError("metadata must be a dict or None")
+        try:
+            payload_text = payload if payload is None or isinstance(payload, str) else json.dumps(
+                payload, ensure_ascii=False, allow_nan=False
+            )
+            json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"payload and metadata must be JSON-serialisable: {exc}") from exc
+        if len(query) > self.max_query_chars:
+            self._count("skipped.oversize_query")
+            return None
+        storage = self._ready()
+        if storage is None:
+            return None
+        norm = normalise_query(query)
+        vector = self._embed(query)
+        now = self._clock()
+        entry = NewEntry(
+            namespace=namespace, scope_key=key, query_hash=query_hash(norm), norm_query=norm,
+            query=query, response=response, payload=payload_text, embedding=vector,
+            embed_model=self._embedder.name if vector is not None else None,
+            created=now, expires=None if ttl is None else now + ttl, metadata=metadata,
+        )
+        try:
+            entry_id = storage.put(entry)
+            if vector is not None:
+                self._vectors.add(np.array([entry_id]), [(namespace, key)], vector[None, :])
+            self._after_put(storage, now)
+        except StorageError as exc:
+            self._count("put_failures")
+            self._storage_failed(exc)
+            return None
+        self._breaker.success()
+        self._count("puts")
+        return entry_id
+
+    def _after_put(self, storage: Storage, now: float) -> None:
+        self._puts += 1
+        if self.max_entries is not None or self.max_bytes is not None:
+            for entry_id in storage.evict(self.max_entries, self.max_bytes, self.eviction_policy):
+                self._vectors.remove(entry_id)
+                self._count("evicted")
+        if self._puts % _PURGE_EVERY_PUTS == 0:
+            for entry_id in storage.purge_expired(now, 256):
+                self._vectors.remove(entry_id)
+                self._count("expired_purged")
+
+    def get(
+        self,
+        query: str,
+        *,
+        namespace: str = "default",
+        scope: Any = None,
+        semantic: bool = True,
+    ) -> Hit | None:
+        """The cached answer for ``query`` in this namespace and scope, or ``None`` on a miss."""
+        query = validate_text(query, "query")
+        namespace = _check_namespace(namespace)
+        key = scope_key(scope)
+        self._count("gets")
+        if len(query) > self.max_query_chars:
+            self._count("skipped.oversize_query")
+            return self._miss()
+        storage = self._ready()
+        if storage is None:
+            return self._miss()
+        qhash = query_hash(normalise_query(query))
+        try:
+            hit = self._lookup(storage, query, qhash, namespace, key, semantic)
+            self._breaker.success()
+        except StorageError as exc:
+            self._storage_failed(exc)
+            return self._miss()
+        except Exception as exc:  # noqa: BLE001 - the cache must never break the app
+            self._count("errors.internal")
+            logger.exception("cacheback: unexpected error in get(), treated as a miss: %s", exc)
+            return self._miss()
+        if hit is None:
+            return self._miss()
+        self._count(f"hits.{hit.tier}")
+        self._record_hit(hit.entry_id)
+        return hit
+
+    def _miss(self) -> None:
+        self._count("misses")
+        return None
+
+    def _lookup(
+        self, storage: Storage, query: str, qhash: str, namespace: str, key: str, semantic: bool
+    ) -> Hit | None:
+        now = self._clock()
+        entry = storage.get_exact(namespace, key, qhash, now)
+        if entry is not None and (qhash, entry.id) not in self._blocked:
+            return Hit(
+                response=entry.response, similarity=1.0, tier="exact", matched_query=entry.query,
+                entry_id=entry.id, query=query, payload=entry.payload, metadata=entry.metadata,
+                probability=1.0, namespace=namespace, scope_key=key, query_hash=qhash,
+            )
+        if not semantic:
+            return None
+        candidates = self._candidates(storage, query, qhash, namespace, key, self.candidates_k)
+        if not candidates:
+            return None
+        decision = self.matcher.decide(query, candidates)
+        chosen = decision.accepted
+        if chosen is None:
+            return None
+        return Hit(
+            response=chosen.response, similarity=chosen.similarity, tier="semantic",
+            matched_query=chosen.query, entry_id=chosen.entry_id, query=query,
+            payload=chosen.payload, metadata=chosen.metadata, probability=decision.probability,
+            namespace=namespace, scope_key=key, query_hash=qhash,
+        )
+
+    def _candidates(
+        self, storage: Storage, query: str, qhash: str, namespace: str, key: str, k: int
+    ) -> list[Candidate]:
+        vector = self._embed(query)
+        if vector is None:
+            return []
+        self._sync_vectors()
+        ids, sims = self._vectors.search(vector, (namespace, key), k + _SEARCH_SLACK)
+        if len(ids) == 0:
+            return []
+        live = storage.get_many(ids.tolist(), self._clock())
+        found: list[Candidate] = []
+        for entry_id, sim in zip(ids.tolist(), sims.tolist()):
+            entry = live.get(entry_id)
+            if entry is None:
+                self._vectors.remove(entry_id)
+                continue
+            if (qhash, entry_id) in self._blocked:
+                continue
+            found.append(Candidate(
+                entry_id=entry_id, query=entry.query, response=entry.response,
+                similarity=float(min(sim, 1.0)), payload=entry.payload, metadata=entry.metadata,
+                created=entry.created, namespace=namespace, scope_key=key,
+            ))
+            if len(found) == k:
+                break
+        return found
+
+    def candidates(
+        self, query: str, *, namespace: str = "default", scope: Any = None, k: int = 5
+    ) -> list[Candidate]:
+        """The ``k`` nearest live entries in this namespace and scope, best first, with no match
+        decision applied: the raw material of the synthesis tier. Empty on any fault."""
+        query = validate_text(query, "query")
+        namespace = _check_namespace(namespace)
+        key = scope_key(scope)
+        storage = self._ready()
+        if storage is None or len(query) > self.max_query_chars:
+            return []
+        qhash = query_hash(normalise_query(query))
+        try:
+            return self._candidates(storage, query, qhash, namespace, key, k)
+        except StorageError as exc:
+            self._storage_failed(exc)
+            return []
+
+    def _record_hit(self, entry_id: int) -> None:
+        with self._lock:
+            pending = self._pending_hits.setdefault(entry_id, [0, 0.0])
+            pending[0] += 1
+            pending[1] = self._clock()
+            due = (
+                len(self._pending_hits) >= _FLUSH_HITS_EVERY
+                or time.monotonic() - self._last_flush > _FLUSH_HITS_SECONDS
+            )
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write buffered hit counts and last-hit times (kept in memory to keep hits fast)."""
+        with self._lock:
+            pending, self._pending_hits = self._pending_hits, {}
+            self._last_flush = time.monotonic()
+        if not pending or self._storage is None:
+            return
+        try:
+            self._storage.record_hits({i: (int(c), t) for i, (c, t) in pending.items()})
+        except StorageError as exc:
+            self._storage_failed(exc)
+
+    def report(self, hit: Hit, correct: bool = False, note: str | None = None) -> None:
+        """Record whether a served hit was right. A wrong pair is never served again, and every
+        judgement is kept in SQLite for recalibration."""
+        if not isinstance(hit, Hit):
+            raise InvalidInputError("report() takes the Hit that get() returned")
+        with self._lock:
+            if not correct:
+                self._blocked.add((hit.query_hash, hit.entry_id))
+        self._count("feedback.correct" if correct else "feedback.wrong")
+        storage = self._ready()
+        if storage is None:
+            return
+        try:
+            storage.add_feedback(Feedback(
+                entry_id=hit.entry_id, namespace=hit.namespace, scope_key=hit.scope_key,
+                query=hit.query, query_hash=hit.query_hash, matched_query=hit.matched_query,
+                similarity=hit.similarity, probability=hit.probability, tier=hit.tier,
+                correct=bool(correct), created=self._clock(), note=note,
+            ))
+        except StorageError as exc:
+            self._storage_failed(exc)
+
+    def delete(self, entry_id: int) -> bool:
+        """Remove one entry; ``True`` if it existed."""
+        storage = self._ready()
+        if storage is None:
+            return False
+        try:
+            removed = storage.delete([entry_id]) > 0
+        except StorageError as exc:
+            self._storage_failed(exc)
+            return False
+        self._vectors.remove(entry_id)
+        return removed
+
+    def clear(self, namespace: str | None = None) -> int:
+        """Remove every entry, or those of one namespace; returns how many were removed."""
+        storage = self._ready()
+        if storage is None:
+            return 0
+        try:
+            removed = storage.clear(namespace)
+        except StorageError as exc:
+            self._storage_failed(exc)
+            return 0
+        self._vectors.clear(namespace)
+        return removed
+
+    def stats(self) -> dict[str, Any]:
+        """Counters, store facts and any degraded mode with its reason."""
+        with self._lock:
+            counters = dict(self._counters)
+        hits = sum(v for k, v in counters.items() if k.startswith("hits."))
+        gets = counters.get("gets", 0)
+        out: dict[str, Any] = {
+            "path": self.path,
+            "counters": counters,
+            "hits": hits,
+            "misses": counters.get("misses", 0),
+            "hit_rate": hits / gets if gets else 0.0,
+            "indexed_vectors": len(self._vectors),
+            "index_bytes": self._vectors.nbytes(),
+            "embedder": self._embedder.name if self._embedder else None,
+            "matcher": type(self.matcher).__name__,
+            "breaker": self._breaker.state,
+            "last_error": self._breaker.last_error,
+            "degraded": dict(self._degraded),
+        }
+        if self._storage is not None:
+            try:
+                out.update(self._storage.counts())
+            except StorageError as exc:
+                out["storage_error"] = str(exc)
+        return out
+
+    @property
+    def storage(self) -> Storage | None:
+        """The underlying store (for tools such as the CLI); ``None`` while it is unavailable."""
+        return self._storage
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self._embedder
+
+    def close(self) -> None:
+        """Flush buffered hit counts and release the database."""
+        if self._closed:
+            return
+        self.flush()
+        self._close_storage()
+        self._closed = True
+
+    def __enter__(self) -> SemanticCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,112 @@
+"""all-MiniLM-L6-v2 on onnxruntime: tokenise, run, mean-pool over the attention mask, normalise."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import EmbedderError, ModelNotFoundError
+from ._base import Embedder, l2_normalise
+from ._locate import MODEL_SHA256, TOKENIZER_PATH, locate_model, verify_sha256
+
+__all__ = ["OnnxMiniLMEmbedder", "mean_pool"]
+
+
+def mean_pool(last_hidden_state: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """Average the token vectors of each row over its real (unpadded) tokens."""
+    mask = attention_mask.astype(np.float32)[:, :, None]
+    summed = (last_hidden_state * mask).sum(axis=1)
+    return summed / np.maximum(mask.sum(axis=1), 1e-9)
+
+
+class OnnxMiniLMEmbedder(Embedder):
+    """The default embedder; files are located and verified here, the session is built lazily.
+
+    Construction fails fast with :class:`ModelNotFoundError` or :class:`ModelChecksumError`, so
+    the cache can switch its semantic tier off before serving anything.
+    """
+
+    name = "all-MiniLM-L6-v2-int8"
+    dim = 384
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        tokenizer_path: str | os.PathLike[str] | None = None,
+        expected_sha256: str | None = MODEL_SHA256,
+        max_length: int = 256,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        self.model_path = locate_model(model_path)
+        if expected_sha256 is not None:
+            verify_sha256(self.model_path, expected_sha256)
+        self.tokenizer_path = Path(tokenizer_path) if tokenizer_path else TOKENIZER_PATH
+        if not self.tokenizer_path.is_file():
+            raise ModelNotFoundError(f"tokenizer file {self.tokenizer_path} does not exist")
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._input_names: frozenset[str] = frozenset()
+
+    def _ensure_loaded(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            try:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
+                tokenizer.enable_truncation(max_length=self.max_length)
+                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+                options = ort.SessionOptions()
+                if self.threads:
+                    options.intra_op_num_threads = self.threads
+                options.log_severity_level = 3
+                session = ort.InferenceSession(
+                    str(self.model_path), options, providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:
+                raise EmbedderError(f"cannot load the embedding model: {exc}") from exc
+            self._tokenizer = tokenizer
+            self._input_names = frozenset(i.name for i in session.get_inputs())
+            self._session = session
+
+    def run_raw(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The model's ``last_hidden_state`` and the attention mask for one padded batch."""
+        self._ensure_loaded()
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feeds = {k: v for k, v in feeds.items() if k in self._input_names}
+        try:
+            (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        except Exception as exc:
+            raise EmbedderError(f"embedding inference failed: {exc}") from exc
+        return np.asarray(hidden, dtype=np.float32), mask
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            hidden, mask = self.run_raw([texts[i] for i in chunk])
+            out[chunk] = l2_normalise(mean_pool(hidden, mask))
+        if not np.isfinite(out).all():
+            raise EmbedderError("the model produced a non-finite embedding")
+        return out

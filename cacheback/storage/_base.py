@@ -1,0 +1,131 @@
+"""The storage interface the cache talks to, so another backend can stand in for SQLite."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Entry", "Feedback", "NewEntry", "Storage", "VectorBatch"]
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """What the cache hands the store to write; ``expires`` is an absolute time or ``None``."""
+
+    namespace: str
+    scope_key: str
+    query_hash: str
+    norm_query: str
+    query: str
+    response: str
+    payload: str | None
+    embedding: np.ndarray | None
+    embed_model: str | None
+    created: float
+    expires: float | None
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored entry as read back; the embedding is not loaded on the read path."""
+
+    id: int
+    namespace: str
+    scope_key: str
+    query_hash: str
+    query: str
+    response: str
+    payload: str | None
+    created: float
+    last_hit: float
+    hit_count: int
+    expires: float | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VectorBatch:
+    """Rows for (re)building the ANN index: ids, their partitions and float32 vectors."""
+
+    ids: np.ndarray
+    partitions: list[tuple[str, str]]
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A judgement that serving ``entry_id`` for a query was right or wrong."""
+
+    entry_id: int
+    namespace: str
+    scope_key: str
+    query: str
+    query_hash: str
+    matched_query: str
+    similarity: float
+    probability: float | None
+    tier: str
+    correct: bool
+    created: float
+    note: str | None = None
+
+
+class Storage(ABC):
+    """The source of truth. Every method may raise :class:`cacheback.StorageError`."""
+
+    @abstractmethod
+    def put(self, entry: NewEntry) -> int:
+        """Insert or replace the entry with the same (namespace, scope_key, query_hash)."""
+
+    @abstractmethod
+    def get_exact(self, namespace: str, scope_key: str, query_hash: str, now: float) -> Entry | None:
+        """The live entry stored for exactly this key, if any."""
+
+    @abstractmethod
+    def get_many(self, ids: Sequence[int], now: float) -> dict[int, Entry]:
+        """Live entries among ``ids``; expired and deleted ones are absent from the result."""
+
+    @abstractmethod
+    def vectors_after(self, after_id: int, model: str, now: float) -> Iterator[VectorBatch]:
+        """Live embedded rows with ``id > after_id`` made by ``model``, in batches."""
+
+    @abstractmethod
+    def record_hits(self, hits: dict[int, tuple[int, float]]) -> None:
+        """Add hit counts and set last-hit times: ``{id: (count, last_hit)}``."""
+
+    @abstractmethod
+    def delete(self, ids: Iterable[int]) -> int:
+        """Delete entries by id; returns how many existed."""
+
+    @abstractmethod
+    def clear(self, namespace: str | None = None) -> int:
+        """Delete every entry, or those of one namespace; returns how many."""
+
+    @abstractmethod
+    def purge_expired(self, now: float, limit: int) -> list[int]:
+        """Delete up to ``limit`` expired entries; returns their ids."""
+
+    @abstractmethod
+    def evict(self, max_entries: int | None, max_bytes: int | None, policy: str) -> list[int]:
+        """Delete entries, in small batches, until both limits hold; returns the ids removed."""
+
+    @abstractmethod
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Keep a judgement for future calibration; a wrong one blocks the pair."""
+
+    @abstractmethod
+    def blocked_pairs(self) -> set[tuple[str, int]]:
+        """(query_hash, entry_id) pairs reported wrong, never to be served again."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, Any]:
+        """Entry count, payload bytes, file size and other store facts for ``stats()``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the object must not be used afterwards."""

@@ -1,0 +1,110 @@
+"""The schema as an ordered list of migrations; ``PRAGMA user_version`` records how far a file is."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .._errors import SchemaVersionError
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+#: Marks a file as a cacheback database ("CbK1").
+APPLICATION_ID = 0x43624B31
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: entries, running totals kept by triggers, feedback
+    (
+        """
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            namespace TEXT NOT NULL,
+            scope_key TEXT NOT NULL,
+            query_hash TEXT NOT NULL,
+            norm_query TEXT NOT NULL,
+            query TEXT NOT NULL,
+            response TEXT NOT NULL,
+            payload TEXT,
+            embedding BLOB,
+            embed_model TEXT,
+            created REAL NOT NULL,
+            last_hit REAL NOT NULL,
+            hit_count INTEGER NOT NULL DEFAULT 0,
+            expires REAL,
+            metadata TEXT,
+            size INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE UNIQUE INDEX entries_key ON entries (namespace, scope_key, query_hash)
+        """,
+        """
+        CREATE INDEX entries_last_hit ON entries (last_hit)
+        """,
+        """
+        CREATE INDEX entries_expires ON entries (expires) WHERE expires IS NOT NULL
+        """,
+        """
+        CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0), entries INTEGER NOT NULL,
+                             bytes INTEGER NOT NULL)
+        """,
+        """
+        INSERT INTO totals VALUES (0, 0, 0)
+        """,
+        """
+        CREATE TRIGGER entries_ins AFTER INSERT ON entries BEGIN
+            UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size;
+        END
+        """,
+        """
+        CREATE TRIGGER entries_del AFTER DELETE ON entries BEGIN
+            UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size;
+        END
+        """,
+        """
+        CREATE TRIGGER entries_upd AFTER UPDATE OF size ON entries BEGIN
+            UPDATE totals SET bytes = bytes - OLD.size + NEW.size;
+        END
+        """,
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            entry_id INTEGER NOT NULL,
+            namespace TEXT NOT NULL,
+            scope_key TEXT NOT NULL,
+            query TEXT NOT NULL,
+            query_hash TEXT NOT NULL,
+            matched_query TEXT NOT NULL,
+            similarity REAL NOT NULL,
+            probability REAL,
+            tier TEXT NOT NULL,
+            correct INTEGER NOT NULL,
+            created REAL NOT NULL,
+            note TEXT
+        )
+        """,
+        """
+        CREATE INDEX feedback_wrong ON feedback (query_hash, entry_id) WHERE correct = 0
+        """,
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to :data:`SCHEMA_VERSION`; the caller holds a write transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"database schema version {version} is newer than this cacheback's {SCHEMA_VERSION}"
+        )
+    if version == 0:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if has_tables and app_id != APPLICATION_ID:
+            raise SchemaVersionError("the file is an SQLite database of some other program")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    for number in range(version, SCHEMA_VERSION):
+        for statement in MIGRATIONS[number]:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number + 1}")

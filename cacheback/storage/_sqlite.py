@@ -1,0 +1,450 @@
+"""SQLite storage: WAL, one connection per thread (reopened after fork), one re-entrant
+``BEGIN IMMEDIATE`` helper, and a bounded retry that applies to "database is locked" only."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .._errors import CorruptDatabaseError, DatabaseLockedError, StorageError
+from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
+from ._schema import migrate
+from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
+
+__all__ = ["SQLITE_HEADER", "SQLiteStorage", "is_locked_error"]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_ENTRY_COLUMNS = (
+    "id, namespace, scope_key, query_hash, query, response, payload, created, last_hit, "
+    "hit_count, expires, metadata"
+)
+_LIVE = "(expires IS NULL OR expires > ?)"
+_CORRUPT_MARKERS = ("malformed", "not a database", "file is encrypted", "disk image")
+_T = TypeVar("_T")
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" / "busy", the one failure worth retrying."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
+def _convert(exc: BaseException) -> StorageError:
+    message = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and any(
+        marker in message.lower() for marker in _CORRUPT_MARKERS
+    ):
+        return CorruptDatabaseError(message)
+    if is_locked_error(exc):
+        return DatabaseLockedError(message)
+    return StorageError(f"{type(exc).__name__}: {message}")
+
+
+def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Convert every foreign error at the boundary so callers handle one family."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except StorageError:
+            raise
+        except (sqlite3.Error, OSError, MemoryError, ValueError) as exc:
+            raise _convert(exc) from exc
+
+    return wrapper
+
+
+def _row_to_entry(row: Sequence[Any]) -> Entry:
+    return Entry(
+        id=row[0],
+        namespace=row[1],
+        scope_key=row[2],
+        query_hash=row[3],
+        query=row[4],
+        response=row[5],
+        payload=row[6],
+        created=row[7],
+        last_hit=row[8],
+        hit_count=row[9],
+        expires=row[10],
+        metadata=json.loads(row[11]) if row[11] else {},
+    )
+
+
+class SQLiteStorage(Storage):
+    """The source of truth: entries, their vectors and feedback in one SQLite file.
+
+    ``":memory:"`` keeps a single connection shared by every thread under a lock, since each
+    in-memory connection would otherwise be a database of its own.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        pragmas: Sequence[tuple[str, object]] = PRAGMAS,
+        retry: dict[str, float] | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.in_memory = self.path == ":memory:"
+        self.pragmas = tuple(pragmas)
+        self.retry = {**RETRY, **(retry or {})}
+        self._local = threading.local()
+        self._all_lock = threading.RLock()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._shared: sqlite3.Connection | None = None
+        self._closed = False
+        if not self.in_memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._check_header()
+        with self.transaction() as conn:
+            migrate(conn)
+
+    def _check_header(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _convert(exc) from exc
+        if head and head != SQLITE_HEADER:
+            raise CorruptDatabaseError(f"{self.path} is not an SQLite database")
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=0, isolation_level=None, check_same_thread=False
+            )
+            for name, value in self.pragmas:
+                if self.in_memory and name == "journal_mode":
+                    continue
+                self._retry_locked(lambda n=name, v=value: conn.execute(f"PRAGMA {n} = {v}"))
+        except (sqlite3.Error, OSError) as exc:
+            raise _convert(exc) from exc
+        with self._all_lock:
+            self._connections.append((os.getpid(), conn))
+        return conn
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StorageError("storage is closed")
+        if self.in_memory:
+            with self._all_lock:
+                if self._shared is None:
+                    self._shared = self._open()
+                return self._shared
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.conn, local.pid, local.depth = self._open(), os.getpid(), 0
+        return local.conn  # type: ignore[no-any-return]
+
+    def _retry_locked(self, action: Callable[[], _T]) -> _T:
+        """Run ``action``, retrying only on "database is locked" until the time budget is spent."""
+        deadline = time.monotonic() + self.retry["budget_seconds"]
+        pause = self.retry["pause_seconds"]
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if not is_locked_error(exc):
+                    raise
+                if time.monotonic() + pause > deadline:
+                    raise DatabaseLockedError(
+                        f"{self.path}: database is locked after "
+                        f"{self.retry['budget_seconds']:.1f}s of retries"
+                    ) from exc
+                time.sleep(pause)
+                pause = min(pause * 2, self.retry["max_pause_seconds"])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A re-entrant ``BEGIN IMMEDIATE`` transaction: nested uses join the outer one."""
+        if self.in_memory:
+            self._all_lock.acquire()
+        try:
+            conn = self._conn
+            depth = getattr(self._local, "depth", 0)
+            if depth:
+                self._local.depth = depth + 1
+                try:
+                    yield conn
+                finally:
+                    self._local.depth = depth
+                return
+            self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+            self._local.depth = 1
+            try:
+                yield conn
+            except BaseException:
+                self._local.depth = 0
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self._local.depth = 0
+            self._retry_locked(lambda: conn.execute("COMMIT"))
+        finally:
+            if self.in_memory:
+                self._all_lock.release()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        if self.in_memory:
+            with self._all_lock:
+                yield self._conn
+        else:
+            yield self._conn
+
+    @_storage_errors
+    def put(self, entry: NewEntry) -> int:
+        blob = None if entry.embedding is None else entry.embedding.astype(np.float32).tobytes()
+        metadata = json.dumps(entry.metadata, ensure_ascii=False) if entry.metadata else None
+        size = sum(
+            len(part.encode("utf-8")) if isinstance(part, str) else len(part)
+            for part in (entry.query, entry.response, entry.payload, metadata, blob)
+            if part is not None
+        )
+        with self.transaction() as conn:
+            row = conn.execute(
+                """
+                INSERT INTO entries (namespace, scope_key, query_hash, norm_query, query, response,
+                    payload, embedding, embed_model, created, last_hit, hit_count, expires,
+                    metadata, size)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                ON CONFLICT (namespace, scope_key, query_hash) DO UPDATE SET
+                    norm_query = excluded.norm_query, query = excluded.query,
+                    response = excluded.response, payload = excluded.payload,
+                    embedding = excluded.embedding, embed_model = excluded.embed_model,
+                    created = excluded.created, last_hit = excluded.last_hit, hit_count = 0,
+                    expires = excluded.expires, metadata = excluded.metadata, size = excluded.size
+                RETURNING id
+                """,
+                (
+                    entry.namespace, entry.scope_key, entry.query_hash, entry.norm_query,
+                    entry.query, entry.response, entry.payload, blob, entry.embed_model,
+                    entry.created, entry.created, entry.expires, metadata, size,
+                ),
+            ).fetchone()
+        return int(row[0])
+
+    @_storage_errors
+    def get_exact(self, namespace: str, scope_key: str, query_hash: str, now: float) -> Entry | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE namespace = ? AND scope_key = ? "
+                f"AND query_hash = ? AND {_LIVE}",
+                (namespace, scope_key, query_hash, now),
+            ).fetchone()
+        return None if row is None else _row_to_entry(row)
+
+    @_storage_errors
+    def get_many(self, ids: Sequence[int], now: float) -> dict[int, Entry]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN ({marks}) AND {_LIVE}",
+                (*[int(i) for i in ids], now),
+            ).fetchall()
+        return {row[0]: _row_to_entry(row) for row in rows}
+
+    @_storage_errors
+    def vectors_after(
+        self, after_id: int, model: str, now: float, batch: int = 4096
+    ) -> Iterator[VectorBatch]:
+        while True:
+            with self._reading() as conn:
+                rows = conn.execute(
+                    "SELECT id, namespace, scope_key, embedding FROM entries WHERE id > ? "
+                    f"AND embed_model = ? AND embedding IS NOT NULL AND {_LIVE} "
+                    "ORDER BY id LIMIT ?",
+                    (after_id, model, now, batch),
+                ).fetchall()
+            if not rows:
+                return
+            after_id = rows[-1][0]
+            vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
+            dim = len(rows[0][3]) // 4
+            if dim == 0 or vectors.size != dim * len(rows):
+                raise StorageError("stored embeddings have inconsistent sizes")
+            yield VectorBatch(
+                ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+                partitions=[(r[1], r[2]) for r in rows],
+                vectors=vectors.reshape(len(rows), dim),
+            )
+
+    @_storage_errors
+    def max_id(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0])
+
+    @_storage_errors
+    def record_hits(self, hits: dict[int, tuple[int, float]]) -> None:
+        if not hits:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE entries SET hit_count = hit_count + ?, last_hit = max(last_hit, ?) "
+                "WHERE id = ?",
+                [(count, last, entry_id) for entry_id, (count, last) in hits.items()],
+            )
+
+    @_storage_errors
+    def delete(self, ids: Iterable[int]) -> int:
+        id_list = [int(i) for i in ids]
+        if not id_list:
+            return 0
+        with self.transaction() as conn:
+            return sum(
+                conn.execute("DELETE FROM entries WHERE id = ?", (i,)).rowcount for i in id_list
+            )
+
+    @_storage_errors
+    def clear(self, namespace: str | None = None) -> int:
+        with self.transaction() as conn:
+            if namespace is None:
+                return conn.execute("DELETE FROM entries").rowcount
+            return conn.execute("DELETE FROM entries WHERE namespace = ?", (namespace,)).rowcount
+
+    @_storage_errors
+    def purge_expired(self, now: float, limit: int = 256) -> list[int]:
+        with self.transaction() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM entries WHERE expires IS NOT NULL AND expires <= ? LIMIT ?",
+                    (now, limit),
+                )
+            ]
+            conn.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
+        return ids
+
+    @_storage_errors
+    def evict(
+        self,
+        max_entries: int | None,
+        max_bytes: int | None,
+        policy: str = "least-recently-used",
+        batch: int = 64,
+    ) -> list[int]:
+        order = EVICTION_POLICIES[policy]
+        removed: list[int] = []
+        while True:
+            with self.transaction() as conn:
+                count, size = conn.execute("SELECT entries, bytes FROM totals").fetchone()
+                over_count = max_entries is not None and count > max_entries
+                over_bytes = max_bytes is not None and size > max_bytes
+                if not (over_count or over_bytes) or count == 0:
+                    return removed
+                take = min(batch, count - max_entries) if over_count and not over_bytes else batch
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT id FROM entries ORDER BY {order} LIMIT ?", (max(take, 1),)
+                    )
+                ]
+                conn.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
+            removed.extend(ids)
+
+    @_storage_errors
+    def add_feedback(self, feedback: Feedback) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO feedback (entry_id, namespace, scope_key, query, query_hash, "
+                "matched_query, similarity, probability, tier, correct, created, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    feedback.entry_id, feedback.namespace, feedback.scope_key, feedback.query,
+                    feedback.query_hash, feedback.matched_query, feedback.similarity,
+                    feedback.probability, feedback.tier, int(feedback.correct),
+                    feedback.created, feedback.note,
+                ),
+            )
+
+    @_storage_errors
+    def blocked_pairs(self) -> set[tuple[str, int]]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT query_hash, entry_id FROM feedback WHERE correct = 0"
+            ).fetchall()
+        return {(r[0], int(r[1])) for r in rows}
+
+    @_storage_errors
+    def feedback_rows(self) -> list[dict[str, Any]]:
+        """Every judgement, for recalibration and export."""
+        with self._reading() as conn:
+            cursor = conn.execute("SELECT * FROM feedback ORDER BY id")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    @_storage_errors
+    def counts(self) -> dict[str, Any]:
+        with self._reading() as conn:
+            entries, size = conn.execute("SELECT entries, bytes FROM totals").fetchone()
+            feedback = conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        return {
+            "entries": int(entries),
+            "payload_bytes": int(size),
+            "file_bytes": int(pages * page_size),
+            "feedback": int(feedback),
+        }
+
+    @_storage_errors
+    def iter_entries(self, namespace: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every row as a dict (embedding excluded), oldest first: for export."""
+        sql = (
+            "SELECT id, namespace, scope_key, query, response, payload, created, last_hit, "
+            "hit_count, expires, metadata FROM entries"
+        )
+        params: tuple[Any, ...] = ()
+        if namespace is not None:
+            sql, params = sql + " WHERE namespace = ?", (namespace,)
+        with self._reading() as conn:
+            cursor = conn.execute(sql + " ORDER BY id", params)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        for row in rows:
+            yield dict(zip(names, row))
+
+    @_storage_errors
+    def integrity_check(self) -> list[str]:
+        """SQLite's own ``PRAGMA integrity_check`` messages; ``["ok"]`` when sound."""
+        with self._reading() as conn:
+            return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+
+    @_storage_errors
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the main file."""
+        if not self.in_memory:
+            with self._reading() as conn:
+                self._retry_locked(lambda: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+    def close(self) -> None:
+        with self._all_lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+            self._shared = None
+        for pid, conn in connections:
+            if pid != os.getpid():
+                continue
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
