@@ -351,13 +351,16 @@ class SQLiteStorage(Storage):
                 over_bytes = max_bytes is not None and size > max_bytes
                 if not (over_count or over_bytes) or count == 0:
                     return removed
-                take = min(batch, count - max_entries) if over_count and not over_bytes else batch
-                ids = [
-                    r[0]
-                    for r in conn.execute(
-                        f"SELECT id FROM entries ORDER BY {order} LIMIT ?", (max(take, 1),)
-                    )
-                ]
+                excess_count = count - max_entries if over_count else 0
+                excess_bytes = size - max_bytes if over_bytes and max_bytes is not None else 0
+                ids, freed = [], 0
+                for entry_id, entry_size in conn.execute(
+                    f"SELECT id, size FROM entries ORDER BY {order} LIMIT ?", (batch,)
+                ):
+                    if len(ids) >= excess_count and freed >= excess_bytes:
+                        break
+                    ids.append(entry_id)
+                    freed += entry_size
                 conn.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
             removed.extend(ids)
 
