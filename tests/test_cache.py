@@ -242,3 +242,21 @@ def test_stats_count_tiers(cache: SemanticCache) -> None:
     assert stats["counters"]["hits.semantic"] == 1
     assert stats["misses"] == 1
     assert stats["hit_rate"] == pytest.approx(2 / 3)
+
+
+def test_cache_object_keeps_working_in_a_forked_child(tmp_path: Path) -> None:
+    import os
+
+    with SemanticCache(tmp_path / "cache.db", embedder=None) as cache:
+        cache.put("parent question", "parent answer")
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ok = cache.get("parent question").response == "parent answer"
+                code = 0 if ok and cache.put("child question", "child answer") else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert cache.get("child question").response == "child answer"
