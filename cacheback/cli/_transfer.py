@@ -1,0 +1,229 @@
+"""``cacheback export`` / ``cacheback import``: entries as JSON Lines, to back up or warm a cache.
+
+An export line holds ``query``, ``response``, ``namespace``, ``scope_key``, ``payload``,
+``metadata``, ``created`` and ``expires``. An import line needs only ``query`` and ``response``;
+it may give ``scope_key`` (as exported) or ``scope`` (the raw value, hashed as the clients do),
+and ``ttl`` in seconds instead of ``expires``. Imported queries are embedded again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .._errors import EmbedderError, InvalidInputError
+from .._normalize import normalise_query, query_hash, scope_key, validate_text
+from ..embed import Embedder, default_embedder
+from ..storage import NewEntry, SQLiteStorage
+from ._common import CommandError, add_db_argument, db_path, open_existing
+
+__all__ = ["ImportResult", "add_parsers", "export_entries", "import_entries", "parse_line"]
+
+_BATCH = 64
+_SHOWN_ERRORS = 5
+
+
+def export_entries(storage: SQLiteStorage, out: IO[str], namespace: str | None = None) -> int:
+    """Write every entry (or one namespace's) as a JSON line; returns how many."""
+    written = 0
+    for row in storage.iter_entries(namespace):
+        line = {
+            "query": row["query"],
+            "response": row["response"],
+            "namespace": row["namespace"],
+            "scope_key": row["scope_key"],
+            "payload": row["payload"],
+            "metadata": json.loads(row["metadata"]) if row["metadata"] else None,
+            "created": row["created"],
+            "expires": row["expires"],
+        }
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        written += 1
+    return written
+
+
+def _optional_number(record: dict[str, Any], name: str) -> float | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInputError(f"{name} must be a number")
+    return float(value)
+
+
+def parse_line(text: str, default_namespace: str, now: float) -> NewEntry | None:
+    """One import line as an entry without its vector; ``None`` if it has already expired.
+
+    Raises :class:`InvalidInputError` with the reason when the line cannot be imported.
+    """
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInputError(f"not JSON: {exc}") from exc
+    if not isinstance(record, dict):
+        raise InvalidInputError("a line must be a JSON object")
+    query = validate_text(record.get("query"), "query")
+    response = validate_text(record.get("response"), "response")
+    namespace = record.get("namespace") or default_namespace
+    if not isinstance(namespace, str):
+        raise InvalidInputError("namespace must be a string")
+    if "scope_key" in record:
+        key = record["scope_key"]
+        if not isinstance(key, str):
+            raise InvalidInputError("scope_key must be a string")
+    else:
+        key = scope_key(record.get("scope"))
+    payload = record.get("payload")
+    if payload is not None and not isinstance(payload, str):
+        payload = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    metadata = record.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidInputError("metadata must be an object")
+    created = _optional_number(record, "created") or now
+    ttl = _optional_number(record, "ttl")
+    expires = now + ttl if ttl is not None else _optional_number(record, "expires")
+    if expires is not None and expires <= now:
+        return None
+    norm = normalise_query(query)
+    return NewEntry(
+        namespace=namespace, scope_key=key, query_hash=query_hash(norm), norm_query=norm,
+        query=query, response=response, payload=payload, embedding=None, embed_model=None,
+        created=created, expires=expires, metadata=metadata,
+    )
+
+
+@dataclass
+class ImportResult:
+    """How an import went: rows written, rows skipped as expired, and rejected lines."""
+
+    imported: int = 0
+    expired: int = 0
+    embedded: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _store_batch(
+    storage: SQLiteStorage, batch: list[NewEntry], embedder: Embedder | None, result: ImportResult
+) -> None:
+    vectors: np.ndarray | None = None
+    if embedder is not None:
+        vectors = embedder.embed_batch([entry.query for entry in batch])
+    with storage.transaction():
+        for i, entry in enumerate(batch):
+            if vectors is not None and embedder is not None:
+                entry = replace(entry, embedding=vectors[i], embed_model=embedder.name)
+            storage.put(entry)
+    result.imported += len(batch)
+    result.embedded += len(batch) if vectors is not None else 0
+
+
+def import_entries(
+    storage: SQLiteStorage, lines: IO[str], embedder: Embedder | None, default_namespace: str = "default"
+) -> ImportResult:
+    """Store every valid line, embedding queries in batches; bad lines are reported, not fatal."""
+    result = ImportResult()
+    now = time.time()
+    batch: list[NewEntry] = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            entry = parse_line(text, default_namespace, now)
+        except InvalidInputError as exc:
+            result.errors.append((number, str(exc)))
+            continue
+        if entry is None:
+            result.expired += 1
+            continue
+        batch.append(entry)
+        if len(batch) == _BATCH:
+            _store_batch(storage, batch, embedder, result)
+            batch = []
+    if batch:
+        _store_batch(storage, batch, embedder, result)
+    return result
+
+
+@contextmanager
+def _opened(name: str, mode: str) -> Iterator[IO[str]]:
+    if name == "-":
+        yield sys.stdout if "w" in mode else sys.stdin
+        return
+    try:
+        with open(name, mode, encoding="utf-8") as fh:
+            yield fh
+    except OSError as exc:
+        raise CommandError(f"cannot open {name}: {exc.strerror or exc}") from exc
+
+
+def _export(args: argparse.Namespace) -> int:
+    storage = open_existing(db_path(args))
+    try:
+        with _opened(args.out, "w") as out:
+            written = export_entries(storage, out, args.namespace)
+    finally:
+        storage.close()
+    print(f"exported {written} entries", file=sys.stderr)
+    return 0
+
+
+def _load_embedder(enabled: bool) -> Embedder | None:
+    if not enabled:
+        return None
+    try:
+        return default_embedder()
+    except EmbedderError as exc:
+        print(f"warning: {exc}; importing without vectors (exact tier only)", file=sys.stderr)
+        return None
+
+
+def _import(args: argparse.Namespace) -> int:
+    path = db_path(args)
+    embedder = _load_embedder(not args.no_embed)
+    storage = SQLiteStorage(Path(path))
+    try:
+        with _opened(args.file, "r") as lines:
+            result = import_entries(storage, lines, embedder, args.namespace)
+        storage.checkpoint()
+    finally:
+        storage.close()
+    print(
+        f"imported {result.imported} entries into {path} ({result.embedded} embedded), "
+        f"skipped {result.expired} expired, rejected {len(result.errors)} lines",
+        file=sys.stderr,
+    )
+    for number, reason in result.errors[:_SHOWN_ERRORS]:
+        print(f"  line {number}: {reason}", file=sys.stderr)
+    if len(result.errors) > _SHOWN_ERRORS:
+        print(f"  ... and {len(result.errors) - _SHOWN_ERRORS} more", file=sys.stderr)
+    return 1 if result.errors else 0
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = commands.add_parser("export", help="write entries as JSON Lines")
+    add_db_argument(export)
+    export.add_argument("--out", default="-", help="output file (default: standard output)")
+    export.add_argument("--namespace", help="export only this namespace")
+    export.set_defaults(func=_export)
+
+    load = commands.add_parser(
+        "import", help="add entries from JSON Lines (an export, or query/response logs)"
+    )
+    add_db_argument(load)
+    load.add_argument("file", help="JSON Lines file, or - for standard input")
+    load.add_argument(
+        "--namespace", default="default", help="namespace for lines that name none (default: default)"
+    )
+    load.add_argument(
+        "--no-embed", action="store_true", help="store without vectors (exact-tier hits only)"
+    )
+    load.set_defaults(func=_import)
