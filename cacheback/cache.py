@@ -216,6 +216,9 @@ class SemanticCache:
                 self._blocked = set()
             return
         self._fault("storage", exc)
+        storage = self._storage
+        if isinstance(storage, SQLiteStorage) and self._given_storage is None and storage.file_replaced():
+            self._close_storage()  # reopened at the path, after the backoff, by _ready()
 
     def _ready(self) -> Storage | None:
         """The storage if calls may go to it now; reopens it after an open failure."""

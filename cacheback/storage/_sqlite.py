@@ -107,11 +107,33 @@ class SQLiteStorage(Storage):
         self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._shared: sqlite3.Connection | None = None
         self._closed = False
+        self._identity: tuple[int, int] | None = None
         if not self.in_memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _convert(exc) from exc
             self._check_header()
         with self.transaction() as conn:
             migrate(conn)
+        if not self.in_memory:
+            self._identity = self._stat_identity()
+
+    def _stat_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def file_replaced(self) -> bool:
+        """True when the file at ``path`` is no longer the one opened (deleted, moved or replaced):
+        SQLite would go on using the old inode, so every later write would be lost."""
+        return self._identity is not None and self._stat_identity() != self._identity
+
+    def _check_identity(self) -> None:
+        if self.file_replaced():
+            raise StorageError(f"{self.path} was deleted or replaced while open")
 
     def _check_header(self) -> None:
         try:
@@ -186,6 +208,7 @@ class SQLiteStorage(Storage):
                 finally:
                     self._local.depth = depth
                 return
+            self._check_identity()
             self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
             self._local.depth = 1
             try:
@@ -207,6 +230,7 @@ class SQLiteStorage(Storage):
             with self._all_lock:
                 yield self._conn
         else:
+            self._check_identity()
             yield self._conn
 
     @_storage_errors
