@@ -56,6 +56,22 @@ def default_path() -> Path:
     return Path(base) / "cacheback" / "cache.db"
 
 
+def _move_aside(path: str) -> str:
+    """Rename ``path`` and its -wal/-shm to ``<path>.corrupt-<time>[-n]``, never replacing an
+    earlier copy; returns the new name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    moved = f"{path}.corrupt-{stamp}"
+    n = 1
+    while any(os.path.lexists(moved + suffix) for suffix in ("", "-wal", "-shm")):
+        n += 1
+        moved = f"{path}.corrupt-{stamp}-{n}"
+    os.rename(path, moved)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.rename(path + suffix, moved + suffix)
+    return moved
+
+
 def _check_ttl(ttl: float | None, what: str) -> float | None:
     if ttl is None:
         return None
@@ -157,6 +173,8 @@ class SemanticCache:
                 self._storage = SQLiteStorage(self.path)
             except CorruptDatabaseError as exc:
                 self._storage = self._replace_corrupt(exc)
+                if self._storage is None:
+                    return
             except SchemaVersionError as exc:
                 self._fault("schema", exc)
                 self._degraded["storage"] = f"off: {exc}"
@@ -172,17 +190,18 @@ class SemanticCache:
     def _replace_corrupt(self, exc: BaseException) -> Storage | None:
         """Keep the damaged file for the user (renamed), and start a fresh one in its place."""
         self._count("corrupt_database")
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        moved = f"{self.path}.corrupt-{stamp}"
-        logger.error("cacheback: %s is damaged (%s); moved to %s, starting fresh", self.path, exc, moved)
         try:
-            os.replace(self.path, moved)
-            for suffix in ("-wal", "-shm"):
-                if os.path.exists(self.path + suffix):
-                    os.replace(self.path + suffix, moved + suffix)
-            self._degraded["recovered"] = f"damaged database moved to {moved}"
+            moved = _move_aside(self.path)
+        except OSError as err:
+            self._fault("storage_open", StorageError(
+                f"{self.path} is damaged ({exc}) and cannot be moved aside: {err}"
+            ))
+            return None
+        logger.error("cacheback: %s is damaged (%s); moved to %s, starting fresh", self.path, exc, moved)
+        self._degraded["recovered"] = f"damaged database moved to {moved}"
+        try:
             return SQLiteStorage(self.path)
-        except (OSError, CachebackError) as err:
+        except CachebackError as err:
             self._fault("storage_open", err)
             return None
 
