@@ -1,0 +1,13 @@
+"""Test helpers: a fake OpenAI + Anthropic upstream on 127.0.0.1 for your tests and demos.
+
+    with FakeUpstream() as upstream:
+        client = CachedOpenAI(base_url=upstream.openai_base_url, api_key="test")
+        ...
+        assert upstream.request_count() == 1
+"""
+
+from ._answers import Reply, ToolCall, UpstreamRequest, default_responder
+from ._faults import Fault
+from ._server import FakeUpstream
+
+__all__ = ["FakeUpstream", "Fault", "Reply", "ToolCall", "UpstreamRequest", "default_responder"]
