@@ -247,8 +247,6 @@ class SemanticCache:
             self._count("skipped.breaker_open")
             return None
         if self._storage is None:
-            if "storage" in self._degraded:
-                return None
             self._open_storage()
         return self._storage
 

@@ -6,7 +6,7 @@ import sqlite3
 
 from .._errors import SchemaVersionError
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "check_compatible", "migrate"]
 
 #: Marks a file as a cacheback database ("CbK1").
 APPLICATION_ID = 0x43624B31
@@ -91,18 +91,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema to :data:`SCHEMA_VERSION`; the caller holds a write transaction."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+def check_compatible(version: int, app_id: int, has_tables: bool) -> None:
+    """Raise :class:`SchemaVersionError` for a file this cacheback must not write to."""
+    if has_tables and app_id != APPLICATION_ID:
+        raise SchemaVersionError("the file is an SQLite database of some other program")
     if version > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"database schema version {version} is newer than this cacheback's {SCHEMA_VERSION}"
         )
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to :data:`SCHEMA_VERSION`; the caller holds a write transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    check_compatible(version, app_id, has_tables)
     if version == 0:
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if has_tables and app_id != APPLICATION_ID:
-            raise SchemaVersionError("the file is an SQLite database of some other program")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     for number in range(version, SCHEMA_VERSION):
         for statement in MIGRATIONS[number]:

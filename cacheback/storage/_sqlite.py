@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,12 +19,18 @@ import numpy as np
 
 from .._errors import CorruptDatabaseError, DatabaseLockedError, StorageError
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
-from ._schema import migrate
+from ._schema import check_compatible, migrate
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
 
 __all__ = ["SQLITE_HEADER", "SQLiteStorage", "is_locked_error"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+#: The file header fields read before connecting: page size (offset 16), the fixed payload
+#: fractions 64/32/32 (21), user_version (60), application_id (68), then page 1's b-tree kind
+#: (100) and cell count (103), i.e. whether any table exists.
+_HEADER_PROBE = struct.Struct(">16xH3x3B36xI4xI28xB2xH")
+_FRACTIONS = (64, 32, 32)
+_INTERIOR_PAGE = 5
 _ENTRY_COLUMNS = (
     "id, namespace, scope_key, query_hash, query, response, payload, created, last_hit, "
     "hit_count, expires, metadata"
@@ -114,8 +121,12 @@ class SQLiteStorage(Storage):
             except OSError as exc:
                 raise _convert(exc) from exc
             self._check_header()
-        with self.transaction() as conn:
-            migrate(conn)
+        try:
+            with self.transaction() as conn:
+                migrate(conn)
+        except BaseException:
+            self.close()
+            raise
         if not self.in_memory:
             self._identity = self._stat_identity()
 
@@ -136,15 +147,23 @@ class SQLiteStorage(Storage):
             raise StorageError(f"{self.path} was deleted or replaced while open")
 
     def _check_header(self) -> None:
+        """Refuse a file that is not SQLite, or that is another program's or a newer cacheback's,
+        from its header alone: opening a connection would already switch it to WAL mode."""
         try:
             with open(self.path, "rb") as fh:
-                head = fh.read(len(SQLITE_HEADER))
+                head = fh.read(_HEADER_PROBE.size)
         except FileNotFoundError:
             return
         except OSError as exc:
             raise _convert(exc) from exc
-        if head and head != SQLITE_HEADER:
+        if head and head[: len(SQLITE_HEADER)] != SQLITE_HEADER:
             raise CorruptDatabaseError(f"{self.path} is not an SQLite database")
+        if len(head) == _HEADER_PROBE.size:
+            page_size, *fractions, version, app_id, page_kind, cells = _HEADER_PROBE.unpack(head)
+            valid_size = page_size == 1 or (512 <= page_size and page_size & (page_size - 1) == 0)
+            if not valid_size or tuple(fractions) != _FRACTIONS:
+                raise CorruptDatabaseError(f"{self.path} has a damaged SQLite header")
+            check_compatible(version, app_id, has_tables=page_kind == _INTERIOR_PAGE or cells > 0)
 
     def _open(self) -> sqlite3.Connection:
         try:
