@@ -86,6 +86,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE INDEX feedback_wrong ON feedback (query_hash, entry_id) WHERE correct = 0
         """,
     ),
+    # 2: a CRC-32 of each entry's served text, checked on every read (NULL on older rows)
+    (
+        """
+        ALTER TABLE entries ADD COLUMN checksum INTEGER
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

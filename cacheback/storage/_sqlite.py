@@ -10,6 +10,7 @@ import sqlite3
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +34,7 @@ _FRACTIONS = (64, 32, 32)
 _INTERIOR_PAGE = 5
 _ENTRY_COLUMNS = (
     "id, namespace, scope_key, query_hash, query, response, payload, created, last_hit, "
-    "hit_count, expires, metadata"
+    "hit_count, expires, metadata, checksum"
 )
 _LIVE = "(expires IS NULL OR expires > ?)"
 _CORRUPT_MARKERS = ("malformed", "not a database", "file is encrypted", "disk image")
@@ -74,7 +75,18 @@ def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
     return wrapper
 
 
+def _entry_checksum(query: str, response: str, payload: str | None, metadata: str | None) -> int:
+    """CRC-32 of everything an entry serves, so a damaged page that still decodes as text (an
+    overflow page of a long answer, say) is caught instead of served."""
+    crc = 0
+    for part in (query, response, payload, metadata):
+        crc = zlib.crc32(b"\x00" if part is None else b"\x01" + part.encode("utf-8"), crc)
+    return crc
+
+
 def _row_to_entry(row: Sequence[Any]) -> Entry:
+    if row[12] is not None and _entry_checksum(row[4], row[5], row[6], row[11]) != row[12]:
+        raise CorruptDatabaseError(f"entry {row[0]} does not match its checksum")
     return Entry(
         id=row[0],
         namespace=row[1],
@@ -266,20 +278,22 @@ class SQLiteStorage(Storage):
                 """
                 INSERT INTO entries (namespace, scope_key, query_hash, norm_query, query, response,
                     payload, embedding, embed_model, created, last_hit, hit_count, expires,
-                    metadata, size)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                    metadata, size, checksum)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
                 ON CONFLICT (namespace, scope_key, query_hash) DO UPDATE SET
                     norm_query = excluded.norm_query, query = excluded.query,
                     response = excluded.response, payload = excluded.payload,
                     embedding = excluded.embedding, embed_model = excluded.embed_model,
                     created = excluded.created, last_hit = excluded.last_hit, hit_count = 0,
-                    expires = excluded.expires, metadata = excluded.metadata, size = excluded.size
+                    expires = excluded.expires, metadata = excluded.metadata, size = excluded.size,
+                    checksum = excluded.checksum
                 RETURNING id
                 """,
                 (
                     entry.namespace, entry.scope_key, entry.query_hash, entry.norm_query,
                     entry.query, entry.response, entry.payload, blob, entry.embed_model,
                     entry.created, entry.created, entry.expires, metadata, size,
+                    _entry_checksum(entry.query, entry.response, entry.payload, metadata),
                 ),
             ).fetchone()
         return int(row[0])
