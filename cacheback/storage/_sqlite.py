@@ -20,7 +20,7 @@ import numpy as np
 
 from .._errors import CorruptDatabaseError, DatabaseLockedError, StorageError
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
-from ._schema import check_compatible, migrate
+from ._schema import SCHEMA_VERSION, check_compatible, migrate
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
 
 __all__ = ["SQLITE_HEADER", "SQLiteStorage", "is_locked_error"]
@@ -134,13 +134,19 @@ class SQLiteStorage(Storage):
                 raise _convert(exc) from exc
             self._check_header()
         try:
-            with self.transaction() as conn:
-                migrate(conn)
+            if self._schema_version() != SCHEMA_VERSION:
+                with self.transaction() as conn:
+                    migrate(conn)
         except BaseException:
             self.close()
             raise
         if not self.in_memory:
             self._identity = self._stat_identity()
+
+    def _schema_version(self) -> int:
+        """Read without a write lock, so an up-to-date file opens while another process writes."""
+        with self._reading() as conn:
+            return int(self._retry_locked(lambda: conn.execute("PRAGMA user_version").fetchone()[0]))
 
     def _stat_identity(self) -> tuple[int, int] | None:
         try:
