@@ -363,8 +363,11 @@ class SemanticCache:
         namespace: str = "default",
         scope: Any = None,
         semantic: bool = True,
+        accept: Callable[[Candidate], bool] | None = None,
     ) -> Hit | None:
-        """The cached answer for ``query`` in this namespace and scope, or ``None`` on a miss."""
+        """The cached answer for ``query`` in this namespace and scope, or ``None`` on a miss.
+        ``accept`` is a per-call veto on entries, exact and semantic (conversation-aware keys
+        use it to refuse answers given in another context)."""
         query = validate_text(query, "query")
         namespace = _check_namespace(namespace)
         key = scope_key(scope)
@@ -377,7 +380,7 @@ class SemanticCache:
             return self._miss()
         qhash = query_hash(normalise_query(query))
         try:
-            hit = self._lookup(storage, query, qhash, namespace, key, semantic)
+            hit = self._lookup(storage, query, qhash, namespace, key, semantic, accept)
             self._breaker.success()
         except StorageError as exc:
             self._storage_failed(exc)
@@ -397,10 +400,17 @@ class SemanticCache:
         return None
 
     def _lookup(
-        self, storage: Storage, query: str, qhash: str, namespace: str, key: str, semantic: bool
+        self, storage: Storage, query: str, qhash: str, namespace: str, key: str, semantic: bool,
+        accept: Callable[[Candidate], bool] | None = None,
     ) -> Hit | None:
         now = self._clock()
         entry = storage.get_exact(namespace, key, qhash, now)
+        if entry is not None and accept is not None and not accept(Candidate(
+            entry_id=entry.id, query=entry.query, response=entry.response, similarity=1.0,
+            payload=entry.payload, metadata=entry.metadata, created=entry.created,
+            namespace=namespace, scope_key=key,
+        )):
+            entry = None
         if entry is not None and (qhash, entry.id) not in self._blocked:
             return Hit(
                 response=entry.response, similarity=1.0, tier="exact", matched_query=entry.query,
@@ -410,6 +420,8 @@ class SemanticCache:
         if not semantic:
             return None
         candidates = self._candidates(storage, query, qhash, namespace, key, self.candidates_k)
+        if accept is not None:
+            candidates = [c for c in candidates if accept(c)]
         if not candidates:
             return None
         decision = self.matcher.decide(query, candidates)
