@@ -28,6 +28,10 @@ class CircuitBreaker:
         self.trips = 0
         self.last_error: str | None = None
 
+    def fresh(self) -> CircuitBreaker:
+        """A closed breaker with the same delays and clock, for another resource."""
+        return CircuitBreaker(self.base_delay, self.max_delay, self._clock)
+
     @property
     def state(self) -> str:
         if self._delay == 0.0:

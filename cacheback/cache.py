@@ -142,6 +142,8 @@ class SemanticCache:
         self._blocked: set[tuple[str, int]] = set()
         self._synced_id = 0
         self._closed = False
+        self._embed_breaker = self._breaker.fresh()
+        self._retry_default_embedder = embedder == "default"
         self._embedder = self._load_embedder(embedder)
         self._vectors = PartitionedVectors(self._embedder.dim if self._embedder else 0)
         self._given_storage = storage
@@ -161,9 +163,36 @@ class SemanticCache:
         try:
             return default_embedder()
         except EmbedderError as exc:
-            self._degraded["semantic"] = f"off: {exc}"
-            logger.warning("cacheback: semantic tier off, exact tier still works: %s", exc)
+            self._embedder_failed(exc)
             return None
+
+    def _embedder_failed(self, exc: EmbedderError) -> None:
+        """Count, log once per incident and back off; the semantic tier steps aside meanwhile."""
+        self._count("errors.embedder")
+        self._degraded["semantic"] = f"off: {exc}"
+        if self._embed_breaker.state == "closed":
+            logger.warning("cacheback: semantic tier off, exact tier still works: %s", exc)
+        self._embed_breaker.failure(exc)
+
+    def _ready_embedder(self) -> Embedder | None:
+        """The embedder if the semantic tier may run now; retries loading the default model
+        (restored file, fixed checksum) after the backoff."""
+        if self._embedder is None and not self._retry_default_embedder:
+            return None
+        if not self._embed_breaker.allow():
+            self._count("skipped.embedder_breaker_open")
+            return None
+        if self._embedder is None:
+            try:
+                embedder = default_embedder()
+            except EmbedderError as exc:
+                self._embedder_failed(exc)
+                return None
+            with self._lock:
+                self._vectors = PartitionedVectors(embedder.dim)
+                self._synced_id = 0
+                self._embedder = embedder
+        return self._embedder
 
     def _open_storage(self) -> None:
         if self._given_storage is not None:
@@ -275,18 +304,20 @@ class SemanticCache:
             self._synced_id = max(self._synced_id, int(batch.ids[-1]))
 
     def _embed(self, text: str) -> np.ndarray | None:
-        if self._embedder is None:
+        embedder = self._ready_embedder()
+        if embedder is None:
             return None
         try:
-            vector = self._embedder.embed(text)
-        except EmbedderError as exc:
-            self._count("errors.embedder")
-            logger.warning("cacheback: embedding failed, semantic tier skipped: %s", exc)
+            vector = np.asarray(embedder.embed(text), dtype=np.float32)
+            if vector.shape != (embedder.dim,) or not np.isfinite(vector).all():
+                raise EmbedderError(f"the embedder returned a non-finite or {vector.shape} vector")
+        except Exception as exc:  # noqa: BLE001 - a custom embedder may raise anything
+            self._embedder_failed(exc if isinstance(exc, EmbedderError) else EmbedderError(repr(exc)))
             return None
-        if vector.shape != (self._embedder.dim,) or not np.isfinite(vector).all():
-            self._count("errors.embedder")
-            return None
-        return vector.astype(np.float32, copy=False)
+        if self._embed_breaker.state != "closed":
+            self._embed_breaker.success()
+            self._degraded.pop("semantic", None)
+        return vector
 
     # -- public API ----------------------------------------------------------------------
 
