@@ -26,6 +26,8 @@ from cacheback import Hit, SemanticCache
 from cacheback._breaker import CircuitBreaker
 from cacheback._normalize import normalise_query
 
+from .question_bank import QUESTION_BANK
+
 __all__ = ["App", "FaultHarness", "Mark", "ManualClock", "Reply", "Tally", "upstream_answer"]
 
 #: Breaker settings for every scenario: short, and driven by the harness's own clock.
@@ -131,7 +133,9 @@ class FaultHarness:
     cache: SemanticCache | None = None
     app: App | None = None
     same_as: dict[str, str] = field(default_factory=dict)
+    semantic: bool = False
     _serial: Iterator[int] = field(default_factory=itertools.count)
+    _banked: Iterator[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
         self.caplog.set_level(logging.INFO, logger="cacheback")
@@ -144,6 +148,7 @@ class FaultHarness:
         """Open a cache on ``path`` (closing any previous one) with the harness's clocks."""
         self.close()
         options.setdefault("embedder", None)
+        self.semantic = options["embedder"] is not None
         breaker = CircuitBreaker(base_delay=BASE_DELAY, max_delay=MAX_DELAY, clock=self.mono)
         self.cache = SemanticCache(path, clock=self.wall, breaker=breaker, **options)
         self.app = App(self.cache, self.expected, self.wall, ttl=ttl)
@@ -159,7 +164,10 @@ class FaultHarness:
         return upstream_answer(self.same_as.get(question, question), self.answer_size)
 
     def questions(self, n: int, topic: str = "fault") -> list[str]:
-        """``n`` questions never asked before in this scenario."""
+        """``n`` questions never asked before in this scenario; unrelated ones from the bank
+        while the semantic tier is on, so that none is a paraphrase of another."""
+        if self.semantic:
+            return [QUESTION_BANK[next(self._banked)] for _ in range(n)]
         return [f"Question {next(self._serial)} about {topic}?" for _ in range(n)]
 
     # -- checks 1 and 2 ----------------------------------------------------------------
