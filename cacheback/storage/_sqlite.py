@@ -507,10 +507,21 @@ class SQLiteStorage(Storage):
             self._closed = True
             connections, self._connections = self._connections, []
             self._shared = None
-        for pid, conn in connections:
-            if pid != os.getpid():
-                continue
+        mine = [conn for pid, conn in connections if pid == os.getpid()]
+        if mine and self.file_replaced():
+            self._empty_stale_wal(mine[0])
+        for conn in mine:
             try:
                 conn.close()
             except sqlite3.Error:
                 pass
+
+    @staticmethod
+    def _empty_stale_wal(conn: sqlite3.Connection) -> None:
+        """The file was deleted or replaced while open: SQLite would leave the old file's WAL
+        beside the new one, and the next open would replay it over the new file. Fold it into
+        the old file and truncate it first (best effort: another process may still use it)."""
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
