@@ -142,7 +142,7 @@ class SemanticCache:
         self._blocked: set[tuple[str, int]] = set()
         self._synced_id = 0
         self._closed = False
-        self._embed_breaker = self._breaker.fresh()
+        self._semantic_breakers = {"embedder": self._breaker.fresh(), "index": self._breaker.fresh()}
         self._retry_default_embedder = embedder == "default"
         self._embedder = self._load_embedder(embedder)
         self._vectors = PartitionedVectors(self._embedder.dim if self._embedder else 0)
@@ -163,30 +163,44 @@ class SemanticCache:
         try:
             return default_embedder()
         except EmbedderError as exc:
-            self._embedder_failed(exc)
+            self._semantic_failed("embedder", exc)
             return None
 
-    def _embedder_failed(self, exc: EmbedderError) -> None:
-        """Count, log once per incident and back off; the semantic tier steps aside meanwhile."""
-        self._count("errors.embedder")
-        self._degraded["semantic"] = f"off: {exc}"
-        if self._embed_breaker.state == "closed":
-            logger.warning("cacheback: semantic tier off, exact tier still works: %s", exc)
-        self._embed_breaker.failure(exc)
+    def _semantic_failed(self, kind: str, exc: BaseException) -> None:
+        """An ``embedder`` or ``index`` fault: count it, log once per incident and back off; the
+        semantic tier steps aside meanwhile and the exact tier goes on."""
+        breaker = self._semantic_breakers[kind]
+        self._count(f"errors.{kind}")
+        self._degraded["semantic"] = f"off: {exc!r}"
+        if breaker.state == "closed":
+            logger.warning("cacheback: semantic tier off, exact tier still works: %r", exc)
+        breaker.failure(exc)
+
+    def _semantic_ok(self, kind: str) -> None:
+        breaker = self._semantic_breakers[kind]
+        if breaker.state != "closed":
+            breaker.success()
+            if all(b.state == "closed" for b in self._semantic_breakers.values()):
+                self._degraded.pop("semantic", None)
+
+    def _semantic_allowed(self, kind: str) -> bool:
+        if self._semantic_breakers[kind].allow():
+            return True
+        self._count(f"skipped.{kind}_breaker_open")
+        return False
 
     def _ready_embedder(self) -> Embedder | None:
         """The embedder if the semantic tier may run now; retries loading the default model
         (restored file, fixed checksum) after the backoff."""
         if self._embedder is None and not self._retry_default_embedder:
             return None
-        if not self._embed_breaker.allow():
-            self._count("skipped.embedder_breaker_open")
+        if not self._semantic_allowed("embedder"):
             return None
         if self._embedder is None:
             try:
                 embedder = default_embedder()
             except EmbedderError as exc:
-                self._embedder_failed(exc)
+                self._semantic_failed("embedder", exc)
                 return None
             with self._lock:
                 self._vectors = PartitionedVectors(embedder.dim)
@@ -242,6 +256,8 @@ class SemanticCache:
             self._breaker.success()
         except StorageError as exc:
             self._storage_failed(exc)
+        except Exception as exc:  # noqa: BLE001 - out of memory in the index, say
+            self._semantic_failed("index", exc)
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -312,11 +328,9 @@ class SemanticCache:
             if vector.shape != (embedder.dim,) or not np.isfinite(vector).all():
                 raise EmbedderError(f"the embedder returned a non-finite or {vector.shape} vector")
         except Exception as exc:  # noqa: BLE001 - a custom embedder may raise anything
-            self._embedder_failed(exc if isinstance(exc, EmbedderError) else EmbedderError(repr(exc)))
+            self._semantic_failed("embedder", exc)
             return None
-        if self._embed_breaker.state != "closed":
-            self._embed_breaker.success()
-            self._degraded.pop("semantic", None)
+        self._semantic_ok("embedder")
         return vector
 
     # -- public API ----------------------------------------------------------------------
@@ -366,15 +380,31 @@ class SemanticCache:
         try:
             entry_id = storage.put(entry)
             if vector is not None:
-                self._vectors.add(np.array([entry_id]), [(namespace, key)], vector[None, :])
+                self._index_new(entry_id, namespace, key, vector)
             self._after_put(storage, now)
         except StorageError as exc:
             self._count("put_failures")
             self._storage_failed(exc)
             return None
+        except Exception as exc:  # noqa: BLE001 - the cache must never break the app
+            self._count("errors.internal")
+            logger.exception("cacheback: unexpected error in put(), store skipped: %s", exc)
+            return None
         self._breaker.success()
         self._count("puts")
         return entry_id
+
+    def _index_new(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> None:
+        """Add a stored row to the in-memory index; if that fails (out of memory), the row stays
+        in SQLite and a later sync indexes it."""
+        if not self._semantic_allowed("index"):
+            return
+        try:
+            self._vectors.add(np.array([entry_id]), [(namespace, key)], vector[None, :])
+        except Exception as exc:  # noqa: BLE001 - an index fault must not lose the stored row
+            self._semantic_failed("index", exc)
+            return
+        self._semantic_ok("index")
 
     def _after_put(self, storage: Storage, now: float) -> None:
         self._puts += 1
@@ -469,19 +499,29 @@ class SemanticCache:
     def _candidates(
         self, storage: Storage, query: str, qhash: str, namespace: str, key: str, k: int
     ) -> list[Candidate]:
+        if not self._semantic_allowed("index"):
+            return []
         vector = self._embed(query)
         if vector is None:
             return []
-        self._sync_vectors()
-        ids, sims = self._vectors.search(vector, (namespace, key), k + _SEARCH_SLACK)
+        try:
+            self._sync_vectors()
+            ids, sims = self._vectors.search(vector, (namespace, key), k + _SEARCH_SLACK)
+        except StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - out of memory in the index, say
+            self._semantic_failed("index", exc)
+            return []
+        self._semantic_ok("index")
         if len(ids) == 0:
             return []
         live = storage.get_many(ids.tolist(), self._clock())
         found: list[Candidate] = []
         for entry_id, sim in zip(ids.tolist(), sims.tolist()):
             entry = live.get(entry_id)
-            if entry is None:
-                self._vectors.remove(entry_id)
+            if entry is None or (entry.namespace, entry.scope_key) != (namespace, key):
+                self._vectors.remove(entry_id)  # deleted or expired behind the index's back
+                self._count("index.stale_dropped")
                 continue
             if (qhash, entry_id) in self._blocked:
                 continue
