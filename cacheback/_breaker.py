@@ -21,7 +21,7 @@ class CircuitBreaker:
     ) -> None:
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self._clock = clock
+        self.clock = clock
         self._lock = threading.Lock()
         self._delay = 0.0
         self._open_until = 0.0
@@ -30,20 +30,20 @@ class CircuitBreaker:
 
     def fresh(self) -> CircuitBreaker:
         """A closed breaker with the same delays and clock, for another resource."""
-        return CircuitBreaker(self.base_delay, self.max_delay, self._clock)
+        return CircuitBreaker(self.base_delay, self.max_delay, self.clock)
 
     @property
     def state(self) -> str:
         if self._delay == 0.0:
             return "closed"
-        return "open" if self._clock() < self._open_until else "half-open"
+        return "open" if self.clock() < self._open_until else "half-open"
 
     def allow(self) -> bool:
         """May a call go to the protected resource now?"""
         with self._lock:
             if self._delay == 0.0:
                 return True
-            now = self._clock()
+            now = self.clock()
             if now < self._open_until:
                 return False
             self._open_until = now + self._delay
@@ -57,6 +57,6 @@ class CircuitBreaker:
     def failure(self, error: BaseException) -> None:
         with self._lock:
             self._delay = min(max(self._delay * 2, self.base_delay), self.max_delay)
-            self._open_until = self._clock() + self._delay
+            self._open_until = self.clock() + self._delay
             self.trips += 1
             self.last_error = f"{type(error).__name__}: {error}"

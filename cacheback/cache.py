@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._breaker import CircuitBreaker
+from ._clock import SteadyClock
 from ._errors import (
     CachebackError,
     ConfigurationError,
@@ -131,8 +132,8 @@ class SemanticCache:
         self.matcher = matcher or ThresholdMatcher(
             DEFAULT_SIMILARITY_THRESHOLD if similarity_threshold is None else similarity_threshold
         )
-        self._clock = clock
         self._breaker = breaker or CircuitBreaker()
+        self._clock = SteadyClock(clock, self._clock_went_back, monotonic=self._breaker.clock)
         self._lock = threading.RLock()
         self._counters: dict[str, int] = {}
         self._degraded: dict[str, str] = {}
@@ -258,6 +259,13 @@ class SemanticCache:
             self._storage_failed(exc)
         except Exception as exc:  # noqa: BLE001 - out of memory in the index, say
             self._semantic_failed("index", exc)
+
+    def _clock_went_back(self, seconds: float) -> None:
+        self._count("clock.backwards")
+        logger.warning(
+            "cacheback: the system clock went backwards by %.0f s; TTLs follow the monotonic clock "
+            "until it catches up", seconds,
+        )
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:

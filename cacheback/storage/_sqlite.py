@@ -36,7 +36,9 @@ _ENTRY_COLUMNS = (
     "id, namespace, scope_key, query_hash, query, response, payload, created, last_hit, "
     "hit_count, expires, metadata, checksum"
 )
-_LIVE = "(expires IS NULL OR expires > ?)"
+#: Not expired, and (for entries with a TTL) not created in the future: such an entry was written
+#: by a process whose clock was ahead, so its age is unknown. Takes ``now`` twice.
+_LIVE = "(expires IS NULL OR (expires > ? AND created <= ?))"
 _CORRUPT_MARKERS = ("malformed", "not a database", "file is encrypted", "disk image")
 _T = TypeVar("_T")
 
@@ -310,7 +312,7 @@ class SQLiteStorage(Storage):
             row = conn.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE namespace = ? AND scope_key = ? "
                 f"AND query_hash = ? AND {_LIVE}",
-                (namespace, scope_key, query_hash, now),
+                (namespace, scope_key, query_hash, now, now),
             ).fetchone()
         return None if row is None else _row_to_entry(row)
 
@@ -322,7 +324,7 @@ class SQLiteStorage(Storage):
         with self._reading() as conn:
             rows = conn.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN ({marks}) AND {_LIVE}",
-                (*[int(i) for i in ids], now),
+                (*[int(i) for i in ids], now, now),
             ).fetchall()
         return {row[0]: _row_to_entry(row) for row in rows}
 
@@ -336,7 +338,7 @@ class SQLiteStorage(Storage):
                     "SELECT id, namespace, scope_key, embedding FROM entries WHERE id > ? "
                     f"AND embed_model = ? AND embedding IS NOT NULL AND {_LIVE} "
                     "ORDER BY id LIMIT ?",
-                    (after_id, model, now, batch),
+                    (after_id, model, now, now, batch),
                 ).fetchall()
             if not rows:
                 return
