@@ -38,8 +38,8 @@ def normalise_query(text: str) -> str:
 
 
 def query_hash(normalised: str) -> str:
-    """The exact-tier key of a normalised query."""
-    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+    """The exact-tier key of a normalised query (lone surrogates hash as themselves)."""
+    return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def scope_key(scope: Any) -> str:

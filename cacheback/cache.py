@@ -29,12 +29,12 @@ from ._errors import (
     SchemaVersionError,
     StorageError,
 )
-from ._normalize import normalise_query, query_hash, scope_key, validate_text
+from ._normalize import clean_text, normalise_query, query_hash, scope_key, validate_text
 from ._types import Candidate, Hit
 from ._vectors import PartitionedVectors
 from .embed import Embedder, default_embedder
 from .match import Matcher, ThresholdMatcher
-from .storage import EVICTION_POLICIES, Feedback, NewEntry, SQLiteStorage, Storage
+from .storage import EVICTION_POLICIES, Feedback, NewEntry, SQLiteStorage, Storage, json_text
 
 __all__ = ["DEFAULT_SIMILARITY_THRESHOLD", "SemanticCache", "default_path"]
 
@@ -84,9 +84,16 @@ def _check_ttl(ttl: float | None, what: str) -> float | None:
 
 
 def _check_namespace(namespace: object) -> str:
-    if not isinstance(namespace, str) or not namespace:
-        raise InvalidInputError("namespace must be a non-empty str")
+    if not isinstance(namespace, str) or not namespace or clean_text(namespace) != namespace:
+        raise InvalidInputError("namespace must be a non-empty str of valid Unicode")
     return namespace
+
+
+def _query_and_hash(query: object) -> tuple[str, str]:
+    """The storable query and its exact-tier hash. The hash is taken before lone surrogates are
+    replaced, so two different undecodable queries never share a key."""
+    cleaned = validate_text(query, "query")
+    return cleaned, query_hash(normalise_query(query))  # type: ignore[arg-type]
 
 
 class SemanticCache:
@@ -328,6 +335,9 @@ class SemanticCache:
             self._synced_id = max(self._synced_id, int(batch.ids[-1]))
 
     def _embed(self, text: str) -> np.ndarray | None:
+        if "\ufffd" in text:  # undecodable characters: two such texts may mean anything
+            self._count("skipped.semantic_undecodable")
+            return None
         embedder = self._ready_embedder()
         if embedder is None:
             return None
@@ -356,7 +366,7 @@ class SemanticCache:
     ) -> int | None:
         """Store ``response`` as the answer to ``query``; returns the entry id, or ``None`` when
         the store was skipped (storage fault, oversize query). A same-key entry is replaced."""
-        query = validate_text(query, "query")
+        query, qhash = _query_and_hash(query)
         response = validate_text(response, "response")
         namespace = _check_namespace(namespace)
         key = scope_key(scope)
@@ -364,8 +374,9 @@ class SemanticCache:
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidInputError("metadata must be a dict or None")
         try:
-            payload_text = payload if payload is None or isinstance(payload, str) else json.dumps(
-                payload, ensure_ascii=False, allow_nan=False
+            payload_text = (
+                payload if payload is None else clean_text(payload) if isinstance(payload, str)
+                else json_text(payload)
             )
             json.dumps(metadata, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -380,7 +391,7 @@ class SemanticCache:
         vector = self._embed(query)
         now = self._clock()
         entry = NewEntry(
-            namespace=namespace, scope_key=key, query_hash=query_hash(norm), norm_query=norm,
+            namespace=namespace, scope_key=key, query_hash=qhash, norm_query=norm,
             query=query, response=response, payload=payload_text, embedding=vector,
             embed_model=self._embedder.name if vector is not None else None,
             created=now, expires=None if ttl is None else now + ttl, metadata=metadata,
@@ -437,7 +448,7 @@ class SemanticCache:
         """The cached answer for ``query`` in this namespace and scope, or ``None`` on a miss.
         ``accept`` is a per-call veto on entries, exact and semantic (conversation-aware keys
         use it to refuse answers given in another context)."""
-        query = validate_text(query, "query")
+        query, qhash = _query_and_hash(query)
         namespace = _check_namespace(namespace)
         key = scope_key(scope)
         self._count("gets")
@@ -447,7 +458,6 @@ class SemanticCache:
         storage = self._ready()
         if storage is None:
             return self._miss()
-        qhash = query_hash(normalise_query(query))
         try:
             hit = self._lookup(storage, query, qhash, namespace, key, semantic, accept)
             self._breaker.success()
@@ -547,13 +557,12 @@ class SemanticCache:
     ) -> list[Candidate]:
         """The ``k`` nearest live entries in this namespace and scope, best first, with no match
         decision applied: the raw material of the synthesis tier. Empty on any fault."""
-        query = validate_text(query, "query")
+        query, qhash = _query_and_hash(query)
         namespace = _check_namespace(namespace)
         key = scope_key(scope)
         storage = self._ready()
         if storage is None or len(query) > self.max_query_chars:
             return []
-        qhash = query_hash(normalise_query(query))
         try:
             return self._candidates(storage, query, qhash, namespace, key, k)
         except StorageError as exc:

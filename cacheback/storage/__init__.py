@@ -3,7 +3,7 @@
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
 from ._schema import APPLICATION_ID, SCHEMA_VERSION
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
-from ._sqlite import SQLITE_HEADER, SQLiteStorage, is_locked_error
+from ._sqlite import SQLITE_HEADER, SQLiteStorage, is_locked_error, json_text
 
 __all__ = [
     "APPLICATION_ID",
@@ -19,4 +19,5 @@ __all__ = [
     "Storage",
     "VectorBatch",
     "is_locked_error",
+    "json_text",
 ]

@@ -23,7 +23,7 @@ from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
 from ._schema import SCHEMA_VERSION, check_compatible, migrate
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
 
-__all__ = ["SQLITE_HEADER", "SQLiteStorage", "is_locked_error"]
+__all__ = ["SQLITE_HEADER", "SQLiteStorage", "is_locked_error", "json_text"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: The file header fields read before connecting: page size (offset 16), the fixed payload
@@ -49,6 +49,17 @@ def is_locked_error(exc: BaseException) -> bool:
         return False
     message = str(exc).lower()
     return "locked" in message or "busy" in message
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON that SQLite can store as UTF-8: readable non-ASCII text, except that
+    lone surrogates force ``\\uXXXX`` escapes (lossless) instead of an encoding error."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, allow_nan=False)
+    return text
 
 
 def _convert(exc: BaseException) -> StorageError:
@@ -275,7 +286,7 @@ class SQLiteStorage(Storage):
     @_storage_errors
     def put(self, entry: NewEntry) -> int:
         blob = None if entry.embedding is None else entry.embedding.astype(np.float32).tobytes()
-        metadata = json.dumps(entry.metadata, ensure_ascii=False) if entry.metadata else None
+        metadata = json_text(entry.metadata) if entry.metadata else None
         size = sum(
             len(part.encode("utf-8")) if isinstance(part, str) else len(part)
             for part in (entry.query, entry.response, entry.payload, metadata, blob)
