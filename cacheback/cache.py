@@ -342,6 +342,9 @@ class SemanticCache:
         if embedder is None:
             return None
         try:
+            if not embedder.fits(text):
+                self._count("skipped.semantic_truncated")
+                return None
             vector = np.asarray(embedder.embed(text), dtype=np.float32)
             if vector.shape != (embedder.dim,) or not np.isfinite(vector).all():
                 raise EmbedderError(f"the embedder returned a non-finite or {vector.shape} vector")

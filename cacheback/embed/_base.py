@@ -29,3 +29,8 @@ class Embedder(ABC):
     def embed(self, text: str) -> np.ndarray:
         """Embed one text as a float32 vector of shape ``(dim,)``."""
         return self.embed_batch([text])[0]
+
+    def fits(self, text: str) -> bool:
+        """Whether the model reads all of ``text``. An embedding of a truncated text stands for
+        its beginning only, so two texts that differ later would look identical."""
+        return True

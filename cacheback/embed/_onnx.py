@@ -98,6 +98,13 @@ class OnnxMiniLMEmbedder(Embedder):
             raise EmbedderError(f"embedding inference failed: {exc}") from exc
         return np.asarray(hidden, dtype=np.float32), mask
 
+    def fits(self, text: str) -> bool:
+        # Every token covers at least one character, plus [CLS] and [SEP].
+        if len(text) + 2 <= self.max_length:
+            return True
+        self._ensure_loaded()
+        return not self._tokenizer.encode(text).overflowing
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
