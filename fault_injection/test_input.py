@@ -10,7 +10,9 @@ from cacheback.embed import Embedder
 from .harness import FaultHarness
 
 
-def test_extremely_long_query_is_answered_upstream_and_not_cached(harness: FaultHarness, tmp_path: Path) -> None:
+def test_extremely_long_query_is_answered_upstream_and_not_cached(
+    harness: FaultHarness, tmp_path: Path
+) -> None:
     harness.open(tmp_path / "cache.db")
     warm = harness.warm()
     mark = harness.mark()
