@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import sqlite3
@@ -73,8 +74,24 @@ def _convert(exc: BaseException) -> StorageError:
     return StorageError(f"{type(exc).__name__}: {message}")
 
 
+_FOREIGN_ERRORS = (sqlite3.Error, OSError, MemoryError, ValueError)
+
+
 def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
-    """Convert every foreign error at the boundary so callers handle one family."""
+    """Convert every foreign error at the boundary so callers handle one family; for a generator
+    method, errors raised while it is iterated too."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(*args, **kwargs)
+            except StorageError:
+                raise
+            except _FOREIGN_ERRORS as exc:
+                raise _convert(exc) from exc
+
+        return generator  # type: ignore[return-value]
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> _T:
@@ -82,7 +99,7 @@ def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
             return method(*args, **kwargs)
         except StorageError:
             raise
-        except (sqlite3.Error, OSError, MemoryError, ValueError) as exc:
+        except _FOREIGN_ERRORS as exc:
             raise _convert(exc) from exc
 
     return wrapper
@@ -354,10 +371,11 @@ class SQLiteStorage(Storage):
             if not rows:
                 return
             after_id = rows[-1][0]
+            size = len(rows[0][3])
+            if size == 0 or size % 4 or any(len(r[3]) != size for r in rows):
+                raise CorruptDatabaseError("stored embeddings have inconsistent sizes")
             vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
-            dim = len(rows[0][3]) // 4
-            if dim == 0 or vectors.size != dim * len(rows):
-                raise StorageError("stored embeddings have inconsistent sizes")
+            dim = size // 4
             yield VectorBatch(
                 ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
                 partitions=[(r[1], r[2]) for r in rows],
