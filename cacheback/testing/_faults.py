@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ._answers import UpstreamRequest
 
 __all__ = ["Fault"]
 
@@ -22,6 +26,15 @@ class Fault:
     after_events: int = 0
     seconds: float = 0.0
     api: Literal["openai", "anthropic"] | None = None
+    when: Callable[[UpstreamRequest], bool] | None = None
+
+    def matching(self, when: Callable[[UpstreamRequest], bool]) -> Fault:
+        """This fault, consumed only by a request for which ``when(request)`` is true."""
+        return dataclasses.replace(self, when=when)
+
+    def applies_to(self, request: UpstreamRequest) -> bool:
+        """Whether ``request`` consumes this fault."""
+        return self.api in (None, request.api) and (self.when is None or self.when(request))
 
     @classmethod
     def http_status(cls, status: int, *, retry_after: float | None = None, body: Any = None,

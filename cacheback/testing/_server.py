@@ -183,7 +183,8 @@ class FakeUpstream:
     # -- scripting and inspection --------------------------------------------------------
 
     def inject(self, *faults: Fault) -> None:
-        """Queue faults; each is consumed by the next request to its API (any API if unset)."""
+        """Queue faults; each is consumed by the next request it applies to (its API, its
+        ``matching`` predicate)."""
         with self._lock:
             self._faults.extend(faults)
 
@@ -213,10 +214,10 @@ class FakeUpstream:
 
     # -- serving -------------------------------------------------------------------------
 
-    def _take_fault(self, api: Api) -> Fault | None:
+    def _take_fault(self, request: UpstreamRequest) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.api in (None, api):
+                if fault.applies_to(request):
                     self._faults.remove(fault)
                     return fault
         return None
@@ -251,7 +252,7 @@ class FakeUpstream:
         if not key or (self._api_key is not None and key != self._api_key):
             handler.send_json(401, error_body(api, 401, "invalid or missing API key"), request_id)
             return
-        fault = self._take_fault(api)
+        fault = self._take_fault(request)
         time.sleep(self.latency + (fault.seconds if fault is not None else 0.0))
         if fault is not None and fault.kind == "status":
             payload = fault.body if fault.body is not None else error_body(

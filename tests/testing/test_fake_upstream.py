@@ -158,3 +158,15 @@ def test_url_requires_a_running_server() -> None:
     upstream = FakeUpstream()
     with pytest.raises(RuntimeError):
         _ = upstream.url
+
+
+def test_a_matching_fault_waits_for_its_request(fake_upstream: FakeUpstream,
+                                                sdk_openai: openai.OpenAI) -> None:
+    fault = Fault.http_status(503).matching(lambda r: r.last_user_text == "fail me")
+    fake_upstream.inject(fault)
+    assert sdk_openai.chat.completions.create(**CHAT).choices
+    with pytest.raises(openai.InternalServerError):
+        sdk_openai.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "fail me"}])
+    assert sdk_openai.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "fail me"}]).choices

@@ -1,0 +1,169 @@
+"""The cached ``create``: look up, else call the upstream and store a complete answer.
+
+``SyncCachedCall`` and ``AsyncCachedCall`` share every decision (``_CallBase``, dialects, policy,
+``CacheAccess``); the async twin runs cache work in a worker thread (``asyncio.to_thread``) so
+embedding a query never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from ..providers import APIError, AsyncClient, AsyncEventStream, EventStream, SyncClient
+from ._access import CacheAccess
+from ._body import Call, split_call
+from ._dialects import Dialect
+from ._objects import ObjectFactory, attach_record
+from ._policy import CachePolicy, Plan
+from ._record import CacheRecord
+from ._sdk_errors import raise_as_sdk
+from ._streams import AsyncCachedStream, CachedStream
+
+__all__ = ["AsyncCachedCall", "SyncCachedCall"]
+
+log = logging.getLogger("cacheback.clients")
+
+
+class _Assembly:
+    """Stream accumulation that can fail without touching the caller's stream."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._accumulator = dialect.spec.accumulator()
+        self._failed = False
+
+    def add(self, event: dict[str, Any]) -> None:
+        if self._failed:
+            return
+        try:
+            self._accumulator.add(event)
+        except Exception as exc:  # noqa: BLE001 - an odd event must not break the stream
+            log.debug("cacheback: cannot assemble stream event, answer not stored: %r", exc)
+            self._failed = True
+
+    def result(self, finished: bool) -> dict[str, Any] | None:
+        """The full response when the stream ended normally and assembled cleanly."""
+        if self._failed or not finished or not self._accumulator.complete:
+            return None
+        return self._accumulator.result()
+
+
+class _CallBase:
+    def __init__(self, access: CacheAccess, objects: ObjectFactory) -> None:
+        self.access = access
+        self.dialect: Dialect = access.dialect
+        self.policy: CachePolicy = access.policy
+        self.objects = objects
+
+    def _prepare(self, kwargs: dict[str, Any]) -> tuple[Call, Plan]:
+        call = split_call(kwargs)
+        return call, self.dialect.plan(call.body, self.policy, call.options)
+
+    def _served(self, hit: Any, call: Call, plan: Plan) -> tuple[dict[str, Any], CacheRecord]:
+        response = self.access.response_for(hit, call.body)
+        return response, self.access.record_for(hit, response, plan)
+
+    def _replay(self, response: dict[str, Any], body: dict[str, Any]) -> Iterator[Any]:
+        for event in self.dialect.spec.replay(response, body):
+            yield self.objects.event(event)
+
+    def _result(self, response: dict[str, Any], record: CacheRecord) -> Any:
+        return attach_record(self.objects.response(response), record)
+
+    @staticmethod
+    def _upstream_record(plan: Plan) -> CacheRecord:
+        return CacheRecord("bypass" if plan.query is None else "miss", reason=plan.reason)
+
+
+class SyncCachedCall(_CallBase):
+    """``create(**kwargs)`` for a blocking client."""
+
+    def __init__(self, provider: SyncClient, access: CacheAccess, objects: ObjectFactory) -> None:
+        super().__init__(access, objects)
+        self.provider = provider
+
+    def create(self, **kwargs: Any) -> Any:
+        """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
+        call, plan = self._prepare(kwargs)
+        hit = self.access.lookup(plan) if plan.lookup else None
+        if hit is not None:
+            response, record = self._served(hit, call, plan)
+            if call.stream:
+                return CachedStream(self._replay(response, call.body), record)
+            return self._result(response, record)
+        record = self._upstream_record(plan)
+        try:
+            if call.stream:
+                upstream = self.provider.stream(call.body, **call.http)
+                return CachedStream(self._relay(upstream, plan), record, upstream.response,
+                                    upstream.close)
+            response = self.provider.create(call.body, **call.http)
+        except APIError as exc:
+            raise_as_sdk(exc, self.dialect.sdk_module)
+        self.access.store(plan, response, self.access.verdict(plan, response))
+        return self._result(response, record)
+
+    def _relay(self, upstream: EventStream, plan: Plan) -> Iterator[Any]:
+        assembly = _Assembly(self.dialect)
+        try:
+            for event in upstream:
+                assembly.add(event)
+                yield self.objects.event(event)
+        except APIError as exc:
+            raise_as_sdk(exc, self.dialect.sdk_module)
+        response = assembly.result(upstream.finished)
+        if response is not None:
+            self.access.store(plan, response, self.access.verdict(plan, response))
+
+
+class AsyncCachedCall(_CallBase):
+    """``await create(**kwargs)`` for an asyncio client."""
+
+    def __init__(self, provider: AsyncClient, access: CacheAccess, objects: ObjectFactory) -> None:
+        super().__init__(access, objects)
+        self.provider = provider
+
+    async def create(self, **kwargs: Any) -> Any:
+        """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
+        call, plan = self._prepare(kwargs)
+        hit = await asyncio.to_thread(self.access.lookup, plan) if plan.lookup else None
+        if hit is not None:
+            response, record = self._served(hit, call, plan)
+            if call.stream:
+                return AsyncCachedStream(self._areplay(response, call.body), record)
+            return self._result(response, record)
+        record = self._upstream_record(plan)
+        try:
+            if call.stream:
+                upstream = await self.provider.stream(call.body, **call.http)
+                return AsyncCachedStream(self._relay(upstream, plan), record,
+                                         upstream.response, upstream.close)
+            response = await self.provider.create(call.body, **call.http)
+        except APIError as exc:
+            raise_as_sdk(exc, self.dialect.sdk_module)
+        await self._store(plan, response)
+        return self._result(response, record)
+
+    async def _areplay(self, response: dict[str, Any], body: dict[str, Any]
+                       ) -> AsyncIterator[Any]:
+        for event in self._replay(response, body):
+            yield event
+
+    async def _relay(self, upstream: AsyncEventStream, plan: Plan) -> AsyncIterator[Any]:
+        assembly = _Assembly(self.dialect)
+        try:
+            async for event in upstream:
+                assembly.add(event)
+                yield self.objects.event(event)
+        except APIError as exc:
+            raise_as_sdk(exc, self.dialect.sdk_module)
+        response = assembly.result(upstream.finished)
+        if response is not None:
+            await self._store(plan, response)
+
+    async def _store(self, plan: Plan, response: dict[str, Any]) -> None:
+        verdict = self.access.verdict(plan, response)
+        if verdict.store:
+            await asyncio.to_thread(self.access.store, plan, response, verdict)

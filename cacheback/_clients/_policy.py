@@ -1,0 +1,80 @@
+"""What the drop-in clients cache: the client-wide policy and the per-call ``cacheback=`` options.
+
+Defaults are conservative (see docs/clients.md): a call whose answer may legitimately differ
+between two identical requests, or whose last turn is not plain user text, bypasses the cache or
+is served only from the exact tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .._errors import InvalidInputError
+
+__all__ = ["CachePolicy", "CallOptions", "Plan"]
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """Client-wide rules.
+
+    ``max_semantic_temperature``: a request with an explicit ``temperature`` above it is served
+    only from the exact tier (None: no limit). ``cache_truncated``: also store answers cut off by
+    the token limit. ``cache_tool_calls``: store tool-call answers (served on exact matches only).
+    """
+
+    max_semantic_temperature: float | None = 0.0
+    cache_truncated: bool = False
+    cache_tool_calls: bool = True
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Per-call control, passed as ``create(..., cacheback={...})`` and never sent upstream.
+
+    ``bypass``: neither look up nor store. ``refresh``: skip the lookup but store the new answer.
+    ``exact_only``: serve only an exact match. ``ttl``: seconds this answer stays valid.
+    """
+
+    bypass: bool = False
+    refresh: bool = False
+    exact_only: bool = False
+    ttl: float | None = None
+
+    @classmethod
+    def parse(cls, value: CallOptions | Mapping[str, Any] | None) -> CallOptions:
+        """Accept a ``CallOptions``, a dict of its fields, or None."""
+        if value is None:
+            return cls()
+        if isinstance(value, CallOptions):
+            return value
+        if not isinstance(value, Mapping):
+            raise InvalidInputError("cacheback= takes a dict or a CallOptions")
+        unknown = set(value) - {f.name for f in fields(cls)}
+        if unknown:
+            raise InvalidInputError(f"unknown cacheback= options: {sorted(unknown)}")
+        return cls(**value)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one call uses the cache. ``query`` is None when the call bypasses it."""
+
+    query: str | None
+    scope: dict[str, Any] = field(default_factory=dict)
+    lookup: bool = True
+    exact_only: bool = False
+    reason: str | None = None
+    ttl: float | None = None
+
+    @classmethod
+    def bypass(cls, reason: str) -> Plan:
+        """A plan that leaves the cache alone."""
+        return cls(None, lookup=False, reason=reason)
+
+    @property
+    def store(self) -> bool:
+        """Whether a complete answer to this call may be stored."""
+        return self.query is not None

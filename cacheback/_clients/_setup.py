@@ -1,0 +1,85 @@
+"""Constructor plumbing shared by the four cached clients: the cache, its policy, the access."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .._errors import ConfigurationError
+from ..cache import SemanticCache
+from ._access import CacheAccess
+from ._dialects import Dialect
+from ._policy import CachePolicy
+
+__all__ = ["AsyncClientLifecycle", "CacheArg", "ClientLifecycle", "open_access"]
+
+CacheArg = SemanticCache | str | os.PathLike[str] | None
+
+
+def _open_cache(cache: CacheArg, max_wrong_hit_rate: float | None) -> tuple[SemanticCache, bool]:
+    """The cache to use and whether the client owns (and so closes) it."""
+    if isinstance(cache, SemanticCache):
+        if max_wrong_hit_rate is not None:
+            raise ConfigurationError(
+                "max_wrong_hit_rate configures a cache the client opens; set it on the "
+                "SemanticCache you pass instead")
+        return cache, False
+    options: dict[str, Any] = {}
+    if max_wrong_hit_rate is not None:
+        from ..match import CalibratedMatcher
+
+        options["matcher"] = CalibratedMatcher(max_wrong_hit_rate)
+    return SemanticCache(cache, **options), True
+
+
+def open_access(dialect: Dialect, *, cache: CacheArg, namespace: str, ttl: float | None,
+                max_wrong_hit_rate: float | None, policy: CachePolicy | None
+                ) -> tuple[CacheAccess, bool]:
+    """The ``CacheAccess`` for a new client, and whether the client owns the cache."""
+    if not isinstance(namespace, str) or not namespace:
+        raise ConfigurationError("namespace must be a non-empty str")
+    semantic_cache, owned = _open_cache(cache, max_wrong_hit_rate)
+    return CacheAccess(semantic_cache, dialect, policy or CachePolicy(), namespace, ttl), owned
+
+
+class _Lifecycle:
+    """What both client flavours expose besides their resources."""
+
+    def __init__(self, provider: Any, access: CacheAccess, owns_cache: bool) -> None:
+        self._provider = provider
+        self._owns_cache = owns_cache
+        self.cache: SemanticCache = access.cache
+        self.namespace = access.namespace
+        self.base_url: str = provider.settings.base_url
+
+
+class ClientLifecycle(_Lifecycle):
+    """``close()`` / ``with`` for a blocking cached client (closes the cache only if owned)."""
+
+    def close(self) -> None:
+        """Release the HTTP connections and, if this client opened it, the cache."""
+        self._provider.close()
+        if self._owns_cache:
+            self.cache.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClientLifecycle(_Lifecycle):
+    """``await close()`` / ``async with`` for an asyncio cached client."""
+
+    async def close(self) -> None:
+        """Release the HTTP connections and, if this client opened it, the cache."""
+        await self._provider.close()
+        if self._owns_cache:
+            self.cache.close()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
