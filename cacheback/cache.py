@@ -57,6 +57,13 @@ def default_path() -> Path:
     return Path(base) / "cacheback" / "cache.db"
 
 
+def _unit_length(vectors: np.ndarray) -> np.ndarray:
+    """Which rows are finite and L2-normalised, as every Embedder promises: similarity is a plain
+    dot product, so one huge component (a flipped exponent bit) would match anything."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.abs(np.linalg.norm(vectors, axis=1) - 1.0) < 1e-3
+
+
 def _move_aside(path: str) -> str:
     """Rename ``path`` and its -wal/-shm to ``<path>.corrupt-<time>[-n]``, never replacing an
     earlier copy; returns the new name."""
@@ -328,10 +335,17 @@ class SemanticCache:
             if batch.vectors.shape[1] != self._embedder.dim:
                 self._count("skipped.wrong_dim_vectors", len(batch.ids))
             else:
-                bad = self._vectors.add(batch.ids, batch.partitions, batch.vectors)
+                vectors = batch.vectors
+                damaged = ~_unit_length(vectors)
+                if damaged.any():
+                    vectors = vectors.copy()
+                    vectors[damaged] = np.nan  # the index skips non-finite rows
+                bad = self._vectors.add(batch.ids, batch.partitions, vectors)
                 if bad:
-                    self._count("skipped.nonfinite_vectors", bad)
-                    logger.warning("cacheback: %d stored vectors are not finite; ignored", bad)
+                    self._count("skipped.damaged_vectors", bad)
+                    logger.warning(
+                        "cacheback: %d stored vectors are not finite or not unit length; ignored", bad
+                    )
             self._synced_id = max(self._synced_id, int(batch.ids[-1]))
 
     def _embed(self, text: str) -> np.ndarray | None:
@@ -346,8 +360,10 @@ class SemanticCache:
                 self._count("skipped.semantic_truncated")
                 return None
             vector = np.asarray(embedder.embed(text), dtype=np.float32)
-            if vector.shape != (embedder.dim,) or not np.isfinite(vector).all():
-                raise EmbedderError(f"the embedder returned a non-finite or {vector.shape} vector")
+            if vector.shape != (embedder.dim,) or not _unit_length(vector[None, :])[0]:
+                raise EmbedderError(
+                    f"the embedder returned a {vector.shape} vector that is not finite and unit length"
+                )
         except Exception as exc:  # noqa: BLE001 - a custom embedder may raise anything
             self._semantic_failed("embedder", exc)
             return None
