@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cacheback.embed import Embedder
 from cacheback.storage import SCHEMA_VERSION
 
 from . import damage
@@ -163,3 +164,37 @@ def test_corrupt_database_that_cannot_be_moved(harness: FaultHarness, tmpfs: Tmp
     tmpfs.remount(read_only=False)
     harness.assert_recovers()
     assert [p.read_bytes() for p in _moved_aside(path)] == [b"definitely not SQLite"]
+
+
+def _flip_exponent_bit(blob: bytes) -> bytes:
+    """Bit rot in the first float's exponent: 0.05 becomes about 1e18."""
+    damaged = bytearray(blob)
+    damaged[3] ^= 0x40
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(
+    "harm", [lambda blob: blob[:7], _flip_exponent_bit], ids=["wrong-size", "exponent-bit-flipped"]
+)
+def test_damaged_embedding_blob(
+    harness: FaultHarness, tmp_path: Path, embedder: Embedder, harm: Callable[[bytes], bytes]
+) -> None:
+    """Embeddings are not covered by the entry checksum (loading them must stay cheap). A blob of
+    the wrong size is corruption; one flipped exponent bit makes a vector huge, so it would look
+    similar to every query whose first component it shares the sign of: it must be dropped."""
+    path = tmp_path / "cache.db"
+    harness.open(path, embedder=embedder)
+    warm = harness.warm(4)
+    harness.close()
+    with sqlite3.connect(path) as conn:
+        (blob,) = conn.execute("SELECT embedding FROM entries WHERE query = ?", (warm[1],)).fetchone()
+        conn.execute("UPDATE entries SET embedding = ? WHERE query = ?", (harm(blob), warm[1]))
+    conn.close()
+    mark = harness.mark()
+    harness.open(path, embedder=embedder)
+    harness.exercise(harness.questions(8) + warm)
+    if len(harm(blob)) % 4:
+        harness.assert_visible(mark, "corrupt_database", log="inconsistent sizes")
+    else:
+        harness.assert_visible(mark, "skipped.damaged_vectors", log="not unit length")
+    harness.assert_recovers()
