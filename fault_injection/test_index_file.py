@@ -90,13 +90,13 @@ def test_stale_index_file_says_what_it_was_built_from(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sigkill_during_index_save(tmp_path: Path) -> None:
-    """A child saves two versions in turn and is killed at random moments, 30 times: the file is
+    """A child saves two versions in turn and is killed at random moments, 20 times: the file is
     always one complete version."""
     path = tmp_path / "cache.index"
     versions = [_index(5_000, seed=s, version=s, kind="BruteForceIndex") for s in (1, 2)]
     versions[0].save(path)  # type: ignore[attr-defined]
     rng = random.Random(11)
-    for _ in range(30):
+    for _ in range(20):
         pid = os.fork()
         if pid == 0:
             try:
