@@ -1,0 +1,64 @@
+"""What one proxy process holds while it serves: settings, cache, tenants, upstream, metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from .._clients import CachePolicy
+from ..cache import SemanticCache
+from ._config import ProxyConfig
+from ._metrics import Metrics
+from ._share import SharedMetrics
+from ._tenant import Tenants, load_salt
+from ._upstream import Upstream
+
+__all__ = ["ProxyState"]
+
+
+@dataclass
+class ProxyState:
+    """Everything a request handler needs; built when a worker starts, closed when it stops."""
+
+    config: ProxyConfig
+    cache: SemanticCache
+    tenants: Tenants
+    upstream: Upstream
+    metrics: Metrics
+    shared: SharedMetrics
+    policy: CachePolicy = field(default_factory=CachePolicy)
+    owns_cache: bool = True
+    started: float = field(default_factory=time.time)
+
+    @classmethod
+    def open(cls, config: ProxyConfig, *, cache: SemanticCache | None = None,
+             transport: httpx.AsyncBaseTransport | None = None) -> ProxyState:
+        """Open the cache (unless one is given), the tenant salt and the upstream pool."""
+        owns_cache = cache is None
+        if cache is None:
+            cache = SemanticCache(config.db or None, ttl=config.ttl,
+                                  embedder="default" if config.semantic else None)
+        metrics = Metrics()
+        return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path), config.namespace_by),
+                   upstream=Upstream(config, transport), metrics=metrics,
+                   shared=SharedMetrics(metrics, config.metrics_dir or None), owns_cache=owns_cache)
+
+    def mirror_cache_faults(self) -> None:
+        """Copy the faults the cache absorbed (``SemanticCache.stats()`` counters ``errors.*``)
+        into this process's metrics as ``errors{kind="cache_*"}``; blocking, so call it off the
+        event loop."""
+        for name, value in self.cache.stats()["counters"].items():
+            if name.startswith("errors."):
+                self.metrics.mirror("cacheback_proxy_errors_total", value,
+                                    kind="cache_" + name.removeprefix("errors."))
+
+    async def aclose(self) -> None:
+        """Publish final metrics, release the upstream pool and close the cache if it is ours."""
+        self.shared.publish(force=True)
+        await self.upstream.aclose()
+        if self.owns_cache:
+            self.cache.close()
+        else:
+            self.cache.flush()

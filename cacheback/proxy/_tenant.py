@@ -1,0 +1,104 @@
+"""Tenant isolation: each caller's entries live in a namespace derived from its API key.
+
+The namespace is an HMAC-SHA256 of the key under a random salt kept beside the database
+(``<db>.salt``, mode 0600), so the database holds no key and no hash that a table of common
+keys could reverse. The key itself is only held in memory for the length of a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+__all__ = ["SECRET_HEADERS", "NamespaceError", "Tenants", "caller_key", "load_salt"]
+
+SECRET_HEADERS: Final = frozenset({"authorization", "x-api-key", "proxy-authorization"})
+_SALT_BYTES: Final = 32
+_NAME: Final = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
+
+
+class NamespaceError(ValueError):
+    """``X-Cacheback-Namespace`` is not a valid name."""
+
+
+def caller_key(headers: Mapping[str, str]) -> str | None:
+    """The API key a request presents: ``x-api-key`` (Anthropic) or a ``Bearer`` token."""
+    key = headers.get("x-api-key")
+    if key:
+        return key
+    auth = headers.get("authorization") or ""
+    scheme, _, token = auth.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def load_salt(db_path: str) -> bytes:
+    """The database's salt, created on first use; an in-memory database gets a fresh one.
+
+    Created atomically (written to a private temporary file, then hard-linked into place) so
+    workers starting together agree on one salt.
+    """
+    if db_path == ":memory:":
+        return secrets.token_bytes(_SALT_BYTES)
+    path = Path(db_path + ".salt")
+    for _ in range(50):
+        try:
+            salt = bytes.fromhex(path.read_text().strip())
+            if len(salt) == _SALT_BYTES:
+                return salt
+        except FileNotFoundError:
+            _create_salt(path)
+            continue
+        except ValueError:
+            pass
+        time.sleep(0.01)
+    raise OSError(f"{path} does not hold a valid salt; remove it to start a new one")
+
+
+def _create_salt(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, secrets.token_hex(_SALT_BYTES).encode())
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+
+
+class Tenants:
+    """Maps (API key, requested namespace) to the cache namespace a request may use.
+
+    ``api-key`` mode: every key has its own namespace; ``X-Cacheback-Namespace`` only names a
+    sub-namespace inside it. ``header`` mode: the header names the namespace outright (callers
+    with different keys may then share entries; the operator opts in), else the key decides.
+    """
+
+    def __init__(self, salt: bytes, mode: str = "api-key") -> None:
+        self._salt = salt
+        self.mode = mode
+
+    def key_id(self, key: str) -> str:
+        """A stable, non-reversible id of ``key`` (32 hex digits)."""
+        return hmac.new(self._salt, key.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def namespace(self, key: str, requested: str | None) -> str:
+        """The namespace for this caller; raises :class:`NamespaceError` for a bad header."""
+        if requested is not None and not _NAME.fullmatch(requested):
+            raise NamespaceError(
+                "X-Cacheback-Namespace must be 1-128 characters of letters, digits and ._:/-")
+        if requested is not None and self.mode == "header":
+            return f"ns:{requested}"
+        base = f"key:{self.key_id(key)}"
+        return f"{base}/{requested}" if requested is not None else base

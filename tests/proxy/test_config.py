@@ -1,0 +1,62 @@
+"""Settings from flags, environment variables and defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from cacheback import ConfigurationError
+from cacheback.proxy import ProxyConfig
+from cacheback.proxy.__main__ import build_parser, main
+
+
+def test_defaults() -> None:
+    config = ProxyConfig()
+    assert (config.host, config.port, config.workers) == ("127.0.0.1", 8990, 1)
+    assert config.upstream_openai == "https://api.openai.com/v1"
+    assert config.upstream_anthropic == "https://api.anthropic.com"
+    assert config.namespace_by == "api-key" and config.semantic
+
+
+def test_environment_then_overrides() -> None:
+    env = {"CACHEBACK_PROXY_PORT": "9000", "CACHEBACK_PROXY_SEMANTIC": "off",
+           "CACHEBACK_PROXY_TTL": "3600", "CACHEBACK_PROXY_UPSTREAM_OPENAI": "http://x:1/v1/",
+           "CACHEBACK_PROXY_NAMESPACE_BY": "header", "CACHEBACK_PROXY_DB": ""}
+    config = ProxyConfig.from_env(env, port=9100, workers=None)
+    assert (config.port, config.semantic, config.ttl) == (9100, False, 3600.0)
+    assert config.upstream_openai == "http://x:1/v1"
+    assert config.namespace_by == "header" and config.db == ""
+
+
+def test_round_trip_through_the_environment() -> None:
+    config = ProxyConfig(port=1234, semantic=False, ttl=5.0, workers=3, db="/tmp/x.db",
+                         metrics_dir="/tmp/m")
+    assert ProxyConfig.from_env(config.to_env()) == config
+
+
+@pytest.mark.parametrize("env", [{"CACHEBACK_PROXY_PORT": "eighty"},
+                                 {"CACHEBACK_PROXY_SEMANTIC": "maybe"},
+                                 {"CACHEBACK_PROXY_NAMESPACE_BY": "ip"},
+                                 {"CACHEBACK_PROXY_WORKERS": "0"},
+                                 {"CACHEBACK_PROXY_TTL": "-1"},
+                                 {"CACHEBACK_PROXY_UPSTREAM_ANTHROPIC": "api.anthropic.com"}])
+def test_bad_settings_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        ProxyConfig.from_env(env)
+
+
+def test_flags_map_onto_settings() -> None:
+    args = build_parser().parse_args([
+        "--host", "0.0.0.0", "--port", "8080", "--db", "c.db", "--upstream-openai", "http://o/v1",
+        "--upstream-anthropic", "http://a", "--namespace-by", "header", "--workers", "2",
+        "--no-semantic", "--ttl", "60"])
+    config = ProxyConfig.from_env({}, **vars(args))
+    assert config == ProxyConfig(host="0.0.0.0", port=8080, db="c.db", upstream_openai="http://o/v1",
+                                 upstream_anthropic="http://a", namespace_by="header", workers=2,
+                                 semantic=False, ttl=60.0)
+
+
+def test_main_reports_bad_settings(monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CACHEBACK_PROXY_WORKERS", "-2")
+    assert main([]) == 2
+    assert "workers must be >= 1" in capsys.readouterr().err
