@@ -8,7 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,9 @@ from .workers import question
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _hold_lock(path: Path, *pragmas: str) -> ForkedScenario:
-    """A forked process that takes the write lock on ``path`` and holds it until told to go."""
+@contextmanager
+def _lock_held(path: Path, *pragmas: str) -> Iterator[None]:
+    """A forked process takes the write lock on ``path`` and holds it for the ``with`` block."""
 
     def body(step: Callable[[], None]) -> None:
         conn = sqlite3.connect(path, isolation_level=None)
@@ -37,60 +39,46 @@ def _hold_lock(path: Path, *pragmas: str) -> ForkedScenario:
 
     holder = ForkedScenario(body)
     holder.wait_step()
-    return holder
+    try:
+        yield
+    finally:
+        holder.go()
+        holder.finish()
 
 
 def test_lock_held_by_another_process_past_the_retry_budget(harness: FaultHarness, tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     harness.open(path)
     warm = harness.warm()
-    holder = _hold_lock(path)
-    try:
+    with _lock_held(path):
         mark = harness.mark()
         tally = harness.exercise(warm + harness.questions(5))
         assert tally.hits >= len(warm), "reads must go on while another process writes"
         stats = harness.assert_visible(mark, "errors.storage", log="locked")
         assert stats["counters"]["skipped.breaker_open"] > 0, "each call waited out the budget again"
-    finally:
-        holder.go()
-        holder.finish()
     harness.assert_recovers(survivors=warm)
 
 
-def test_lock_held_while_the_cache_opens(harness: FaultHarness, tmp_path: Path) -> None:
-    """An up-to-date file needs no write to open, so the cache opens and serves reads at once."""
+@pytest.mark.parametrize(
+    ("pragmas", "readers_blocked", "counter"),
+    [((), False, "errors.storage"), (("PRAGMA locking_mode = EXCLUSIVE",), True, "errors.storage_open")],
+    ids=["write-lock-while-opening", "exclusive-lock-shuts-out-readers"],
+)
+def test_lock_held_while_the_cache_opens(
+    harness: FaultHarness, tmp_path: Path, pragmas: tuple[str, ...], readers_blocked: bool, counter: str
+) -> None:
+    """An up-to-date file needs no write to open, so the cache opens and serves reads at once;
+    under an exclusive lock nothing can be read, and the open is retried after the backoff."""
     path = tmp_path / "cache.db"
     harness.open(path)
     warm = harness.warm()
     harness.close()
-    holder = _hold_lock(path)
-    try:
+    with _lock_held(path, *pragmas):
         mark = harness.mark()
         harness.open(path)
         tally = harness.exercise(warm + harness.questions(3))
-        assert tally.hits >= len(warm)
-        harness.assert_visible(mark, "errors.storage", log="locked")
-    finally:
-        holder.go()
-        holder.finish()
-    harness.assert_recovers(survivors=warm)
-
-
-def test_exclusive_lock_shuts_out_readers_too(harness: FaultHarness, tmp_path: Path) -> None:
-    path = tmp_path / "cache.db"
-    harness.open(path)
-    warm = harness.warm()
-    harness.close()
-    holder = _hold_lock(path, "PRAGMA locking_mode = EXCLUSIVE")
-    try:
-        mark = harness.mark()
-        harness.open(path)
-        tally = harness.exercise(warm + harness.questions(3))
-        assert tally.hits == 0
-        harness.assert_visible(mark, "errors.storage_open", log="locked")
-    finally:
-        holder.go()
-        holder.finish()
+        assert (tally.hits == 0) if readers_blocked else (tally.hits >= len(warm))
+        harness.assert_visible(mark, counter, log="locked")
     harness.assert_recovers(survivors=warm)
 
 
