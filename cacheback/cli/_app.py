@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from .._errors import CachebackError
-from . import _doctor, _maintenance, _stats, _transfer
+from . import _demo, _doctor, _maintenance, _stats, _transfer
 from ._common import CommandError
 
 __all__ = ["build_parser", "main"]
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cacheback {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _demo.add_parser(commands)
     _stats.add_parser(commands)
     _maintenance.add_parsers(commands)
     _transfer.add_parsers(commands)

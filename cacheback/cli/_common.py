@@ -9,7 +9,15 @@ from pathlib import Path
 from ..cache import default_path
 from ..storage import SQLiteStorage
 
-__all__ = ["CommandError", "add_db_argument", "db_path", "format_bytes", "open_existing", "parse_size"]
+__all__ = [
+    "CommandError",
+    "add_db_argument",
+    "db_path",
+    "format_bytes",
+    "open_existing",
+    "parse_size",
+    "positive_int",
+]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -36,6 +44,14 @@ def open_existing(path: Path) -> SQLiteStorage:
     if not path.is_file():
         raise CommandError(f"no cache database at {path}")
     return SQLiteStorage(path)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for counts that must be at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def parse_size(text: str) -> int:

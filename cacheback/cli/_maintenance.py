@@ -6,7 +6,7 @@ import argparse
 import time
 
 from ..storage import EVICTION_POLICIES
-from ._common import add_db_argument, db_path, format_bytes, open_existing, parse_size
+from ._common import add_db_argument, db_path, format_bytes, open_existing, parse_size, positive_int
 
 __all__ = ["add_parsers"]
 
@@ -45,13 +45,6 @@ def _evict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clear = commands.add_parser("clear", help="remove every entry, or those of one namespace")
     add_db_argument(clear)
@@ -62,7 +55,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "evict", help="purge expired entries, then evict down to the given limits"
     )
     add_db_argument(evict)
-    evict.add_argument("--max-entries", type=_positive_int, help="keep at most this many entries")
+    evict.add_argument("--max-entries", type=positive_int, help="keep at most this many entries")
     evict.add_argument(
         "--max-bytes", type=parse_size,
         help="keep stored text and vectors under this size (e.g. 500M, 2G)",

@@ -16,7 +16,7 @@ from cacheback.cli import build_parser, main
 
 def test_every_documented_subcommand_exists() -> None:
     parser = build_parser()
-    for command in ("stats", "clear", "export", "import", "doctor", "evict"):
+    for command in ("demo", "stats", "clear", "export", "import", "doctor", "evict"):
         assert parser.parse_args([command, *(["-"] if command == "import" else [])]).command == command
 
 
