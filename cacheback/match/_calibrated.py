@@ -1,0 +1,77 @@
+"""The default matcher: a calibrated probability per candidate, served only within a wrong-hit budget."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from .._errors import ConfigurationError
+from .._types import Candidate
+from ._base import Decision, Matcher, ThresholdMatcher
+from ._features import pair_features
+from ._model import MatchModel, load_default_model
+from ._text import profile
+
+__all__ = ["DEFAULT_MAX_WRONG_HIT_RATE", "CalibratedMatcher", "build_matcher"]
+
+logger = logging.getLogger("cacheback")
+
+#: At most about one wrong answer per hundred semantic hits (see docs/matching.md).
+DEFAULT_MAX_WRONG_HIT_RATE = 0.01
+
+
+class CalibratedMatcher(Matcher):
+    """Scores every candidate with the logistic model and serves the likeliest one when its
+    probability of being right clears the threshold that ``max_wrong_hit_rate`` maps to."""
+
+    def __init__(
+        self, max_wrong_hit_rate: float = DEFAULT_MAX_WRONG_HIT_RATE, *, model: MatchModel | None = None
+    ) -> None:
+        self.model = model or load_default_model()
+        self.threshold = self.model.threshold_for(max_wrong_hit_rate)
+        self.max_wrong_hit_rate = max_wrong_hit_rate
+
+    def probabilities(self, query: str, candidates: Sequence[Candidate]) -> list[float]:
+        """The probability that each candidate's answer is right for ``query``, in input order."""
+        if not candidates:
+            return []
+        asked = profile(query)
+        best = max(c.similarity for c in candidates)
+        return [
+            self.model.probability(pair_features(asked, profile(c.query), c.similarity, best))
+            for c in candidates
+        ]
+
+    def decide(self, query: str, candidates: Sequence[Candidate]) -> Decision:
+        scores = self.probabilities(query, candidates)
+        if not scores:
+            return Decision(None, 0.0)
+        chosen = max(range(len(scores)), key=scores.__getitem__)
+        probability = scores[chosen]
+        return Decision(candidates[chosen] if probability >= self.threshold else None, probability)
+
+    def __repr__(self) -> str:
+        budget, threshold = self.max_wrong_hit_rate, self.threshold
+        return f"CalibratedMatcher(max_wrong_hit_rate={budget}, threshold={threshold:.4f})"
+
+
+def build_matcher(
+    *, similarity_threshold: float | None, max_wrong_hit_rate: float | None, fallback_threshold: float
+) -> Matcher:
+    """The cache's matcher from its knobs: a plain cosine threshold when one is given, else the
+    calibrated matcher at ``max_wrong_hit_rate`` (default :data:`DEFAULT_MAX_WRONG_HIT_RATE`).
+
+    A missing or unreadable shipped model falls back to ``fallback_threshold`` with a warning,
+    so a broken install degrades the cache instead of breaking the app.
+    """
+    if similarity_threshold is not None and max_wrong_hit_rate is not None:
+        raise ConfigurationError("give either similarity_threshold or max_wrong_hit_rate, not both")
+    if similarity_threshold is not None:
+        return ThresholdMatcher(similarity_threshold)
+    budget = DEFAULT_MAX_WRONG_HIT_RATE if max_wrong_hit_rate is None else max_wrong_hit_rate
+    try:
+        model = load_default_model()
+    except ConfigurationError as exc:
+        logger.warning("cacheback: match model unavailable (%s); using cosine >= %s", exc, fallback_threshold)
+        return ThresholdMatcher(fallback_threshold)
+    return CalibratedMatcher(budget, model=model)

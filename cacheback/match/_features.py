@@ -1,0 +1,174 @@
+"""Pair features: how a stored question differs from a new one, as numbers a logistic model weighs.
+
+Every feature is a generic linguistic signal (no domain vocabulary), computed from the two
+:class:`TextProfile` objects and the embedding similarity in a few microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._text import TextProfile, stem
+from ._words import ANTONYM_PAIRS, ANTONYM_PREFIXES, FALSE_ANTONYMS
+
+__all__ = [
+    "FEATURE_NAMES",
+    "FEATURE_SIGNS",
+    "SIMILARITY_KNEE",
+    "has_antonym",
+    "has_role_swap",
+    "misspelled_pairs",
+    "pair_features",
+]
+
+#: Above this cosine the similarity gets a second, steeper weight (a hinge).
+SIMILARITY_KNEE = 0.85
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "similarity",
+    "similarity_above_knee",
+    "rank_margin",
+    "content_overlap",
+    "substitution_shift",
+    "content_added",
+    "negation_mismatch",
+    "negation_flip",
+    "antonym",
+    "role_swap",
+    "number_conflict",
+    "number_one_side",
+    "entity_unmatched",
+    "question_conflict",
+    "modal_conflict",
+    "person_conflict",
+    "scope_mismatch",
+    "length_ratio",
+)
+
+#: The direction each feature may push the probability (+1 up, -1 down, 0 either), so that a
+#: fit cannot learn that, say, a number conflict makes a match *more* likely.
+FEATURE_SIGNS: dict[str, int] = {
+    "similarity": 1, "similarity_above_knee": 1, "rank_margin": 1, "content_overlap": 1,
+    "substitution_shift": -1, "content_added": -1,
+    "negation_mismatch": -1, "negation_flip": -1, "antonym": -1, "role_swap": -1,
+    "number_conflict": -1, "number_one_side": -1, "entity_unmatched": -1, "question_conflict": -1,
+    "modal_conflict": -1, "person_conflict": -1, "scope_mismatch": -1, "length_ratio": -1,
+}
+
+_MIN_STEM = 4
+_MIN_TYPO = 5
+_STEMMED_OPPOSITES = frozenset((stem(a), stem(b)) for a, b in ANTONYM_PAIRS)
+
+
+def _is_prefixed_opposite(word: str, other: str) -> bool:
+    if word in FALSE_ANTONYMS or len(word) - len(other) not in (2, 3, 4):
+        return False
+    for prefix in ANTONYM_PREFIXES:
+        if word.startswith(prefix) and word[len(prefix):].lstrip("-") == other:
+            return len(other) >= _MIN_STEM
+    return False
+
+
+def has_antonym(a: TextProfile, b: TextProfile) -> bool:
+    """Whether a word found only in one text is the opposite of a word found only in the other."""
+    only_a, only_b = a.stems - b.stems, b.stems - a.stems
+    if any((x, y) in _STEMMED_OPPOSITES or (y, x) in _STEMMED_OPPOSITES for x in only_a for y in only_b):
+        return True
+    only_a, only_b = a.words - b.words, b.words - a.words
+    return any(_is_prefixed_opposite(x, y) or _is_prefixed_opposite(y, x) for x in only_a for y in only_b)
+
+
+def _moved_role(a: TextProfile, b: TextProfile) -> bool:
+    """A role object of ``a`` ("to PDF") that ``b`` mentions, but not in that role."""
+    return any(word in b.content and (prep, word) not in b.roles for prep, word in a.roles)
+
+
+def has_role_swap(a: TextProfile, b: TextProfile) -> bool:
+    """Whether the two texts give the same words different roles ("from A to B" vs "from B to A")."""
+    return _moved_role(a, b) and _moved_role(b, a)
+
+
+def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
+    """Damerau-Levenshtein distance (a transposition counts once) of ``a`` and ``b`` <= ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return False
+        previous2, previous = previous, current
+    return previous[-1] <= limit
+
+
+def _looks_misspelled(a: str, b: str) -> bool:
+    """Same word spelt differently: one or two slips, not a longer or shorter form of it."""
+    if min(len(a), len(b)) < _MIN_TYPO or a[0] != b[0] or a.startswith(b) or b.startswith(a):
+        return False
+    return _edit_distance_at_most(a, b, 1 if min(len(a), len(b)) < 8 else 2)
+
+
+def misspelled_pairs(only_a: frozenset[str], only_b: frozenset[str]) -> int:
+    """How many words of one text look like misspellings of a word of the other."""
+    found = 0
+    used: set[str] = set()
+    for a in only_a:
+        for b in only_b:
+            if b not in used and _looks_misspelled(a, b):
+                found += 1
+                used.add(b)
+                break
+    return found
+
+
+def _unmentioned(entities: frozenset[str], other: TextProfile) -> int:
+    """Names of one text that the other neither mentions nor misspells."""
+    missing = entities - other.stems
+    return len(missing) - misspelled_pairs(missing, other.stems - entities) if missing else 0
+
+
+def _conflict(a: frozenset[str], b: frozenset[str]) -> float:
+    """1.0 when both texts state something of a kind and share none of it."""
+    return 1.0 if a and b and a.isdisjoint(b) else 0.0
+
+
+def pair_features(query: TextProfile, stored: TextProfile, similarity: float, best: float) -> list[float]:
+    """The feature vector (in :data:`FEATURE_NAMES` order) for serving ``stored`` for ``query``.
+
+    ``best`` is the highest similarity among the candidates, so that a runner-up is told apart.
+    """
+    union = query.content | stored.content
+    shared = query.content & stored.content
+    typos = misspelled_pairs(query.content - shared, stored.content - shared)
+    overlap = (len(shared) + typos) / (len(union) - typos) if union else 1.0
+    unmatched = len(union) - len(shared) - 2 * typos
+    minimal_edit = 0 < unmatched <= 2 and overlap >= 0.5
+    negation_mismatch = 1.0 if query.negations % 2 != stored.negations % 2 else 0.0
+    added = bool(shared) and (shared == query.content) != (shared == stored.content)
+    entity_misses = _unmentioned(query.entities, stored) + _unmentioned(stored.entities, query)
+    numbers_differ = query.numbers != stored.numbers
+    return [
+        similarity,
+        max(0.0, similarity - SIMILARITY_KNEE) / (1.0 - SIMILARITY_KNEE),
+        similarity - best,
+        overlap,
+        (1.0 - similarity) * (query.length + stored.length) / 2 if minimal_edit else 0.0,
+        1.0 if added else 0.0,
+        negation_mismatch,
+        negation_mismatch * overlap,
+        1.0 if has_antonym(query, stored) else 0.0,
+        1.0 if has_role_swap(query, stored) else 0.0,
+        1.0 if numbers_differ and query.numbers and stored.numbers else 0.0,
+        1.0 if numbers_differ and not (query.numbers and stored.numbers) else 0.0,
+        float(min(entity_misses, 3)),
+        _conflict(query.question, stored.question),
+        _conflict(query.modals, stored.modals),
+        _conflict(query.persons, stored.persons),
+        1.0 if query.scope != stored.scope else 0.0,
+        abs(math.log((query.length + 1) / (stored.length + 1))),
+    ]

@@ -1,0 +1,119 @@
+"""The calibrated logistic model: weights, and the table from wrong-hit budget to threshold.
+
+The model ships as a small JSON file (``data/matcher.json``) written by
+``benchmarks/fit_matcher.py``; nothing here needs more than the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import ConfigurationError
+from ._features import FEATURE_NAMES
+
+__all__ = ["DEFAULT_MODEL_PATH", "MatchModel", "load_default_model"]
+
+DEFAULT_MODEL_PATH = Path(__file__).parent / "data" / "matcher.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MatchModel:
+    """``P(right) = sigmoid(bias + weights . features)``, plus the budget -> threshold table.
+
+    ``budgets`` maps a wrong-hit rate (wrong hits / hits) to the smallest probability threshold
+    whose hits stayed within it on held-out folds; sorted by budget, thresholds non-increasing.
+    """
+
+    weights: tuple[float, ...]
+    bias: float
+    budgets: tuple[tuple[float, float], ...]
+    feature_names: tuple[str, ...] = FEATURE_NAMES
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if tuple(self.feature_names) != FEATURE_NAMES:
+            raise ConfigurationError(
+                "match model was fitted on other features; refit it with benchmarks/fit_matcher.py"
+            )
+        if len(self.weights) != len(FEATURE_NAMES):
+            raise ConfigurationError("match model has the wrong number of weights")
+        if not self.budgets:
+            raise ConfigurationError("match model has no budget table")
+
+    def probability(self, features: Sequence[float]) -> float:
+        """The calibrated probability that serving the pair described by ``features`` is right."""
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features))
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    def threshold_for(self, max_wrong_hit_rate: float) -> float:
+        """The probability threshold that keeps wrong hits within ``max_wrong_hit_rate`` of hits.
+
+        Interpolated in log-budget between table rows; a budget below the table's smallest row
+        gets that row's (strictest) threshold, one above its largest gets the loosest.
+        """
+        budget = max_wrong_hit_rate
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < 1:
+            raise ConfigurationError(f"max_wrong_hit_rate must be in (0, 1), got {budget!r}")
+        rows = self.budgets
+        if budget <= rows[0][0]:
+            return rows[0][1]
+        if budget >= rows[-1][0]:
+            return rows[-1][1]
+        for (b0, t0), (b1, t1) in zip(rows, rows[1:]):
+            if b0 <= budget <= b1:
+                share = (math.log(budget) - math.log(b0)) / (math.log(b1) - math.log(b0))
+                return t0 + share * (t1 - t0)
+        return rows[-1][1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "features": list(self.feature_names),
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "budgets": [[b, round(t, 6)] for b, t in self.budgets],
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MatchModel:
+        if data.get("format") != FORMAT_VERSION:
+            raise ConfigurationError(f"unsupported match model format {data.get('format')!r}")
+        return cls(
+            weights=tuple(float(w) for w in data["weights"]),
+            bias=float(data["bias"]),
+            budgets=tuple((float(b), float(t)) for b, t in data["budgets"]),
+            feature_names=tuple(data["features"]),
+            info=dict(data.get("info", {})),
+        )
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> MatchModel:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"cannot read match model {path}: {exc}") from exc
+
+
+_default: MatchModel | None = None
+
+
+def load_default_model() -> MatchModel:
+    """The shipped model, read once per process."""
+    global _default
+    if _default is None:
+        _default = MatchModel.load(DEFAULT_MODEL_PATH)
+    return _default

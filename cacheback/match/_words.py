@@ -1,0 +1,145 @@
+"""Small generic English word lists the match features look for: no domain or data-set vocabulary."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ANTONYM_PAIRS",
+    "ANTONYM_PREFIXES",
+    "FALSE_ANTONYMS",
+    "DATE_WORDS",
+    "MODALS",
+    "NEGATIONS",
+    "NEGATIVE_WORDS",
+    "NUMBER_WORDS",
+    "PERSONS",
+    "QUESTION_WORDS",
+    "QUESTION_HEADS",
+    "ROLE_PREPOSITIONS",
+    "SCOPE_WORDS",
+    "STOPWORDS",
+]
+
+NEGATIONS = frozenset(
+    "not no never none nobody nothing nowhere neither nor without cannot n't non".split()
+)
+
+#: Verbs and adjectives that negate what follows ("avoid", "stop"), as stems (see ``_text.stem``).
+NEGATIVE_WORDS = frozenset(
+    "avoid stop prevent lack fail refus deny deni forbid forbidden ban prohibit exclud except unabl".split()
+)
+
+#: Prepositions whose object plays a role ("from A to B"); swapped objects ask another question.
+ROLE_PREPOSITIONS = frozenset("from to into onto than over versus vs".split())
+
+QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
+
+#: Words after "how" that change the kind of answer asked for (how much vs how long...).
+QUESTION_HEADS = frozenset("much many long often far old big soon late early".split())
+
+#: Modal verbs normalised to one class each ("could" asks what "can" asks).
+MODALS: dict[str, str] = {
+    "can": "can", "could": "can", "able": "can",
+    "should": "should", "ought": "should",
+    "must": "must", "need": "must", "needs": "must", "have_to": "must", "required": "must",
+    "may": "may", "might": "may", "allowed": "may",
+    "will": "will", "would": "will", "shall": "will",
+}
+
+#: Words that set how much of something a question is about.
+SCOPE_WORDS = frozenset(
+    """all every each any some only both either most many few several whole entire partial part
+    always sometimes ever per single multiple more less fewer least extra another other same
+    different except also just first last next previous""".split()
+)
+
+#: Pronouns mapped to grammatical person: "my" and "your" ask about different people.
+PERSONS: dict[str, str] = {
+    **dict.fromkeys("i me my mine myself".split(), "1s"),
+    **dict.fromkeys("we us our ours ourselves".split(), "1p"),
+    **dict.fromkeys("you your yours yourself yourselves".split(), "2"),
+    **dict.fromkeys("he him his himself".split(), "3m"),
+    **dict.fromkeys("she her hers herself".split(), "3f"),
+    **dict.fromkeys("they them their theirs themselves".split(), "3p"),
+}
+
+NUMBER_WORDS: dict[str, str] = {
+    word: str(value)
+    for value, word in enumerate(
+        """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+        fifteen sixteen seventeen eighteen nineteen twenty""".split()
+    )
+}
+NUMBER_WORDS.update({
+    "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
+    "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1e9",
+    "half": "0.5", "quarter": "0.25", "double": "x2", "twice": "x2", "triple": "x3",
+})
+
+DATE_WORDS = frozenset(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
+    saturday sunday today tomorrow yesterday tonight weekend weekday morning afternoon evening
+    night midnight noon spring summer autumn fall winter christmas easter""".split()
+) - {"may", "march", "fall", "second"}
+
+#: Prefixes that turn a word into its opposite when the rest of the word matches.
+ANTONYM_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non", "de", "mis", "anti")
+
+#: Words that start with one of those prefixes without meaning the opposite of the rest.
+FALSE_ANTONYMS = frozenset(
+    """include income invest inform install insure inside import impress improve impact impose
+    increase indent index indeed instead interest internet insist inspect intend invite involve
+    debit deliver design detail depart default delay define deposit deduct declare decide degree
+    demand deny depend describe deserve desire detect determine develop devise decline
+    discount display disclose dismiss discharge discover dispose distance distribute district
+    mistake missing mission until under union unit unique universe university""".split()
+)
+
+#: Common everyday opposites; each pair is checked in both directions.
+#: Common English opposites and converses; each pair is checked in both directions, on stems.
+ANTONYM_PAIRS = frozenset(
+    tuple(p.split("/"))
+    for p in """add/remove add/delete add/subtract create/delete on/off in/out up/down
+    increase/decrease increase/reduce raise/lower rise/fall open/close open/shut start/stop
+    start/finish begin/end buy/sell before/after more/less more/fewer over/under above/below
+    upper/lower higher/lower highest/lowest maximum/minimum max/min most/least top/bottom
+    upload/download import/export include/exclude inclusive/exclusive input/output
+    accept/reject accept/decline approve/reject approve/deny allow/forbid allow/block allow/deny
+    grant/revoke enable/disable show/hide visible/hidden public/private win/lose gain/lose
+    profit/loss pass/fail success/failure benefit/drawback benefit/downside benefit/risk
+    advantage/disadvantage pro/con send/receive give/receive sender/recipient buyer/seller
+    deposit/withdraw credit/debit income/expense lend/borrow give/take push/pull join/leave
+    enrol/withdraw enroll/withdraw subscribe/cancel arrive/leave arrive/depart arrival/departure
+    enter/exit entry/exit incoming/outgoing inbound/outbound internal/external
+    domestic/international early/late earlier/later past/future yesterday/tomorrow
+    morning/evening day/night weekday/weekend summer/winter north/south east/west left/right
+    front/back inside/outside upstairs/downstairs first/last best/worst better/worse good/bad
+    hot/cold warm/cool wet/dry new/old young/old big/small large/small long/short fast/slow
+    quick/slow thick/thin wide/narrow deep/shallow loud/quiet busy/quiet bright/dark light/dark
+    clean/dirty full/empty full/part permanent/temporary compulsory/optional mandatory/optional
+    required/optional true/false right/wrong correct/incorrect positive/negative plus/minus
+    easy/hard easy/difficult hard/soft strong/weak heavy/light rich/poor cheap/expensive
+    cheapest/dearest cheaper/dearer safe/dangerous healthy/harmful legal/banned love/hate
+    like/hate always/never everything/nothing everyone/nobody all/none with/without
+    login/logout online/offline upgrade/downgrade cancel/book cancel/renew confirm/cancel
+    lock/open connect/disconnect male/female men/women man/woman husband/wife boy/girl
+    parent/child adult/child adult/kid adult/minor employer/employee landlord/tenant
+    owner/tenant homeowner/tenant owner/renter teacher/student doctor/patient host/guest
+    question/answer ask/answer teach/learn import/export""".split()
+)
+
+STOPWORDS = frozenset(
+    """a an the and or but if then than so as at by for from of to in on into onto out over under
+    up down off about above below with within without is are was were be been being am do does
+    did done doing have has had having get gets got getting i me my mine myself we us our ours
+    you your yours he him his she her hers it its they them their theirs this that these those
+    there here what which who whom whose when where why how can could should would will shall may
+    might must need needs ought please just also too very really any some all each every no not
+    nor never only own same other such more most less much many few both either neither one
+    s t don won can't don't isn't aren't wasn't weren't doesn't didn't hasn't haven't hadn't
+    won't wouldn't shouldn't couldn't cannot n't let let's i'm i've i'd i'll you're you've
+    it's that's what's there's here's how's where's when's who's why's ok okay hi hello hey
+    thanks thank tell know want like would'nt wanna gonna im ive id
+    sorry silly question quick bother advance team hiya cheers um uh er erm yeah yes so well
+    actually basically wondering wonder mind kindly again""".split()
+)
