@@ -33,7 +33,7 @@ from ._normalize import clean_text, normalise_query, query_hash, scope_key, vali
 from ._types import Candidate, Hit
 from ._vectors import PartitionedVectors
 from .embed import Embedder, default_embedder
-from .match import Matcher, ThresholdMatcher
+from .match import Matcher, build_matcher
 from .storage import EVICTION_POLICIES, Feedback, NewEntry, SQLiteStorage, Storage, json_text
 
 __all__ = ["DEFAULT_SIMILARITY_THRESHOLD", "SemanticCache", "default_path"]
@@ -107,7 +107,8 @@ class SemanticCache:
     """A local semantic cache of question -> answer, keyed by namespace and scope.
 
     ``embedder="default"`` loads the bundled MiniLM model; ``None`` keeps only the exact tier.
-    ``matcher`` decides which neighbour may be served; by default a plain similarity threshold.
+    ``matcher`` decides which neighbour may be served; by default the calibrated matcher, serving
+    within ``max_wrong_hit_rate`` (wrong hits / hits); ``similarity_threshold`` gives plain cosine.
     """
 
     def __init__(
@@ -117,6 +118,7 @@ class SemanticCache:
         embedder: Embedder | str | None = "default",
         matcher: Matcher | None = None,
         similarity_threshold: float | None = None,
+        max_wrong_hit_rate: float | None = None,
         ttl: float | None = None,
         max_entries: int | None = None,
         max_bytes: int | None = None,
@@ -134,8 +136,8 @@ class SemanticCache:
         for name, limit in (("max_entries", max_entries), ("max_bytes", max_bytes)):
             if limit is not None and (not isinstance(limit, int) or limit < 1):
                 raise ConfigurationError(f"{name} must be a positive int or None")
-        if matcher is not None and similarity_threshold is not None:
-            raise ConfigurationError("give either matcher or similarity_threshold, not both")
+        if matcher is not None and (similarity_threshold is not None or max_wrong_hit_rate is not None):
+            raise ConfigurationError("give either matcher or similarity_threshold/max_wrong_hit_rate")
         self.path = ":memory:" if str(path) == ":memory:" else str(path or default_path())
         self.default_ttl = _check_ttl(ttl, "ttl")
         self.max_entries = max_entries
@@ -143,8 +145,9 @@ class SemanticCache:
         self.eviction_policy = eviction_policy
         self.candidates_k = candidates_k
         self.max_query_chars = max_query_chars
-        self.matcher = matcher or ThresholdMatcher(
-            DEFAULT_SIMILARITY_THRESHOLD if similarity_threshold is None else similarity_threshold
+        self.matcher = matcher or build_matcher(
+            similarity_threshold=similarity_threshold, max_wrong_hit_rate=max_wrong_hit_rate,
+            fallback_threshold=DEFAULT_SIMILARITY_THRESHOLD,
         )
         self._breaker = breaker or CircuitBreaker()
         self._clock = SteadyClock(clock, self._clock_went_back, monotonic=self._breaker.clock)
