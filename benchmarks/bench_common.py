@@ -1,0 +1,94 @@
+"""Helpers shared by core_bench, memory_bench and gptcache_compare: data location, cached
+embeddings, percentiles, RSS and markdown tables."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import resource
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "CACHE_DIR",
+    "REPO",
+    "banking77_texts",
+    "embed_cached",
+    "markdown_table",
+    "peak_rss_mb",
+    "percentiles_ms",
+    "rss_mb",
+    "shared_data_dir",
+]
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE_DIR = REPO / "benchmarks" / ".cache"
+
+
+def shared_data_dir() -> Path:
+    """The shared evaluation data: ``$CACHEBACK_SHARED_DATA`` or ``../shared/data`` beside the repo."""
+    env = os.environ.get("CACHEBACK_SHARED_DATA")
+    return Path(env) if env else (REPO / ".." / "shared" / "data").resolve()
+
+
+def banking77_texts() -> list[tuple[str, str]]:
+    """(text, intent) rows of BANKING77 train, or exit with a message when the data is absent."""
+    path = shared_data_dir() / "banking77" / "train.csv"
+    if not path.is_file():
+        raise SystemExit(f"skipped: {path} not found (set CACHEBACK_SHARED_DATA)")
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [(row["text"], row["category"]) for row in csv.DictReader(fh)]
+
+
+def embed_cached(texts: Sequence[str], tag: str) -> np.ndarray:
+    """MiniLM vectors of ``texts`` from cacheback's embedder, cached under benchmarks/.cache/."""
+    from cacheback.embed import default_embedder
+
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+    path = CACHE_DIR / f"{tag}-{digest}.npy"
+    if path.is_file():
+        return np.load(path)
+    print(f"embedding {len(texts)} texts for {tag} (cached afterwards)", file=sys.stderr, flush=True)
+    vectors = default_embedder().embed_batch(list(texts))
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, path)
+    return vectors
+
+
+def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float, float]:
+    """(p50, p99, mean) in milliseconds; NaN for an empty list."""
+    if not seconds:
+        return float("nan"), float("nan"), float("nan")
+    ms = np.asarray(seconds) * 1e3
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean())
+
+
+def rss_mb() -> float:
+    """Resident set size of this process now, in MB (Linux /proc)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    """The highest RSS this process reached, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured markdown table; floats get 2 decimals."""
+
+    def cell(value: object) -> str:
+        return f"{value:,.2f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
