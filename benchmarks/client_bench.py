@@ -1,0 +1,186 @@
+"""Hit latency through the drop-in clients at 10k entries, and what the client adds on a miss.
+
+The cache holds BANKING77 train (about 10k real customer questions with real MiniLM vectors and
+a stored ``chat.completion`` payload each), in the scope a ``CachedOpenAI`` request uses. Exact
+hits ask stored questions verbatim; semantic lookups ask reworded ones ("Hi, ..."), of which the
+matcher accepts some. Every call goes through ``client.chat.completions.create`` and returns an
+``openai`` ``ChatCompletion``. Misses go to the fake upstream on 127.0.0.1. Prints one table.
+
+    python benchmarks/client_bench.py [--lookups 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import (  # noqa: E402
+    banking77_texts,
+    embed_cached,
+    markdown_table,
+    percentiles_ms,
+    shared_data_dir,
+)
+
+from cacheback import SemanticCache  # noqa: E402
+from cacheback._clients import CachePolicy, CallOptions, OpenAIDialect  # noqa: E402
+from cacheback._normalize import normalise_query, query_hash, scope_key  # noqa: E402
+from cacheback.embed import default_embedder  # noqa: E402
+from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI  # noqa: E402
+from cacheback.providers import OpenAIChat  # noqa: E402
+from cacheback.storage import NewEntry, SQLiteStorage  # noqa: E402
+from cacheback.testing import FakeUpstream  # noqa: E402
+
+MODEL = "gpt-4o-mini"
+SYSTEM = "You are a helpful banking assistant."
+
+
+def _request(question: str, **extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "temperature": 0, **extra,
+            "messages": [{"role": "system", "content": SYSTEM},
+                         {"role": "user", "content": question}]}
+
+
+def _payload(serial: int, intent: str) -> str:
+    answer = f"Here is what to do about {intent.replace('_', ' ')}: open the app, go to Help, " \
+             "and follow the steps shown. Contact support if the problem persists."
+    return json.dumps({
+        "id": f"chatcmpl-bench{serial}", "object": "chat.completion", "created": 1_700_000_000,
+        "model": MODEL, "system_fingerprint": "fp_bench",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": answer, "refusal": None}}],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 30, "total_tokens": 70}})
+
+
+def _fill(path: Path, texts: list[str], intents: list[str]) -> None:
+    """Write the entries straight through the storage layer, in the clients' scope."""
+    plan = OpenAIDialect().plan(_request("x"), CachePolicy(), CallOptions())
+    key = scope_key(plan.scope)
+    vectors = embed_cached(texts, "core-banking77")
+    name = default_embedder().name
+    storage = SQLiteStorage(path)
+    now = time.time()
+    with storage.transaction():
+        for serial, (text, intent, vector) in enumerate(zip(texts, intents, vectors)):
+            norm = normalise_query(text)
+            storage.put(NewEntry(
+                namespace="default", scope_key=key, query_hash=query_hash(norm), norm_query=norm,
+                query=text, response=f"answer about {intent}", payload=_payload(serial, intent),
+                embedding=vector, embed_model=name, created=now, expires=None,
+                metadata={"exact_only": False}))
+    storage.close()
+
+
+def _unrelated_questions() -> list[str]:
+    """One CLINC150 utterance per intent outside banking: questions the cache has not seen."""
+    data = shared_data_dir() / "clinc150"
+    domains = json.loads((data / "domains.json").read_text(encoding="utf-8"))
+    skip = {i for d in ("banking", "credit_cards") for i in domains.get(d, ())}
+    rows = json.loads((data / "clinc150_dev.json").read_text(encoding="utf-8"))["train"]
+    first: dict[str, str] = {}
+    for text, intent in rows:
+        if intent not in skip and intent != "oos":
+            first.setdefault(intent, text)
+    return list(first.values())
+
+
+def _time_calls(questions: list[str], call: Callable[[str], Any]) -> tuple[list[float], list[str]]:
+    seconds, tiers = [], []
+    for question in questions:
+        start = time.perf_counter()
+        result = call(question)
+        seconds.append(time.perf_counter() - start)
+        tiers.append(result.cacheback.tier)
+    return seconds, tiers
+
+
+def _row(name: str, seconds: list[float], tiers: list[str], keep: str | None) -> list[object]:
+    kept = [s for s, t in zip(seconds, tiers) if keep is None or t == keep]
+    p50, p99, mean = percentiles_ms(kept)
+    outcome = ", ".join(f"{tiers.count(t)} {t}" for t in sorted(set(tiers)))
+    return [name, len(kept), outcome, p50, p99, mean]
+
+
+async def _async_calls(client: AsyncCachedOpenAI, questions: list[str]
+                       ) -> tuple[list[float], list[str]]:
+    seconds, tiers = [], []
+    for question in questions:
+        start = time.perf_counter()
+        result = await client.chat.completions.create(**_request(question))
+        seconds.append(time.perf_counter() - start)
+        tiers.append(result.cacheback.tier)
+    return seconds, tiers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lookups", type=int, default=500)
+    args = parser.parse_args()
+    rows = banking77_texts()
+    texts, intents = [t for t, _ in rows], [i for _, i in rows]
+    rng = random.Random(7)
+    exact = rng.sample(texts, args.lookups)
+    reworded = [f"Hi, {t[0].lower()}{t[1:]}" for t in rng.sample(texts, args.lookups)]
+    fresh = _unrelated_questions()
+    table = []
+    with tempfile.TemporaryDirectory() as tmp, FakeUpstream() as upstream:
+        path = Path(tmp) / "bench.db"
+        _fill(path, texts, intents)
+        options = {"api_key": "bench", "base_url": upstream.openai_base_url}
+        cache = SemanticCache(path)
+        client = CachedOpenAI(**options, cache=cache)
+        create = client.chat.completions.create
+
+        def ask(question: str) -> Any:
+            return create(**_request(question))
+
+        def replay(question: str) -> Any:
+            stream = create(**_request(question, stream=True))
+            for _ in stream:
+                pass
+            return stream
+
+        for question in exact[:20] + reworded[:20]:
+            ask(question)
+        seconds, tiers = _time_calls(exact, ask)
+        table.append(_row("exact hit", seconds, tiers, "exact"))
+        seconds, tiers = _time_calls(reworded, ask)
+        table.append(_row("semantic hit", seconds, tiers, "semantic"))
+        table.append(_row("semantic lookup, all outcomes", seconds, tiers, None))
+        seconds, tiers = _time_calls(exact, replay)
+        table.append(_row("exact hit, stream=True (full replay)", seconds, tiers, "exact"))
+        async_client = AsyncCachedOpenAI(**options, cache=cache)
+        seconds, tiers = asyncio.run(_async_calls(async_client, exact))
+        table.append(_row("async exact hit", seconds, tiers, "exact"))
+        seconds, tiers = asyncio.run(_async_calls(async_client, reworded))
+        table.append(_row("async semantic hit", seconds, tiers, "semantic"))
+        seconds, tiers = _time_calls(fresh, ask)
+        table.append(_row("miss (lookup + fake upstream + store)", seconds, tiers, "miss"))
+        raw = OpenAIChat(**options)
+        raw_seconds = []
+        for question in fresh:
+            start = time.perf_counter()
+            raw.create(_request(question))
+            raw_seconds.append(time.perf_counter() - start)
+        table.append(_row("same upstream call without the cache", raw_seconds,
+                          ["upstream"] * len(raw_seconds), None))
+        client.close()
+        raw.close()
+        cache.close()
+    print(f"## Client hit latency at {len(texts):,} entries (BANKING77, MiniLM, openai types)\n")
+    print(markdown_table(["call", "n", "outcomes", "p50 ms", "p99 ms", "mean ms"], table))
+    print(f"\nload average while measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
