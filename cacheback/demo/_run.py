@@ -34,10 +34,11 @@ def system_prompt(support: SupportSet) -> str:
 
 
 def describe_matcher(matcher: Matcher) -> str:
-    """The matcher's class and its main setting, e.g. ``ThresholdMatcher(threshold=0.92)``."""
-    settings = [f"{name}={getattr(matcher, name)}" for name in ("threshold", "max_wrong_hit_rate")
-                if isinstance(getattr(matcher, name, None), (int, float))]
-    return f"{type(matcher).__name__}({', '.join(settings)})"
+    """The matcher's own repr when it has one, else its class and threshold."""
+    if type(matcher).__repr__ is not object.__repr__:
+        return repr(matcher)
+    threshold = getattr(matcher, "threshold", None)
+    return f"{type(matcher).__name__}({'' if threshold is None else f'threshold={threshold}'})"
 
 
 def _responder(support: SupportSet) -> Any:

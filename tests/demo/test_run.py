@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from cacheback import SemanticCache
 from cacheback.cli import main
 from cacheback.demo import DemoConfig, DemoReport, run_demo
+from cacheback.demo._run import describe_matcher
+from cacheback.match import ThresholdMatcher
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +66,9 @@ def test_cli_demo_keeps_its_cache_only_when_asked(tmp_path: Path) -> None:
     db = tmp_path / "kept.db"
     assert main(["demo", "--queries", "10", "--quiet", "--db", str(db)]) == 0
     assert db.is_file()
+
+
+def test_the_demo_runs_the_product_default_matcher(report: DemoReport) -> None:
+    with SemanticCache(":memory:", embedder=None) as default:
+        assert report.matcher == describe_matcher(default.matcher)
+    assert describe_matcher(ThresholdMatcher(0.9)) == "ThresholdMatcher(threshold=0.9)"
