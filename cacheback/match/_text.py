@@ -29,11 +29,13 @@ _NEGATED_CONTRACTIONS = (
     (re.compile(r"\bwon'?t\b", re.I), "will n't"),
     (re.compile(r"\bshan'?t\b", re.I), "shall n't"),
     (re.compile(r"\b(\w+)n't\b", re.I), r"\1 n't"),
-    (re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must|need)nt\b", re.I),
-     r"\1 n't"),
+    (
+        re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must|need)nt\b", re.I),
+        r"\1 n't",
+    ),
 )
 _WORD = re.compile(r"n't|[^\W_]+(?:'[^\W\d_]+)?")
-_NUMBER = re.compile(r"(?<![\w.])[#£$€¥]?(\d[\d,]*(?:\.\d+)?)(?:%|[a-zA-Z]{1,3})?(?![\w])")
+_NUMBER = re.compile(r"(?<![\w.])[#£$€¥]?(\d[\d,]*(?:[.:]\d+)?)(?:%|[a-zA-Z]{1,3})?(?![\w])")
 _PLAIN_NUMBER_WORD = re.compile(r"\d+(?:am|pm|st|nd|rd|th|s|k)")
 _LETTER_WORD = re.compile(r"[^\W\d_][^\W_]*")
 _SENTENCE_BREAK = re.compile(r"[.!?:;\"(\[]\s*$")
@@ -109,7 +111,7 @@ def _entities(text: str) -> set[str]:
         inner_capitals = any(ch.isupper() for ch in word[1:])
         initial = match.start() == 0 or bool(_SENTENCE_BREAK.search(text[: match.start()]))
         if inner_capitals or not initial:
-                found.add(stem(lower))
+            found.add(stem(lower))
     return found
 
 
@@ -157,13 +159,15 @@ def profile(text: str) -> TextProfile:
     tokens = [t.removesuffix("'s") for t in _WORD.findall(expanded.lower())]
     numbers = {_number_value(m.group(1)) for m in _NUMBER.finditer(text)}
     numbers |= {
-        t for t in tokens
+        t
+        for t in tokens
         if any(c.isdigit() for c in t) and any(c.isalpha() for c in t) and not _PLAIN_NUMBER_WORD.fullmatch(t)
     }
     numbers |= {NUMBER_WORDS[t] for t in tokens if t in NUMBER_WORDS}
     numbers |= {stem(t) for t in tokens if stem(t) in _DATE_STEMS}
     content = frozenset(
-        stem(t) for t in tokens
+        stem(t)
+        for t in tokens
         if t not in STOPWORDS and t not in NUMBER_WORDS and not t.isdigit() and stem(t) not in _DATE_STEMS
     )
     stems = [stem(t) for t in tokens]

@@ -19,9 +19,7 @@ __all__ = [
     "STOPWORDS",
 ]
 
-NEGATIONS = frozenset(
-    "not no never none nobody nothing nowhere neither nor without cannot n't non".split()
-)
+NEGATIONS = frozenset("not no never none nobody nothing nowhere neither nor without cannot n't non".split())
 
 #: Verbs and adjectives that negate what follows ("avoid", "stop"), as stems (see ``_text.stem``).
 NEGATIVE_WORDS = frozenset(
@@ -38,11 +36,22 @@ QUESTION_HEADS = frozenset("much many long often far old big soon late early".sp
 
 #: Modal verbs normalised to one class each ("could" asks what "can" asks).
 MODALS: dict[str, str] = {
-    "can": "can", "could": "can", "able": "can",
-    "should": "should", "ought": "should",
-    "must": "must", "need": "must", "needs": "must", "have_to": "must", "required": "must",
-    "may": "may", "might": "may", "allowed": "may",
-    "will": "will", "would": "will", "shall": "will",
+    "can": "can",
+    "could": "can",
+    "able": "can",
+    "should": "should",
+    "ought": "should",
+    "must": "must",
+    "need": "must",
+    "needs": "must",
+    "have_to": "must",
+    "required": "must",
+    "may": "may",
+    "might": "may",
+    "allowed": "may",
+    "will": "will",
+    "would": "will",
+    "shall": "will",
 }
 
 #: Words that set how much of something a question is about.
@@ -69,11 +78,26 @@ NUMBER_WORDS: dict[str, str] = {
         fifteen sixteen seventeen eighteen nineteen twenty""".split()
     )
 }
-NUMBER_WORDS.update({
-    "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
-    "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1e9",
-    "half": "0.5", "quarter": "0.25", "double": "x2", "twice": "x2", "triple": "x3",
-})
+NUMBER_WORDS.update(
+    {
+        "thirty": "30",
+        "forty": "40",
+        "fifty": "50",
+        "sixty": "60",
+        "seventy": "70",
+        "eighty": "80",
+        "ninety": "90",
+        "hundred": "100",
+        "thousand": "1000",
+        "million": "1000000",
+        "billion": "1e9",
+        "half": "0.5",
+        "quarter": "0.25",
+        "double": "x2",
+        "twice": "x2",
+        "triple": "x3",
+    }
+)
 
 DATE_WORDS = frozenset(
     """january february march april may june july august september october november december
