@@ -40,8 +40,9 @@ __all__ = ["DEFAULT_SIMILARITY_THRESHOLD", "SemanticCache", "default_path"]
 
 logger = logging.getLogger("cacheback")
 
-#: Plain-cosine threshold used when no calibrated matcher is available (see docs/matching.md).
-DEFAULT_SIMILARITY_THRESHOLD = 0.92
+#: Plain-cosine baseline, and fallback when the match model is unavailable: the lowest cosine
+#: within a 5% wrong-hit rate on the intent dev sets (benchmarks/match_quality.py, docs/matching.md).
+DEFAULT_SIMILARITY_THRESHOLD = 0.90
 _FLUSH_HITS_EVERY = 64
 _FLUSH_HITS_SECONDS = 2.0
 _PURGE_EVERY_PUTS = 256
