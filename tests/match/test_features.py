@@ -1,0 +1,93 @@
+"""Pair features: each trap signal fires on its trap and stays quiet on a paraphrase."""
+
+from __future__ import annotations
+
+from cacheback.match._features import FEATURE_NAMES, FEATURE_SIGNS, has_antonym, has_role_swap, pair_features
+from cacheback.match._text import profile
+
+
+def features(a: str, b: str, similarity: float = 0.95, best: float | None = None) -> dict[str, float]:
+    values = pair_features(profile(a), profile(b), similarity, similarity if best is None else best)
+    assert len(values) == len(FEATURE_NAMES)
+    return dict(zip(FEATURE_NAMES, values))
+
+
+def test_every_feature_has_a_sign() -> None:
+    assert set(FEATURE_SIGNS) == set(FEATURE_NAMES)
+
+
+def test_negation_flip_on_otherwise_identical_questions() -> None:
+    f = features("Which expenses can I claim back from work?", "Which expenses can't I claim back from work?")
+    assert f["negation_mismatch"] == 1.0 and f["negation_flip"] == 1.0
+    assert (
+        features("Can I claim this back?", "Can I not claim this back? Can't I?")["negation_mismatch"] == 0.0
+    )
+
+
+def test_antonyms_by_prefix_and_by_list() -> None:
+    assert has_antonym(
+        profile("Is ibuprofen safe with alcohol?"), profile("Is ibuprofen unsafe with alcohol?")
+    )
+    assert has_antonym(profile("How do I add a user?"), profile("How do I remove a user?"))
+    assert has_antonym(profile("Is the fee included?"), profile("Is the fee excluded?"))
+    assert not has_antonym(profile("Do you offer a discount?"), profile("Do you offer a count?"))
+    assert not has_antonym(profile("How do I reset my password?"), profile("How can I reset my password?"))
+
+
+def test_swapped_roles() -> None:
+    assert has_role_swap(
+        profile("How do I convert a Word document to PDF?"),
+        profile("How do I convert a PDF to a Word document?"),
+    )
+    assert not has_role_swap(
+        profile("What documents do I need to open a joint account?"),
+        profile("To open a joint account, what documents do I need?"),
+    )
+
+
+def test_numbers_conflict_or_go_missing() -> None:
+    assert (
+        features("Can I open a Lifetime ISA at 39?", "Can I open a Lifetime ISA at 41?")["number_conflict"]
+        == 1.0
+    )
+    one_side = features("Track my order", "Track order 48213")
+    assert one_side["number_conflict"] == 0.0 and one_side["number_one_side"] == 1.0
+    same = features("Do you have a table for 2 at 7pm?", "Could I get a table for two at seven pm?")
+    assert same["number_conflict"] == 0.0 and same["number_one_side"] == 0.0
+
+
+def test_unmentioned_names_count_but_misspelt_ones_do_not() -> None:
+    assert (
+        features("What's the baggage allowance on easyJet?", "What's the baggage allowance on Ryanair?")[
+            "entity_unmatched"
+        ]
+        == 2.0
+    )
+    assert (
+        features(
+            "What time does the leisure centre open on Mondays?",
+            "What time does the leisure centre open on Mondys?",
+        )["entity_unmatched"]
+        == 0.0
+    )
+
+
+def test_paraphrase_raises_no_trap_signal() -> None:
+    f = features(
+        "How do I set up a direct debit for my energy bill?",
+        "How can I set up a direct debit for my energy bill?",
+    )
+    traps = (
+        "negation_mismatch",
+        "antonym",
+        "role_swap",
+        "number_conflict",
+        "number_one_side",
+        "entity_unmatched",
+    )
+    assert all(f[name] == 0.0 for name in traps)
+    assert f["content_overlap"] == 1.0
+
+
+def test_runner_up_candidates_carry_their_margin() -> None:
+    assert abs(features("a question", "a question", similarity=0.8, best=0.9)["rank_margin"] + 0.1) < 1e-9
