@@ -18,6 +18,7 @@ from cacheback.testing import FakeUpstream
 CLIENTS = {("openai", "sync"): CachedOpenAI, ("openai", "async"): AsyncCachedOpenAI,
            ("anthropic", "sync"): CachedAnthropic, ("anthropic", "async"): AsyncCachedAnthropic}
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest"}
+SEMANTIC_THRESHOLD = 0.9
 
 
 async def maybe(value: Any) -> Any:
@@ -105,7 +106,10 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture
 def cache(embedder: Any) -> Iterator[SemanticCache]:
-    with SemanticCache(":memory:", embedder=embedder) as semantic_cache:
+    """A plain cosine threshold, so these tests pin the client's behaviour on a semantic hit
+    rather than the calibrated matcher's verdict on a particular paraphrase."""
+    with SemanticCache(":memory:", embedder=embedder,
+                       similarity_threshold=SEMANTIC_THRESHOLD) as semantic_cache:
         yield semantic_cache
 
 
