@@ -24,12 +24,7 @@ def _open_cache(cache: CacheArg, max_wrong_hit_rate: float | None) -> tuple[Sema
                 "max_wrong_hit_rate configures a cache the client opens; set it on the "
                 "SemanticCache you pass instead")
         return cache, False
-    options: dict[str, Any] = {}
-    if max_wrong_hit_rate is not None:
-        from ..match import CalibratedMatcher
-
-        options["matcher"] = CalibratedMatcher(max_wrong_hit_rate)
-    return SemanticCache(cache, **options), True
+    return SemanticCache(cache, max_wrong_hit_rate=max_wrong_hit_rate), True
 
 
 def open_access(dialect: Dialect, *, cache: CacheArg, namespace: str, ttl: float | None,

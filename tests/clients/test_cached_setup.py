@@ -60,3 +60,8 @@ def test_async_client_closes_in_async_with(cache: SemanticCache, upstream: FakeU
             return response.cacheback.tier
 
     assert asyncio.run(run()) == "miss"
+
+
+def test_match_budget_configures_the_cache_the_client_opens(tmp_path: Path) -> None:
+    with CachedOpenAI(api_key="k", cache=tmp_path / "budget.db", max_wrong_hit_rate=0.02) as client:
+        assert client.cache.matcher.max_wrong_hit_rate == 0.02
