@@ -1,0 +1,36 @@
+"""Approximate nearest-neighbour search for the semantic tier, in pure numpy.
+
+:class:`HNSWIndex` (graph search) and :class:`BruteForceIndex` (exact scan) share one API,
+:class:`ANNIndex`, and one versioned, checksummed file format::
+
+    index = choose_index(n_expected, dim=384)          # brute force when small, HNSW when large
+    index.add_items(vectors, ids)                       # a known id is replaced
+    labels, distances = index.knn_query(query, k=5, filter=allowed_ids)
+    index.meta = {"data_version": 7}; index.save(path)
+    index = load_index(path, dim=384)                   # IndexFileError -> rebuild from SQLite
+
+Distances follow hnswlib: cosine ``1 - cos``, ip ``1 - dot``, l2 squared Euclidean.
+"""
+
+from .._errors import IndexFileError
+from ._base import ANNIndex
+from ._brute import BruteForceIndex
+from ._factory import HNSW_MIN_ITEMS, choose_index, load_index, promote
+from ._filter import IdFilter
+from ._hnsw import COMPACT_FRACTION, DEFAULT_EF, HNSWIndex
+from ._persist import FORMAT_VERSION
+
+__all__ = [
+    "ANNIndex",
+    "BruteForceIndex",
+    "COMPACT_FRACTION",
+    "DEFAULT_EF",
+    "FORMAT_VERSION",
+    "HNSWIndex",
+    "HNSW_MIN_ITEMS",
+    "IdFilter",
+    "IndexFileError",
+    "choose_index",
+    "load_index",
+    "promote",
+]

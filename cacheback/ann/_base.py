@@ -1,0 +1,345 @@
+"""The ANN index interface and the vector/id store both indexes share."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from .._errors import IndexFileError, InvalidInputError
+from ._filter import ALL, Admission, IdFilter, resolve_filter
+from ._persist import read_index_file, write_index_file
+from ._space import Space
+
+__all__ = ["ANNIndex"]
+
+_Self = TypeVar("_Self", bound="ANNIndex")
+_EMPTY_SLOTS = np.zeros(0, dtype=np.int64)
+_EMPTY_SCORES = np.zeros(0, dtype=np.float32)
+
+
+class ANNIndex(ABC):
+    """A k-nearest-neighbour index over float32 vectors keyed by int64 ids (hnswlib-shaped).
+
+    Items live in *slots*; ``add_items`` with a known id replaces that item, ``mark_deleted``
+    leaves a tombstone that later inserts may reuse. ``meta`` is an opaque JSON-serialisable
+    dict saved with the index (e.g. what SQLite state it was built from). All public methods
+    take an internal lock, so one index may be shared between threads.
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, dim: int, space: str = "cosine", max_elements: int = 1024) -> None:
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
+            raise InvalidInputError(f"dim must be a positive int, not {dim!r}")
+        self.dim = int(dim)
+        self.space = space
+        self._space = Space(space)
+        self.meta: dict[str, Any] = {}
+        self.ef = 10
+        self._lock = threading.RLock()
+        self._n = 0
+        self._n_deleted = 0
+        self._slot_of: dict[int, int] = {}
+        self._free: list[int] = []
+        self._data = np.zeros((0, self.dim), dtype=np.float32)
+        self._sqn = np.zeros(0, dtype=np.float32)
+        self._labels = np.zeros(0, dtype=np.int64)
+        self._deleted = np.zeros(0, dtype=bool)
+        self._set_capacity(max(1, int(max_elements)))
+
+    # ------------------------------------------------------------------ public API
+
+    def add_items(self, vectors: np.ndarray | Sequence[Sequence[float]],
+                  ids: np.ndarray | Sequence[int]) -> None:
+        """Insert ``vectors`` (n, dim) under ``ids`` (n,); a known id is replaced in place.
+
+        Within one call a repeated id keeps its last vector.
+        """
+        vecs = self._as_matrix(vectors)
+        labels = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if len(labels) != len(vecs):
+            raise InvalidInputError(f"got {len(vecs)} vectors but {len(labels)} ids")
+        if not len(labels):
+            return
+        _, last_rev = np.unique(labels[::-1], return_index=True)
+        keep = np.sort(len(labels) - 1 - last_rev)
+        with self._lock:
+            self._insert(self._space.prepare(vecs[keep]), labels[keep])
+
+    def knn_query(self, vectors: np.ndarray | Sequence[float], k: int = 1,
+                  filter: IdFilter = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest live items of each query row: ``(labels, distances)``, both (m, k).
+
+        ``filter`` restricts the results: a predicate on ids, or a collection of allowed ids
+        (cheaper when small). Rows are padded with ``-1`` / ``inf`` only when fewer than ``k``
+        admissible items exist.
+        """
+        queries = self._space.prepare(self._as_matrix(vectors))
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise InvalidInputError(f"k must be a positive int, not {k!r}")
+        k = int(k)
+        labels = np.full((len(queries), k), -1, dtype=np.int64)
+        dists = np.full((len(queries), k), np.inf, dtype=np.float32)
+        with self._lock:
+            admission = resolve_filter(filter, self._slot_of, self._labels)
+            for i, (slots, scores) in enumerate(self._search_many(queries, k, admission)):
+                n = len(slots)
+                labels[i, :n] = self._labels[slots]
+                dists[i, :n] = self._space.to_distance(scores, self._space.offset(queries[i]))
+        return labels, dists
+
+    def set_ef(self, ef: int) -> None:
+        """Search breadth: larger is slower and more accurate (ignored by brute force)."""
+        if not isinstance(ef, (int, np.integer)) or ef < 1:
+            raise InvalidInputError(f"ef must be a positive int, not {ef!r}")
+        self.ef = int(ef)
+
+    def mark_deleted(self, id: int) -> None:
+        """Remove ``id`` from results; its slot stays as a tombstone until reused or compacted."""
+        with self._lock:
+            try:
+                slot = self._slot_of.pop(int(id))
+            except KeyError:
+                raise KeyError(f"id {id} is not in the index") from None
+            self._deleted[slot] = True
+            self._n_deleted += 1
+            self._free.append(slot)
+
+    def resize(self, n: int) -> None:
+        """Set the slot capacity to ``n`` (it also grows on its own as items are added)."""
+        with self._lock:
+            if n < self._n:
+                raise InvalidInputError(f"cannot resize to {n}: {self._n} slots are in use")
+            self._set_capacity(int(n))
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, id: object) -> bool:
+        return isinstance(id, (int, np.integer)) and int(id) in self._slot_of
+
+    def ids(self) -> np.ndarray:
+        """The live ids, in slot order."""
+        with self._lock:
+            return self._labels[: self._n][~self._deleted[: self._n]]
+
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, ids) of the live items, as stored (normalised in cosine space)."""
+        with self._lock:
+            live = np.flatnonzero(~self._deleted[: self._n])
+            return self._data[live].copy(), self._labels[live].copy()
+
+    @property
+    def capacity(self) -> int:
+        """Slots allocated."""
+        return len(self._labels)
+
+    @property
+    def deleted_count(self) -> int:
+        """Tombstoned slots awaiting reuse."""
+        return self._n_deleted
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the index atomically (temporary file + ``os.replace``)."""
+        try:
+            json.dumps(self.meta, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"index meta must be JSON-serialisable: {exc}") from exc
+        with self._lock:
+            n = self._n
+            header = {"kind": self.kind, "dim": self.dim, "space": self.space, "count": len(self),
+                      "slots": n, "ef": self.ef, "meta": self.meta, "params": self._params()}
+            arrays: dict[str, np.ndarray] = {"vectors": self._data[:n], "labels": self._labels[:n],
+                      "deleted": self._deleted[:n], **self._state_arrays()}
+            write_index_file(path, header, arrays)
+
+    @classmethod
+    def load(cls: type[_Self], path: str | os.PathLike[str], dim: int | None = None,
+             space: str | None = None) -> _Self:
+        """Read an index saved by :meth:`save`.
+
+        Raises :class:`IndexFileError` when the file is missing, truncated, corrupt, of another
+        format version or kind, or does not match the expected ``dim`` / ``space``.
+        """
+        header, arrays = read_index_file(path)
+        if header.get("kind") != cls.kind:
+            raise IndexFileError(f"{path} holds a {header.get('kind')!r} index, not {cls.kind!r}")
+        return cls._from_file(header, arrays, dim, space, str(path))
+
+    # ------------------------------------------------------------------ subclass hooks
+
+    @abstractmethod
+    def _insert(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Store prepared ``vectors`` under distinct ``ids`` (known ids are replaced)."""
+
+    @abstractmethod
+    def _search(self, query: np.ndarray, k: int,
+                admission: Admission) -> tuple[np.ndarray, np.ndarray]:
+        """(slots, scores) of up to ``k`` admitted live items nearest ``query``, best first."""
+
+    def _search_many(self, queries: np.ndarray, k: int,
+                     admission: Admission) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [self._search(q, k, admission) for q in queries]
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _restore(self, params: dict[str, Any],  # noqa: B027 - optional hook
+                 arrays: dict[str, np.ndarray]) -> None:
+        """Rebuild subclass state from a loaded file (after the shared store is restored)."""
+
+    @classmethod
+    def _construct(cls: type[_Self], dim: int, space: str, params: dict[str, Any],
+                   capacity: int) -> _Self:
+        return cls(dim, space, max_elements=capacity)
+
+    def _set_capacity(self, capacity: int) -> None:
+        """Reallocate every per-slot array to ``capacity`` slots (subclasses extend this)."""
+        keep = min(capacity, self._n)
+        for name in ("_data", "_sqn", "_labels", "_deleted"):
+            old = getattr(self, name)
+            new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
+            new[:keep] = old[:keep]
+            setattr(self, name, new)
+
+    # ------------------------------------------------------------------ shared helpers
+
+    def _as_matrix(self, vectors: Any) -> np.ndarray:
+        arr = np.asarray(vectors, dtype=np.float32)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != self.dim:
+            raise InvalidInputError(f"expected vectors of shape (n, {self.dim}), got {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise InvalidInputError("vectors contain NaN or infinity")
+        return arr
+
+    def _reusable_slot(self, label: int) -> int | None:
+        """The slot ``label`` already has, else a tombstoned slot to reuse, else None."""
+        slot = self._slot_of.get(label)
+        if slot is None and self._free:
+            slot = self._free.pop()
+        return slot
+
+    def _append_slots(self, count: int) -> np.ndarray:
+        """Claim ``count`` fresh slots at the end, growing the arrays geometrically."""
+        need = self._n + count
+        if need > self.capacity:
+            self._set_capacity(max(need, 2 * self.capacity))
+        slots = np.arange(self._n, need, dtype=np.int64)
+        self._n = need
+        return slots
+
+    def _store(self, slots: np.ndarray, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Write vectors and ids into ``slots`` and make them live."""
+        self._data[slots] = vectors
+        self._sqn[slots] = self._space.sq_norms(vectors)
+        self._labels[slots] = ids
+        revived = int(self._deleted[slots].sum())
+        self._deleted[slots] = False
+        self._n_deleted -= revived
+        for slot, label in zip(slots.tolist(), ids.tolist()):
+            self._slot_of[label] = slot
+
+    def _scores(self, query: np.ndarray, slots: np.ndarray | None) -> np.ndarray:
+        """Search scores of ``slots`` (all slots when None; tombstones there score inf)."""
+        data = self._data[: self._n] if slots is None else self._data[slots]
+        dots = data @ query
+        if self._space.uses_norms:
+            sq = self._sqn[: self._n] if slots is None else self._sqn[slots]
+            scores = sq - 2.0 * dots
+        else:
+            scores = np.negative(dots, out=dots)
+        if slots is None and self._n_deleted:
+            scores[self._deleted[: self._n]] = np.inf
+        return scores
+
+    def _exact(self, query: np.ndarray, k: int,
+               admission: Admission = ALL) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-``k`` admitted live slots by a full scan; the filter predicate is called
+        lazily in distance order, so a selective predicate costs calls, not distance work."""
+        pool = admission.slots
+        scores = self._scores(query, pool)
+        if not len(scores):
+            return _EMPTY_SLOTS, _EMPTY_SCORES
+        if admission.call is None:
+            order = _ordered_prefix(scores, k)[:k]
+        else:
+            order = _admitted_prefix(scores, k, pool, admission.call)
+        order = order[np.isfinite(scores[order])]
+        slots = order if pool is None else pool[order]
+        return slots.astype(np.int64), scores[order]
+
+    @classmethod
+    def _from_file(cls: type[_Self], header: dict[str, Any], arrays: dict[str, np.ndarray],
+                   dim: int | None, space: str | None, where: str) -> _Self:
+        try:
+            file_dim, file_space, n = int(header["dim"]), str(header["space"]), int(header["slots"])
+            if dim is not None and file_dim != dim:
+                raise IndexFileError(f"{where} has dim {file_dim}, expected {dim}")
+            if space is not None and file_space != space:
+                raise IndexFileError(f"{where} uses space {file_space!r}, expected {space!r}")
+            vectors, labels, deleted = arrays["vectors"], arrays["labels"], arrays["deleted"]
+            if vectors.shape != (n, file_dim) or labels.shape != (n,) or deleted.shape != (n,):
+                raise IndexFileError(f"{where} has arrays that disagree with its header")
+            index = cls._construct(file_dim, file_space, header["params"], max(1, n))
+            index._n = n
+            index._data[:n] = vectors
+            index._sqn[:n] = index._space.sq_norms(vectors)
+            index._labels[:n] = labels
+            index._deleted[:n] = deleted
+            live = np.flatnonzero(~deleted)
+            index._slot_of = dict(zip(labels[live].tolist(), live.tolist()))
+            if len(index._slot_of) != len(live) or len(live) != int(header["count"]):
+                raise IndexFileError(f"{where} has duplicate or miscounted ids")
+            index._free = np.flatnonzero(deleted).tolist()
+            index._n_deleted = len(index._free)
+            index.meta = dict(header["meta"])
+            index.set_ef(int(header["ef"]))
+            index._restore(header["params"], arrays)
+        except IndexFileError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise IndexFileError(f"{where} is inconsistent: {exc!r}") from exc
+        return index
+
+
+def _ordered_prefix(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` smallest scores (and any ties at the cut), sorted by
+    (score, index): a total order, so a longer prefix always extends a shorter one."""
+    if count < len(scores):
+        cut = np.partition(scores, count - 1)[count - 1]
+        idx = np.flatnonzero(scores <= cut)
+    else:
+        idx = np.arange(len(scores))
+    return idx[np.argsort(scores[idx], kind="stable")]
+
+
+def _admitted_prefix(scores: np.ndarray, k: int, pool: np.ndarray | None,
+                     call: Any) -> np.ndarray:
+    """The first ``k`` indices in score order whose slot passes ``call``, widening the
+    sorted window fourfold each time it runs out."""
+    found: list[int] = []
+    done = 0
+    window = max(4 * k, 64)
+    while True:
+        order = _ordered_prefix(scores, window)
+        for j in order[done:].tolist():
+            if scores[j] == np.inf:
+                return np.asarray(found, dtype=np.int64)
+            if call(j if pool is None else int(pool[j])):
+                found.append(j)
+                if len(found) == k:
+                    return np.asarray(found, dtype=np.int64)
+        if window >= len(scores):
+            return np.asarray(found, dtype=np.int64)
+        done, window = len(order), window * 4

@@ -1,0 +1,400 @@
+"""HNSWIndex: hierarchical navigable small world graphs in pure numpy (Malkov & Yashunin).
+
+Graph: one flat int32 neighbour table per level (:class:`Layer`), 2*M wide at level 0 and M
+above. Queries descend greedily through the upper levels and run a best-first search of
+breadth ``ef`` at level 0. Inserts link a node to neighbours picked by the paper's heuristic
+and add the reverse links, re-running the heuristic on lists that overflow. Large batches are
+linked in chunks whose candidate lists come from one exact matrix product per chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._errors import IndexFileError, InvalidInputError
+from ._base import ANNIndex
+from ._filter import Admission
+from ._graph import Layer
+from ._heuristic import select_neighbours
+from ._search import greedy_descend, search_layer
+
+__all__ = ["BULK_MIN_ITEMS", "COMPACT_FRACTION", "DEFAULT_EF", "EXACT_BUILD_MAX",
+           "HNSWIndex"]
+
+DEFAULT_EF = 64
+"""Default search breadth: recall@1 >= 0.99 on 100k MiniLM vectors (benchmarks/ann_bench.py)."""
+COMPACT_FRACTION = 0.2
+"""Rebuild the graph once tombstones exceed this share of the slots."""
+BULK_MIN_ITEMS = 64
+"""Fresh inserts of at least this many items go through the chunked bulk path."""
+EXACT_BUILD_MAX = 400_000
+"""Bulk linking uses exact candidate lists while the graph has at most this many slots."""
+EXACT_FILTER_MAX = 2048
+"""An allowed-id filter this small is answered by an exact scan of those ids."""
+LINK_EF_SHARE = 0.25
+"""Linking searches run at this share of ef_construction; the ef_construction best nodes they
+score (not just the ones they keep) are the candidates: nearly the same lists, far fewer hops."""
+_MAX_LEVEL = 16
+_BIG = np.iinfo(np.int32).max
+
+
+class HNSWIndex(ANNIndex):
+    """Approximate k-NN over an HNSW graph; see :class:`ANNIndex` for the shared API.
+
+    ``M`` bounds the links per node (2*M at level 0), ``ef_construction`` is the candidate
+    list size when linking, ``set_ef`` the search breadth (at least ``k`` is used).
+    Tombstones keep routing searches; inserts reuse their slots (after repairing the
+    neighbours' lists), and the graph is rebuilt once they exceed ``COMPACT_FRACTION``.
+    """
+
+    kind = "hnsw"
+
+    def __init__(self, dim: int, space: str = "cosine", M: int = 16,  # noqa: N803
+                 ef_construction: int = 200, seed: int = 0, max_elements: int = 1024) -> None:
+        if not isinstance(M, (int, np.integer)) or M < 2:
+            raise InvalidInputError(f"M must be an int >= 2, not {M!r}")
+        if not isinstance(ef_construction, (int, np.integer)) or ef_construction < 1:
+            raise InvalidInputError(f"ef_construction must be a positive int, not "
+                                    f"{ef_construction!r}")
+        self.M = int(M)
+        self.ef_construction = int(ef_construction)
+        self._ef_link = max(self.M, int(LINK_EF_SHARE * self.ef_construction))
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed)
+        self._layers = [Layer(2 * self.M, 0, dense=True)]
+        self._level = np.zeros(0, dtype=np.int8)
+        self._entry = -1
+        super().__init__(dim, space, max_elements)
+        self.ef = DEFAULT_EF
+
+    # ------------------------------------------------------------------ maintenance
+
+    def compact(self) -> None:
+        """Rebuild the graph from the live items only, dropping every tombstone."""
+        with self._lock:
+            vectors, ids = self.items()
+            self._n = self._n_deleted = 0
+            self._slot_of, self._free = {}, []
+            self._deleted[:] = False
+            self._level[:] = 0
+            self._layers = [Layer(2 * self.M, self.capacity, dense=True)]
+            self._entry = -1
+            if len(ids):
+                self._insert(vectors, ids)
+
+    def _set_capacity(self, capacity: int) -> None:
+        keep = min(capacity, self._n)
+        super()._set_capacity(capacity)
+        level = np.zeros(capacity, dtype=np.int8)
+        level[:keep] = self._level[:keep]
+        self._level = level
+        for layer in self._layers:
+            layer.resize(capacity)
+
+    # ------------------------------------------------------------------ insertion
+
+    def _insert(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        fresh: list[int] = []
+        for i, label in enumerate(ids.tolist()):
+            slot = self._reusable_slot(label)
+            if slot is None:
+                fresh.append(i)
+                continue
+            self._store(np.array([slot]), vectors[i:i + 1], ids[i:i + 1])
+            self._relink(slot)
+        if fresh:
+            slots = self._append_slots(len(fresh))
+            self._store(slots, vectors[fresh], ids[fresh])
+            self._assign_levels(slots)
+            if len(slots) >= BULK_MIN_ITEMS:
+                self._bulk_link(int(slots[0]), int(slots[-1]) + 1)
+            else:
+                for slot in slots.tolist():
+                    self._link(slot)
+        if self._n_deleted > COMPACT_FRACTION * self._n:
+            self.compact()
+
+    def _assign_levels(self, slots: np.ndarray) -> None:
+        """Draw HNSW levels (floor(-ln U / ln M)) and give the slots rows on their levels."""
+        draws = -np.log1p(-self._rng.random(len(slots))) / math.log(self.M)
+        levels = np.minimum(draws.astype(np.int64), _MAX_LEVEL)
+        self._level[slots] = levels
+        while len(self._layers) <= levels.max():
+            self._layers.append(Layer(self.M, self.capacity, dense=False))
+        for slot, level in zip(slots.tolist(), levels.tolist()):
+            for layer in self._layers[1:level + 1]:
+                layer.add_slot(slot)
+
+    @property
+    def _top(self) -> int:
+        return int(self._level[self._entry]) if self._entry >= 0 else -1
+
+    @property
+    def _norms(self) -> np.ndarray | None:
+        return self._sqn if self._space.uses_norms else None
+
+    def _probe(self, query: np.ndarray) -> np.ndarray:
+        """The vector whose dot product with a stored vector gives the search score."""
+        return query * np.float32(-2.0 if self._space.uses_norms else -1.0)
+
+    def _score(self, probe: np.ndarray, slot: int) -> float:
+        score = float(self._data[slot] @ probe)
+        return score + float(self._sqn[slot]) if self._space.uses_norms else score
+
+    def _link(self, slot: int) -> None:
+        """Connect a stored node to the graph, HNSW's INSERT for one element."""
+        level = int(self._level[slot])
+        if self._entry < 0:
+            self._entry = slot
+            return
+        top = self._top
+        query, norms = self._data[slot], self._norms
+        probe = self._probe(query)
+        entry = self._entry
+        entry_score = self._score(probe, entry)
+        for lev in range(top, level, -1):
+            entry, entry_score = greedy_descend(probe, entry, entry_score, self._layers[lev],
+                                                self._data, norms, skip=slot)
+        entries = [(entry_score, entry)]
+        offset = self._space.offset(query)
+        for lev in range(min(level, top), -1, -1):
+            seen = list(entries)
+            found, _ = search_layer(probe, entries, self._ef_link, self._layers[lev],
+                                    self._data, norms, {slot}, seen=seen)
+            entries = sorted((-neg, s) for neg, s in found)
+            cand, scores = self._best_seen(seen)
+            dist = self._space.to_distance(scores, offset)
+            chosen = select_neighbours(self._space, self._data, self._sqn, cand[None],
+                                       dist[None], self.M)[0]
+            chosen = chosen[chosen >= 0]
+            self._layers[lev].set_neighbours(slot, chosen)
+            self._connect(lev, chosen, np.full(len(chosen), slot, dtype=np.int32))
+        if level > top:
+            self._entry = slot
+
+    def _best_seen(self, seen: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The ``ef_construction`` best of every node a linking search scored, sorted."""
+        scores = np.array([sc for sc, _ in seen], dtype=np.float32)
+        slots = np.array([s for _, s in seen], dtype=np.int32)
+        if len(slots) > self.ef_construction:
+            part = np.argpartition(scores, self.ef_construction - 1)[: self.ef_construction]
+            slots, scores = slots[part], scores[part]
+        order = np.argsort(scores, kind="stable")
+        return slots[order], scores[order]
+
+    def _relink(self, slot: int) -> None:
+        """Re-insert a slot whose vector changed: mend its old neighbours, then link it anew."""
+        level = int(self._level[slot])
+        for lev in range(level + 1):
+            layer = self._layers[lev]
+            old = layer.neighbours(slot).copy()
+            layer.set_neighbours(slot, old[:0])
+            old = old[old != slot]
+            if len(old):
+                rows = old if layer.rows is None else layer.rows[old]
+                pools = np.concatenate([self._lists(layer, rows),
+                                        np.broadcast_to(old, (len(old), len(old)))], axis=1)
+                self._reselect(lev, old, np.where(pools == slot, -1, pools))
+        if self._entry == slot:
+            others = self._level[: self._n].astype(np.int64)
+            others[slot] = -1
+            if others.max() < 0:
+                return
+            self._entry = int(others.argmax())
+        self._link(slot)
+
+    def _bulk_link(self, start: int, end: int) -> None:
+        """Link the fresh slots ``[start, end)`` in chunks (exact candidates while small)."""
+        lo = start
+        while lo < end:
+            if lo > EXACT_BUILD_MAX:
+                for slot in range(lo, end):
+                    self._link(slot)
+                return
+            hi = min(end, lo + int(np.clip((1 << 24) // max(lo, 1), 32, 1024)))
+            self._link_chunk(lo, hi)
+            lo = hi
+
+    def _link_chunk(self, lo: int, hi: int) -> None:
+        """Link slots ``[lo, hi)`` to everything before ``hi`` from exact top-ef_c lists."""
+        new = np.arange(lo, hi)
+        levels = self._level[lo:hi]
+        for lev in range(int(levels.max()), -1, -1):
+            layer = self._layers[lev]
+            members = new[levels >= lev]
+            pool = layer.present_slots(hi)
+            pool = pool[pool < hi]
+            cand, dist = self._exact_candidates(members, pool, dense=layer.rows is None)
+            if not cand.shape[1]:
+                continue
+            chosen = select_neighbours(self._space, self._data, self._sqn, cand, dist, self.M)
+            rows = members if layer.rows is None else layer.rows[members]
+            layer.links[rows, : self.M] = chosen
+            layer.counts[rows] = (chosen >= 0).sum(axis=1)
+            valid = chosen >= 0
+            self._connect(lev, chosen[valid], np.broadcast_to(members[:, None], chosen.shape)[valid])
+        if self._entry < 0 or int(levels.max()) > self._top:
+            self._entry = lo + int(levels.argmax())
+
+    def _exact_candidates(self, members: np.ndarray, pool: np.ndarray,
+                          dense: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's ``ef_construction`` nearest pool slots (itself excluded), sorted."""
+        queries = self._data[members]
+        data = self._data[: len(pool)] if dense else self._data[pool]
+        scores = queries @ data.T
+        if self._space.uses_norms:
+            scores = (self._sqn[members][:, None] + self._sqn[pool][None, :]) - 2.0 * scores
+        else:
+            scores = 1.0 - scores
+        if dense:
+            scores[np.arange(len(members)), members] = np.inf
+        else:
+            scores[members[:, None] == pool[None, :]] = np.inf
+        count = min(self.ef_construction, len(pool) - 1)
+        if count <= 0:
+            return np.zeros((len(members), 0), np.int32), np.zeros((len(members), 0), np.float32)
+        if count < scores.shape[1]:
+            idx = np.argpartition(scores, count - 1, axis=1)[:, :count]
+        else:
+            idx = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+        part = np.take_along_axis(scores, idx, axis=1)
+        order = np.argsort(part, axis=1, kind="stable")
+        dist = np.take_along_axis(part, order, axis=1).astype(np.float32)
+        cand = pool[np.take_along_axis(idx, order, axis=1)].astype(np.int32)
+        if self._space.uses_norms:
+            np.maximum(dist, 0.0, out=dist)
+        cand[~np.isfinite(dist)] = -1
+        return cand, dist
+
+    # ------------------------------------------------------------------ link maintenance
+
+    @staticmethod
+    def _lists(layer: Layer, rows: np.ndarray) -> np.ndarray:
+        """Neighbour lists of ``rows`` as a -1 padded matrix."""
+        links = layer.links[rows]
+        return np.where(np.arange(layer.width) < layer.counts[rows][:, None], links, -1)
+
+    def _connect(self, lev: int, targets: np.ndarray, sources: np.ndarray) -> None:
+        """Add the links target -> source, re-running the heuristic where a list overflows."""
+        if not len(targets):
+            return
+        layer = self._layers[lev]
+        order = np.lexsort((sources, targets))
+        targets, sources = targets[order], sources[order]
+        uniq, starts, counts = np.unique(targets, return_index=True, return_counts=True)
+        incoming = np.full((len(uniq), int(counts.max())), -1, dtype=np.int32)
+        incoming[np.repeat(np.arange(len(uniq)), counts),
+                 np.arange(len(targets)) - np.repeat(starts, counts)] = sources
+        rows = uniq if layer.rows is None else layer.rows[uniq]
+        pools = np.concatenate([self._lists(layer, rows), incoming], axis=1)
+        merged = np.sort(np.where(pools < 0, _BIG, pools), axis=1)
+        merged[:, 1:][merged[:, 1:] == merged[:, :-1]] = _BIG
+        merged = np.sort(merged, axis=1)
+        distinct = (merged < _BIG).sum(axis=1)
+        fits = distinct <= layer.width
+        layer.links[rows[fits]] = merged[fits, : layer.width]
+        layer.counts[rows[fits]] = distinct[fits]
+        if not fits.all():
+            self._reselect(lev, uniq[~fits], pools[~fits])
+
+    def _reselect(self, lev: int, nodes: np.ndarray, pools: np.ndarray) -> None:
+        """Set each node's list to the heuristic's pick from its candidate pool row."""
+        layer = self._layers[lev]
+        pools = np.where(pools == nodes[:, None], -1, pools).astype(np.int32)
+        dist = self._space.distances_from(self._data, self._sqn, nodes, pools)
+        order = np.lexsort((pools, dist), axis=-1)
+        pools = np.take_along_axis(pools, order, axis=1)
+        dist = np.take_along_axis(dist, order, axis=1)
+        dup = np.zeros(pools.shape, dtype=bool)
+        dup[:, 1:] = (pools[:, 1:] == pools[:, :-1]) & (pools[:, 1:] >= 0)
+        pools[dup], dist[dup] = -1, np.inf
+        order = np.argsort(dist, axis=1, kind="stable")
+        pools = np.take_along_axis(pools, order, axis=1)
+        dist = np.take_along_axis(dist, order, axis=1)
+        chosen = select_neighbours(self._space, self._data, self._sqn, pools, dist, layer.width)
+        rows = nodes if layer.rows is None else layer.rows[nodes]
+        layer.links[rows] = chosen
+        layer.counts[rows] = (chosen >= 0).sum(axis=1)
+
+    # ------------------------------------------------------------------ search
+
+    def _search(self, query: np.ndarray, k: int,
+                admission: Admission) -> tuple[np.ndarray, np.ndarray]:
+        if admission.slots is not None and len(admission.slots) <= max(EXACT_FILTER_MAX, k):
+            return self._exact(query, k, admission)
+        if self._entry < 0 or not self._slot_of:
+            return self._exact(query, k, admission)
+        ef = max(self.ef, k)
+        norms = self._norms
+        probe = self._probe(query)
+        entry = self._entry
+        entry_score = self._score(probe, entry)
+        for lev in range(self._top, 0, -1):
+            entry, entry_score = greedy_descend(probe, entry, entry_score, self._layers[lev],
+                                                self._data, norms)
+        mask = self._admit_mask(admission)
+        budget = 8 * ef + 64 if admission.restricted else 0
+        found, done = search_layer(probe, [(entry_score, entry)], ef, self._layers[0],
+                                   self._data, norms, set(), mask, admission.call, budget)
+        if not done or len(found) < min(k, len(self._slot_of)):
+            return self._exact(query, k, admission)
+        best = sorted((-neg, s) for neg, s in found)[:k]
+        return (np.array([s for _, s in best], dtype=np.int64),
+                np.array([sc for sc, _ in best], dtype=np.float32))
+
+    def _admit_mask(self, admission: Admission) -> np.ndarray | None:
+        if admission.slots is not None:
+            mask = np.zeros(self.capacity, dtype=bool)
+            mask[admission.slots] = True
+            return mask
+        return ~self._deleted if self._n_deleted else None
+
+    # ------------------------------------------------------------------ persistence
+
+    def _params(self) -> dict[str, Any]:
+        return {"M": self.M, "ef_construction": self.ef_construction, "seed": self.seed,
+                "entry": self._entry, "levels": len(self._layers)}
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"level": self._level[: self._n]}
+        for lev, layer in enumerate(self._layers):
+            slots, links, counts = layer.to_arrays(self._n)
+            arrays.update({f"L{lev}_slots": slots, f"L{lev}_links": links,
+                           f"L{lev}_counts": counts})
+        return arrays
+
+    @classmethod
+    def _construct(cls, dim: int, space: str, params: dict[str, Any],
+                   capacity: int) -> HNSWIndex:
+        return cls(dim, space, M=int(params["M"]),
+                   ef_construction=int(params["ef_construction"]), seed=int(params["seed"]),
+                   max_elements=capacity)
+
+    def _restore(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        n = self._n
+        level = arrays["level"]
+        if level.shape != (n,) or (n and (level.min() < 0 or level.max() >= params["levels"])):
+            raise IndexFileError("index file has invalid node levels")
+        self._level[:n] = level
+        self._layers = []
+        for lev in range(int(params["levels"])):
+            slots, links = arrays[f"L{lev}_slots"], arrays[f"L{lev}_links"]
+            counts = arrays[f"L{lev}_counts"]
+            width = 2 * self.M if lev == 0 else self.M
+            expected = np.arange(n) if lev == 0 else np.flatnonzero(level >= lev)
+            if (links.shape != (len(slots), width) or counts.shape != slots.shape
+                    or not np.array_equal(np.sort(slots), expected)
+                    or (len(counts) and (counts.min() < 0 or counts.max() > width))):
+                raise IndexFileError(f"index file has an inconsistent level {lev}")
+            used = links[np.arange(width) < counts[:, None]]
+            if used.size and (used.min() < 0 or used.max() >= n):
+                raise IndexFileError(f"index file has dangling links at level {lev}")
+            self._layers.append(Layer.from_arrays(width, self.capacity, slots, links, counts,
+                                                  dense=lev == 0))
+        self._entry = int(params["entry"])
+        if not (-1 <= self._entry < n) or (self._entry < 0) != (n == 0):
+            raise IndexFileError("index file has an invalid entry point")
+        self._rng = np.random.default_rng([self.seed, n])
