@@ -25,13 +25,14 @@ from ._errors import (
     ConfigurationError,
     CorruptDatabaseError,
     EmbedderError,
+    IndexFileError,
     InvalidInputError,
     SchemaVersionError,
     StorageError,
 )
 from ._normalize import clean_text, normalise_query, query_hash, scope_key, validate_text
 from ._types import Candidate, Hit
-from ._vectors import PartitionedVectors
+from ._vectors import PartitionedVectors, remove_stale_temp_files
 from .embed import Embedder, default_embedder
 from .match import Matcher, build_matcher
 from .storage import EVICTION_POLICIES, Feedback, NewEntry, SQLiteStorage, Storage, json_text
@@ -164,7 +165,8 @@ class SemanticCache:
         self._semantic_breakers = {"embedder": self._breaker.fresh(), "index": self._breaker.fresh()}
         self._retry_default_embedder = embedder == "default"
         self._embedder = self._load_embedder(embedder)
-        self._vectors = PartitionedVectors(self._embedder.dim if self._embedder else 0)
+        self._index_path = None if self.path == ":memory:" else self.path + ".index"
+        self._vectors = self._new_vectors(self._embedder.dim if self._embedder else 0)
         self._given_storage = storage
         self._storage: Storage | None = None
         self._open_storage()
@@ -222,7 +224,7 @@ class SemanticCache:
                 self._semantic_failed("embedder", exc)
                 return None
             with self._lock:
-                self._vectors = PartitionedVectors(embedder.dim)
+                self._vectors = self._new_vectors(embedder.dim)
                 self._synced_id = 0
                 self._embedder = embedder
         return self._embedder
@@ -271,12 +273,54 @@ class SemanticCache:
         try:
             assert self._storage is not None
             self._blocked = self._storage.blocked_pairs()
+            self._load_saved_index(self._storage)
             self._sync_vectors()
             self._breaker.success()
         except StorageError as exc:
             self._storage_failed(exc)
         except Exception as exc:  # noqa: BLE001 - out of memory in the index, say
             self._semantic_failed("index", exc)
+
+    def _new_vectors(self, dim: int) -> PartitionedVectors:
+        return PartitionedVectors(dim, on_promoted=self.save_index)
+
+    def _index_meta(self, storage: Storage) -> dict[str, Any]:
+        assert self._embedder is not None
+        return {"db_uuid": storage.db_uuid(), "model": self._embedder.name}
+
+    def _load_saved_index(self, storage: Storage) -> None:
+        """Start from the index file beside the database when it matches SQLite; rebuilding a
+        large HNSW graph takes far longer than reading it back."""
+        if self._index_path is None or self._embedder is None or self._synced_id:
+            return
+        remove_stale_temp_files(self._index_path)
+        if not os.path.exists(self._index_path):
+            return
+        model, now = self._embedder.name, self._clock()
+        try:
+            self._synced_id = self._vectors.adopt(
+                self._index_path, self._index_meta(storage),
+                lambda upto: storage.vector_partitions(upto, model, now),
+            )
+            self._count("index.loaded")
+        except IndexFileError as exc:
+            self._count("index.rebuilt")
+            logger.info("cacheback: index file not used, rebuilding from SQLite: %s", exc)
+
+    def save_index(self) -> bool:
+        """Write the HNSW index beside the database so the next open need not rebuild it;
+        ``False`` when there is nothing worth saving or the save failed (never raises)."""
+        storage, path = self._storage, self._index_path
+        if storage is None or path is None or self._embedder is None:
+            return False
+        try:
+            meta = {**self._index_meta(storage), "synced_id": self._synced_id}
+            self._vectors.save(path, meta)
+        except Exception as exc:  # noqa: BLE001 - a failed save only costs a rebuild
+            self._count("errors.index_save")
+            logger.warning("cacheback: could not save the index file %s: %s", path, exc)
+            return False
+        return not self._vectors.dirty
 
     def _clock_went_back(self, seconds: float) -> None:
         self._count("clock.backwards")
@@ -678,6 +722,7 @@ class SemanticCache:
             "hit_rate": hits / gets if gets else 0.0,
             "indexed_vectors": len(self._vectors),
             "index_bytes": self._vectors.nbytes(),
+            "index_kind": self._vectors.kind,
             "embedder": self._embedder.name if self._embedder else None,
             "matcher": type(self.matcher).__name__,
             "breaker": self._breaker.state,
@@ -705,6 +750,8 @@ class SemanticCache:
         if self._closed:
             return
         self.flush()
+        if self._vectors.dirty:
+            self.save_index()
         self._close_storage()
         self._closed = True
 

@@ -95,6 +95,15 @@ class Storage(ABC):
         """Live embedded rows with ``id > after_id`` made by ``model``, in batches."""
 
     @abstractmethod
+    def vector_partitions(self, upto_id: int, model: str, now: float) -> dict[int, tuple[str, str]]:
+        """Partition of every live row embedded by ``model`` with ``id <= upto_id`` (no vectors):
+        what a saved index is checked against before it is trusted."""
+
+    @abstractmethod
+    def db_uuid(self) -> str:
+        """A random id fixed when the database was created; a copy keeps it, a new file does not."""
+
+    @abstractmethod
     def record_hits(self, hits: dict[int, tuple[int, float]]) -> None:
         """Add hit counts and set last-hit times: ``{id: (count, last_hit)}``."""
 

@@ -92,6 +92,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ALTER TABLE entries ADD COLUMN checksum INTEGER
         """,
     ),
+    # 3: facts about the file itself; db_uuid tells a saved ANN index which database it indexes
+    (
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+        """,
+        """
+        INSERT INTO meta VALUES ('db_uuid', lower(hex(randomblob(16))))
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

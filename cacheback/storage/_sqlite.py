@@ -383,6 +383,21 @@ class SQLiteStorage(Storage):
             )
 
     @_storage_errors
+    def vector_partitions(self, upto_id: int, model: str, now: float) -> dict[int, tuple[str, str]]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, namespace, scope_key FROM entries WHERE id <= ? AND embed_model = ? "
+                f"AND embedding IS NOT NULL AND {_LIVE}",
+                (upto_id, model, now, now),
+            ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    @_storage_errors
+    def db_uuid(self) -> str:
+        with self._reading() as conn:
+            return str(conn.execute("SELECT value FROM meta WHERE key = 'db_uuid'").fetchone()[0])
+
+    @_storage_errors
     def max_id(self) -> int:
         with self._reading() as conn:
             return int(conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0])

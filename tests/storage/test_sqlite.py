@@ -126,11 +126,13 @@ def test_migrates_a_version_1_file_and_keeps_its_rows(tmp_path: Path) -> None:
     storage.close()
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE entries DROP COLUMN checksum")
+        conn.execute("DROP TABLE meta")
         conn.execute("PRAGMA user_version = 1")
     conn.close()
     storage = SQLiteStorage(path)
     found = storage.get_exact("ns", "", "h-q", 1_000.0)
     assert found is not None and found.response == "answer to q"
+    assert len(storage.db_uuid()) == 32
     storage.close()
 
 

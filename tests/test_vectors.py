@@ -1,0 +1,137 @@
+"""PartitionedVectors: partition filtering, HNSW promotion with replayed writes, index files."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cacheback.cache as cache_module
+from cacheback import SemanticCache
+from cacheback._vectors import PartitionedVectors, remove_stale_temp_files
+from cacheback.embed import Embedder
+
+
+def unit_rows(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    rows = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_search_never_leaves_the_partition() -> None:
+    vectors = PartitionedVectors(32)
+    data = unit_rows(300)
+    parts = [("ns", "a") if i % 3 else ("ns", "b") for i in range(300)]
+    vectors.add(np.arange(300), parts, data)
+    for i in (0, 1, 2, 150):
+        ids, sims = vectors.search(data[i], parts[i], 10)
+        assert ids[0] == i and sims[0] == pytest.approx(1.0, abs=1e-5)
+        assert all(parts[j] == parts[i] for j in ids.tolist())
+        assert list(sims) == sorted(sims, reverse=True)
+
+
+def test_remove_and_clear_namespace() -> None:
+    vectors = PartitionedVectors(32)
+    data = unit_rows(10)
+    vectors.add(np.arange(10), [("one", "")] * 5 + [("two", "")] * 5, data)
+    vectors.remove(0)
+    assert 0 not in vectors.search(data[0], ("one", ""), 5)[0]
+    vectors.clear("two")
+    assert len(vectors) == 4
+    assert len(vectors.search(data[7], ("two", ""), 5)[0]) == 0
+
+
+def test_non_finite_rows_are_skipped_and_counted() -> None:
+    vectors = PartitionedVectors(32)
+    data = unit_rows(3)
+    data[1, 0] = np.nan
+    assert vectors.add(np.arange(3), [("n", "")] * 3, data) == 1
+    assert len(vectors) == 2
+
+
+def test_promotion_to_hnsw_replays_writes_made_during_the_build() -> None:
+    vectors = PartitionedVectors(32, hnsw_min_items=400)
+    data = unit_rows(700)
+    part = ("n", "")
+    vectors.add(np.arange(400), [part] * 400, data[:400])
+    vectors.add(np.arange(400, 700), [part] * 300, data[400:])
+    for entry_id in range(0, 50):
+        vectors.remove(entry_id)
+    assert vectors.wait_for_build(timeout=120)
+    assert vectors.kind == "hnsw"
+    found = sum(vectors.search(data[i], part, 1)[0][0] == i for i in range(50, 700))
+    assert found / 650 >= 0.99
+    for entry_id in range(0, 50):
+        assert entry_id not in vectors.search(data[entry_id], part, 10)[0]
+
+
+def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "cache.db.index"
+    old, fresh = tmp_path / ".cache.db.index.abc.tmp", tmp_path / ".cache.db.index.def.tmp"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(old, (0, 0))
+    assert remove_stale_temp_files(target) == 1
+    assert not old.exists() and fresh.exists()
+
+
+QUESTIONS = [f"How do I {verb} my {thing}?" for verb in (
+    "reset", "change", "cancel", "renew", "update", "close", "open", "verify",
+) for thing in ("password", "card", "account", "address", "subscription", "order", "email", "phone")]
+
+
+@pytest.fixture
+def small_hnsw(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        cache_module, "PartitionedVectors", functools.partial(PartitionedVectors, hnsw_min_items=40)
+    )
+
+
+def test_cache_saves_and_reloads_its_hnsw_index(
+    tmp_path: Path, embedder: Embedder, small_hnsw: None
+) -> None:
+    path = tmp_path / "cache.db"
+    with SemanticCache(path, embedder=embedder) as cache:
+        for q in QUESTIONS:
+            cache.put(q, f"answer to {q}")
+        assert cache._vectors.wait_for_build(timeout=120)
+        assert cache.stats()["index_kind"] == "hnsw"
+    assert (tmp_path / "cache.db.index").is_file()
+    with SemanticCache(path, embedder=embedder) as cache:
+        assert cache.stats()["counters"].get("index.loaded") == 1
+        hit = cache.get("How can I reset my password?")
+        assert hit is not None and hit.matched_query == "How do I reset my password?"
+        cache.put("What time do you open on Sundays?", "At ten.")
+    with SemanticCache(path, embedder=embedder) as cache:
+        assert cache.get("What time do you open on Sunday?") is not None
+
+
+def test_corrupt_or_foreign_index_file_is_rebuilt_from_sqlite(
+    tmp_path: Path, embedder: Embedder, small_hnsw: None
+) -> None:
+    path = tmp_path / "cache.db"
+    with SemanticCache(path, embedder=embedder) as cache:
+        for q in QUESTIONS:
+            cache.put(q, f"answer to {q}")
+        cache._vectors.wait_for_build(timeout=120)
+    index_file = tmp_path / "cache.db.index"
+    data = bytearray(index_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    index_file.write_bytes(bytes(data))
+    with SemanticCache(path, embedder=embedder) as cache:
+        assert cache.stats()["counters"].get("index.rebuilt") == 1
+        assert cache.get("How can I reset my password?") is not None
+        cache._vectors.wait_for_build(timeout=120)
+    saved = index_file.read_bytes()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with SemanticCache(path, embedder=embedder) as cache:
+        cache.put("What time do you open on Sundays?", "At ten.")
+    index_file.write_bytes(saved)
+    with SemanticCache(path, embedder=embedder) as cache:
+        assert cache.stats()["counters"].get("index.rebuilt") == 1
+        assert cache.get("How can I reset my password?") is None
+        assert cache.get("What time do you open on Sunday?") is not None
