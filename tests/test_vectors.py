@@ -90,15 +90,21 @@ def small_hnsw(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def test_cache_saves_and_reloads_its_hnsw_index(
-    tmp_path: Path, embedder: Embedder, small_hnsw: None
-) -> None:
+def fill_until_hnsw(tmp_path: Path, embedder: Embedder) -> Path:
+    """A cache file holding QUESTIONS whose index was promoted to HNSW, then closed."""
     path = tmp_path / "cache.db"
     with SemanticCache(path, embedder=embedder) as cache:
         for q in QUESTIONS:
             cache.put(q, f"answer to {q}")
         assert cache._vectors.wait_for_build(timeout=120)
         assert cache.stats()["index_kind"] == "hnsw"
+    return path
+
+
+def test_cache_saves_and_reloads_its_hnsw_index(
+    tmp_path: Path, embedder: Embedder, small_hnsw: None
+) -> None:
+    path = fill_until_hnsw(tmp_path, embedder)
     assert (tmp_path / "cache.db.index").is_file()
     with SemanticCache(path, embedder=embedder) as cache:
         assert cache.stats()["counters"].get("index.loaded") == 1
@@ -112,11 +118,7 @@ def test_cache_saves_and_reloads_its_hnsw_index(
 def test_corrupt_or_foreign_index_file_is_rebuilt_from_sqlite(
     tmp_path: Path, embedder: Embedder, small_hnsw: None
 ) -> None:
-    path = tmp_path / "cache.db"
-    with SemanticCache(path, embedder=embedder) as cache:
-        for q in QUESTIONS:
-            cache.put(q, f"answer to {q}")
-        cache._vectors.wait_for_build(timeout=120)
+    path = fill_until_hnsw(tmp_path, embedder)
     index_file = tmp_path / "cache.db.index"
     data = bytearray(index_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
