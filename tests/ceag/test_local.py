@@ -33,8 +33,8 @@ def synthesizer(embedder: Embedder) -> LocalSynthesizer:
 
 
 def test_agreeing_sources_give_a_deduplicated_answer_in_source_order(synthesizer: LocalSynthesizer) -> None:
-    result = synthesizer.synthesize(SynthesisRequest("how can I request a refund?", [REFUND, REFUND_AGAIN], (),
-                                                     "gpt-4o"))
+    request = SynthesisRequest("how can I request a refund?", [REFUND, REFUND_AGAIN], (), "gpt-4o")
+    result = synthesizer.synthesize(request)
     assert result is not None and result.usable
     text = result.text
     assert text.count("within 5 working days") == 1 and "public holidays" not in text
@@ -50,7 +50,7 @@ def test_sources_that_disagree_fall_through(embedder: Embedder) -> None:
 
 
 def test_confidence_is_closeness_times_agreement(synthesizer: LocalSynthesizer, embedder: Embedder) -> None:
-    vectors = embedder.embed_batch(["refunds take five days", "refunds take five days", "reset your password"])
+    vectors = embedder.embed_batch(["refunds take five days", "refunds take five days", "reset a password"])
     assert synthesizer.confidence([0.9, 0.8], vectors[:2]) == pytest.approx(0.9, abs=1e-4)
     assert synthesizer.confidence([0.9, 0.8], vectors[[0, 2]]) < 0.5
 

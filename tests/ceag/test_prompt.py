@@ -11,7 +11,8 @@ def test_prompt_holds_pairs_context_and_question_within_caps() -> None:
                for i in range(3)]
     context = [("user", f"turn {i} " + "x" * 1000) for i in range(8)]
     request = SynthesisRequest("the new question?", sources, context, "gpt-4o")
-    prompt = build_prompt(request, PromptLimits(answer_chars=300, turn_chars=50, context_turns=2, max_tokens=256))
+    limits = PromptLimits(answer_chars=300, turn_chars=50, context_turns=2, max_tokens=256)
+    prompt = build_prompt(request, limits)
     assert NO_ANSWER in prompt.system
     assert "[1] Q: question 0" in prompt.user and "[3] Q: question 2" in prompt.user
     assert "turn 6" in prompt.user and "turn 7" in prompt.user and "turn 5" not in prompt.user
