@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .._types import Hit
+from .._types import Candidate, Hit
 from ..cache import SemanticCache
+from ..ceag import SynthesisResult, SynthesisTier
+from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
 from ._policy import CachePolicy, Plan
 from ._record import CacheRecord
@@ -16,6 +20,22 @@ from ._record import CacheRecord
 __all__ = ["CacheAccess"]
 
 log = logging.getLogger("cacheback.clients")
+
+#: The ``model`` of a response the local synthesizer wrote (no model did).
+LOCAL_SYNTHESIS_MODEL = "cacheback-local-synthesis"
+_KEPT_IN_SCOPE = frozenset({"system", "developer"})
+
+
+def _recent_turns(body: Mapping[str, Any], limit: int = 6) -> list[tuple[str, str]]:
+    """The last text turns before the question, for a synthesis prompt."""
+    turns = []
+    for message in (body.get("messages") or [])[:-1]:
+        if isinstance(message, dict) and message.get("role") in ("user", "assistant"):
+            try:
+                turns.append((str(message["role"]), message_text(message)))
+            except ValueError:
+                continue
+    return turns[-limit:]
 
 
 class CacheAccess:
@@ -28,6 +48,7 @@ class CacheAccess:
         self.policy = policy
         self.namespace = namespace
         self.ttl = ttl
+        self.conversation = ConversationPolicy(cache.embedder) if policy.conversation_aware else None
         self._warned = False
 
     def _failed(self, action: str, exc: BaseException) -> None:
@@ -35,19 +56,89 @@ class CacheAccess:
         self._warned = True
         log.log(level, "cacheback: cache %s failed, calling the upstream instead: %r", action, exc)
 
+    def keyed(self, plan: Plan, body: Mapping[str, Any]) -> Plan:
+        """``plan`` under the conversation-aware policy: earlier turns leave the scope (system
+        and developer messages stay) and the context is compared per entry instead."""
+        if self.conversation is None or plan.query is None:
+            return plan
+        try:
+            key = self.conversation.key(body.get("messages") or [])
+        except Exception as exc:  # noqa: BLE001 - the cache must never break the call
+            self._failed("conversation key", exc)
+            return plan
+        if key is None:
+            return plan
+        scope = dict(plan.scope)
+        scope["messages"] = [m for m in scope.get("messages") or []
+                             if isinstance(m, dict) and m.get("role") in _KEPT_IN_SCOPE]
+        scope.update(key.scope_extra)
+        return dataclasses.replace(plan, scope=scope, conversation=key)
+
     def lookup(self, plan: Plan) -> Hit | None:
         """The hit for ``plan``; an exact-only entry is never served semantically."""
         if not plan.lookup or plan.query is None:
             return None
         try:
             hit = self.cache.get(plan.query, namespace=self.namespace, scope=plan.scope,
-                                 semantic=not plan.exact_only)
+                                 semantic=not plan.exact_only,
+                                 accept=plan.conversation.accepts if plan.conversation else None)
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("lookup", exc)
             return None
         if hit is not None and hit.tier != "exact" and (hit.metadata or {}).get("exact_only"):
             return None
         return hit
+
+    def _synthesis_args(self, plan: Plan, body: Mapping[str, Any]
+                        ) -> tuple[SynthesisTier, list[Candidate], dict[str, Any]] | None:
+        tier = self.policy.synthesis
+        if tier is None or plan.query is None or not plan.lookup or plan.exact_only:
+            return None
+        candidates = self.cache.candidates(plan.query, namespace=self.namespace, scope=plan.scope,
+                                           k=tier.policy.max_sources + 1)
+        key = plan.conversation
+        return tier, candidates, {"body": body, "requested_model": str(body.get("model") or ""),
+                                  "context": key.relevant_turns() if key else _recent_turns(body),
+                                  "accept": key.accepts if key else None}
+
+    def synthesize(self, plan: Plan, body: Mapping[str, Any]
+                   ) -> tuple[dict[str, Any], CacheRecord] | None:
+        """A response built by the synthesis tier from close entries, or None to go upstream."""
+        try:
+            args = self._synthesis_args(plan, body)
+            if args is None:
+                return None
+            tier, candidates, options = args
+            result = tier.try_synthesize(str(plan.query), candidates, **options)
+        except Exception as exc:  # noqa: BLE001 - the cache must never break the call
+            self._failed("synthesis", exc)
+            return None
+        return None if result is None else self._synthesized(result, body)
+
+    async def asynthesize(self, plan: Plan, body: Mapping[str, Any]
+                          ) -> tuple[dict[str, Any], CacheRecord] | None:
+        """The async form of :meth:`synthesize` (cache work in a worker thread)."""
+        try:
+            args = await asyncio.to_thread(self._synthesis_args, plan, body)
+            if args is None:
+                return None
+            tier, candidates, options = args
+            result = await tier.atry_synthesize(str(plan.query), candidates, **options)
+        except Exception as exc:  # noqa: BLE001 - the cache must never break the call
+            self._failed("synthesis", exc)
+            return None
+        return None if result is None else self._synthesized(result, body)
+
+    def _synthesized(self, result: SynthesisResult, body: Mapping[str, Any]
+                     ) -> tuple[dict[str, Any], CacheRecord]:
+        response = self.dialect.synthesize(result.text, body, result.source_ids[0])
+        response["model"] = result.model or LOCAL_SYNTHESIS_MODEL
+        record = CacheRecord("synthesized", entry_id=result.source_ids[0],
+                             probability=result.confidence,
+                             cost_saved_usd=result.replaced_usd - result.cost_usd,
+                             source_ids=result.source_ids, synthesizer=result.synthesizer,
+                             requested_model=result.requested_model)
+        return response, record
 
     def response_for(self, hit: Hit, body: Mapping[str, Any]) -> dict[str, Any]:
         """The stored provider response, or one built around the stored text."""
@@ -83,11 +174,13 @@ class CacheAccess:
         if not verdict.store or plan.query is None:
             return
         try:
+            metadata = {"api": self.dialect.name, "model": response.get("model"),
+                        "exact_only": verdict.exact_only}
+            if plan.conversation is not None:
+                metadata.update(plan.conversation.metadata())
             self.cache.put(
                 plan.query, self.dialect.answer_text(response), namespace=self.namespace,
-                scope=plan.scope, ttl=plan.ttl or self.ttl, payload=response,
-                metadata={"api": self.dialect.name, "model": response.get("model"),
-                          "exact_only": verdict.exact_only})
+                scope=plan.scope, ttl=plan.ttl or self.ttl, payload=response, metadata=metadata)
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("store", exc)
 

@@ -59,7 +59,7 @@ class _CallBase:
 
     def _prepare(self, kwargs: dict[str, Any]) -> tuple[Call, Plan]:
         call = split_call(kwargs)
-        return call, self.dialect.plan(call.body, self.policy, call.options)
+        return call, self.access.keyed(self.dialect.plan(call.body, self.policy, call.options), call.body)
 
     def _served(self, hit: Any, call: Call, plan: Plan) -> tuple[dict[str, Any], CacheRecord]:
         response = self.access.response_for(hit, call.body)
@@ -88,8 +88,9 @@ class SyncCachedCall(_CallBase):
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call, plan = self._prepare(kwargs)
         hit = self.access.lookup(plan) if plan.lookup else None
-        if hit is not None:
-            response, record = self._served(hit, call, plan)
+        served = self._served(hit, call, plan) if hit else self.access.synthesize(plan, call.body)
+        if served is not None:
+            response, record = served
             if call.stream:
                 return CachedStream(self._replay(response, call.body), record)
             return self._result(response, record)
@@ -129,8 +130,10 @@ class AsyncCachedCall(_CallBase):
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call, plan = self._prepare(kwargs)
         hit = await asyncio.to_thread(self.access.lookup, plan) if plan.lookup else None
-        if hit is not None:
-            response, record = self._served(hit, call, plan)
+        served = (self._served(hit, call, plan) if hit
+                  else await self.access.asynthesize(plan, call.body))
+        if served is not None:
+            response, record = served
             if call.stream:
                 return AsyncCachedStream(self._areplay(response, call.body), record)
             return self._result(response, record)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ..ceag import SynthesisTier
+    from ..conversation import ConversationKey
 
 __all__ = ["CachePolicy", "CallOptions", "Plan"]
 
@@ -23,11 +27,17 @@ class CachePolicy:
     ``max_semantic_temperature``: a request with an explicit ``temperature`` above it is served
     only from the exact tier (None: no limit). ``cache_truncated``: also store answers cut off by
     the token limit. ``cache_tool_calls``: store tool-call answers (served on exact matches only).
+    ``conversation_aware``: key chats by their last user message and compare the context a
+    follow-up was asked in, instead of scoping on every earlier turn (docs/ceag.md).
+    ``synthesis``: a ``cacheback.ceag.SynthesisTier`` to try between a miss and the upstream
+    call (off when None).
     """
 
     max_semantic_temperature: float | None = 0.0
     cache_truncated: bool = False
     cache_tool_calls: bool = True
+    conversation_aware: bool = False
+    synthesis: SynthesisTier | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ class Plan:
     exact_only: bool = False
     reason: str | None = None
     ttl: float | None = None
+    conversation: ConversationKey | None = None
 
     @classmethod
     def bypass(cls, reason: str) -> Plan:

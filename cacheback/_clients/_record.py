@@ -7,14 +7,17 @@ from typing import Literal
 
 __all__ = ["CacheRecord", "Tier"]
 
-Tier = Literal["exact", "semantic", "miss", "bypass"]
+Tier = Literal["exact", "semantic", "synthesized", "miss", "bypass"]
 
 
 @dataclass(frozen=True)
 class CacheRecord:
     """How a call was served: ``tier``, the match behind a hit, and what the hit saved.
 
-    ``reason`` says why a call bypassed the cache or was limited to the exact tier.
+    ``reason`` says why a call bypassed the cache or was limited to the exact tier. A
+    ``synthesized`` answer was built from the cached entries ``source_ids`` by ``synthesizer``
+    ("local", or "llm" with the cheaper model in the response's ``model``); ``requested_model``
+    is the model the caller asked for. It is not a hit.
     """
 
     tier: Tier
@@ -24,6 +27,9 @@ class CacheRecord:
     probability: float | None = None
     cost_saved_usd: float = 0.0
     reason: str | None = None
+    source_ids: tuple[int, ...] = ()
+    synthesizer: str | None = None
+    requested_model: str | None = None
 
     @property
     def hit(self) -> bool:

@@ -43,9 +43,17 @@ class _Lifecycle:
     def __init__(self, provider: Any, access: CacheAccess, owns_cache: bool) -> None:
         self._provider = provider
         self._owns_cache = owns_cache
+        self._access = access
         self.cache: SemanticCache = access.cache
         self.namespace = access.namespace
         self.base_url: str = provider.settings.base_url
+
+    def stats(self) -> dict[str, Any]:
+        """The cache's ``stats()``, plus the synthesis tier's counters and cost books if enabled."""
+        out = self.cache.stats()
+        if self._access.policy.synthesis is not None:
+            out["synthesis"] = self._access.policy.synthesis.stats()
+        return out
 
 
 class ClientLifecycle(_Lifecycle):
