@@ -24,30 +24,23 @@ from ._words import (
 __all__ = ["TextProfile", "profile", "stem"]
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
-_NEGATED_CONTRACTIONS = (
-    (re.compile(r"\bcan'?t\b|\bcannot\b", re.I), "can n't"),
-    (re.compile(r"\bwon'?t\b", re.I), "will n't"),
-    (re.compile(r"\bshan'?t\b", re.I), "shall n't"),
-    (re.compile(r"\b(\w+)n't\b", re.I), r"\1 n't"),
-    (
-        re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must|need)nt\b", re.I),
-        r"\1 n't",
-    ),
+_IRREGULAR_NEGATIONS = {"can": "can", "cannot": "can", "won": "will", "shan": "shall"}
+_NEGATED = re.compile(
+    r"\b(can|won|shan)'?t\b|\b(cannot)\b|\b(\w+?)n't\b"
+    r"|\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must|need)nt\b",
+    re.IGNORECASE,
 )
 _WORD = re.compile(r"n't|[^\W_]+(?:'[^\W\d_]+)?")
 _NUMBER = re.compile(r"(?<![\w.])[#£$€¥]?(\d[\d,]*(?:[.:]\d+)?)(?:%|[a-zA-Z]{1,3})?(?![\w])")
 _PLAIN_NUMBER_WORD = re.compile(r"\d+(?:am|pm|st|nd|rd|th|s|k)")
-_LETTER_WORD = re.compile(r"[^\W\d_][^\W_]*")
-_SENTENCE_BREAK = re.compile(r"[.!?:;\"(\[]\s*$")
+_BREAKS = frozenset('.!?:;"([')
+_WORD_OR_BREAK = re.compile(r"[^\W\d_][^\W_]*|[.!?:;\"(\[]")
 _AUX_OPENERS = frozenset(
     "is are was were am do does did can could should would will shall may might must have has".split()
 )
 
 
-def _stem_all(words: frozenset[str]) -> frozenset[str]:
-    return frozenset(stem(w) for w in words)
-
-
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude suffix stripper: enough to let "cards"/"card" and "charged"/"charges" agree."""
     if len(word) > 4 and word.endswith("ies"):
@@ -61,6 +54,16 @@ def stem(word: str) -> str:
                 word = word[:-1]
             break
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+_DATE_STEMS = frozenset(stem(w) for w in DATE_WORDS)
+
+
+def _split_negation(match: re.Match[str]) -> str:
+    """Rewrite a negated verb as the verb and a separate ``n't`` token (can't -> can n't)."""
+    irregular = match.group(1) or match.group(2)
+    verb = _IRREGULAR_NEGATIONS[irregular.lower()] if irregular else match.group(3) or match.group(4)
+    return f"{verb} n't"
 
 
 def _number_value(raw: str) -> str:
@@ -98,19 +101,20 @@ def _entities(text: str) -> set[str]:
 
     Text written all in capitals or in title case carries no such signal and yields none.
     """
+    pieces = _WORD_OR_BREAK.findall(text)
+    words = [p for p in pieces if p not in _BREAKS]
+    if len(words) >= 3 and sum(w[0].isupper() for w in words) > 0.6 * len(words):
+        return set()
     found: set[str] = set()
-    words = _LETTER_WORD.findall(text)
-    capitalised = sum(w[0].isupper() for w in words)
-    if len(words) >= 3 and capitalised > 0.6 * len(words):
-        return found
-    for match in _LETTER_WORD.finditer(text):
-        word = match.group()
-        lower = word.lower()
-        if word == lower or lower in STOPWORDS or stem(lower) in _DATE_STEMS or lower == "i":
+    initial = True
+    for piece in pieces:
+        if piece in _BREAKS:
+            initial = True
             continue
-        inner_capitals = any(ch.isupper() for ch in word[1:])
-        initial = match.start() == 0 or bool(_SENTENCE_BREAK.search(text[: match.start()]))
-        if inner_capitals or not initial:
+        lower = piece.lower()
+        named = piece != lower and (not initial or any(ch.isupper() for ch in piece[1:]))
+        initial = False
+        if named and lower not in STOPWORDS and lower != "i" and stem(lower) not in _DATE_STEMS:
             found.add(stem(lower))
     return found
 
@@ -126,14 +130,14 @@ def _question(tokens: list[str]) -> set[str]:
     return kinds
 
 
-def _roles(tokens: list[str]) -> set[tuple[str, str]]:
+def _roles(tokens: list[str], stems: list[str]) -> set[tuple[str, str]]:
     """Each role preposition with the first content word within the next three tokens."""
     roles: set[tuple[str, str]] = set()
     for i, token in enumerate(tokens):
         if token in ROLE_PREPOSITIONS:
-            for following in tokens[i + 1 : i + 4]:
-                if following not in STOPWORDS:
-                    roles.add((token, stem(following)))
+            for j in range(i + 1, min(i + 4, len(tokens))):
+                if tokens[j] not in STOPWORDS:
+                    roles.add((token, stems[j]))
                     break
     return roles
 
@@ -146,36 +150,29 @@ def _modals(tokens: list[str]) -> set[str]:
     return found
 
 
-_DATE_STEMS = _stem_all(DATE_WORDS)
-
-
 @lru_cache(maxsize=8192)
 def profile(text: str) -> TextProfile:
     """The :class:`TextProfile` of ``text`` (memoised: candidates repeat across queries)."""
     text = text.translate(_APOSTROPHES)
-    expanded = text
-    for pattern, replacement in _NEGATED_CONTRACTIONS:
-        expanded = pattern.sub(replacement, expanded)
-    tokens = [t.removesuffix("'s") for t in _WORD.findall(expanded.lower())]
-    numbers = {_number_value(m.group(1)) for m in _NUMBER.finditer(text)}
-    numbers |= {
-        t
-        for t in tokens
-        if any(c.isdigit() for c in t) and any(c.isalpha() for c in t) and not _PLAIN_NUMBER_WORD.fullmatch(t)
-    }
-    numbers |= {NUMBER_WORDS[t] for t in tokens if t in NUMBER_WORDS}
-    numbers |= {stem(t) for t in tokens if stem(t) in _DATE_STEMS}
-    content = frozenset(
-        stem(t)
-        for t in tokens
-        if t not in STOPWORDS and t not in NUMBER_WORDS and not t.isdigit() and stem(t) not in _DATE_STEMS
-    )
+    tokens = [t.removesuffix("'s") for t in _WORD.findall(_NEGATED.sub(_split_negation, text).lower())]
     stems = [stem(t) for t in tokens]
+    numbers = {_number_value(m.group(1)) for m in _NUMBER.finditer(text)}
+    content = set()
+    for token, stemmed in zip(tokens, stems):
+        if token in NUMBER_WORDS:
+            numbers.add(NUMBER_WORDS[token])
+        elif stemmed in _DATE_STEMS:
+            numbers.add(stemmed)
+        elif not token.isalpha() and any(c.isdigit() for c in token):
+            if not token.isdigit() and not _PLAIN_NUMBER_WORD.fullmatch(token):
+                numbers.add(token)
+        elif token not in STOPWORDS:
+            content.add(stemmed)
     return TextProfile(
         words=frozenset(tokens),
         stems=frozenset(stems),
-        content=content,
-        roles=frozenset(_roles(tokens)),
+        content=frozenset(content),
+        roles=frozenset(_roles(tokens, stems)),
         numbers=frozenset(numbers),
         entities=frozenset(_entities(text)),
         question=frozenset(_question(tokens)),
