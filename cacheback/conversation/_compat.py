@@ -39,7 +39,7 @@ class ContextRules:
 
 def _in_order(wanted: Sequence[str], sequence: Sequence[str]) -> bool:
     """Whether the first occurrences of ``wanted`` in ``sequence`` come in ``wanted``'s order."""
-    first = {}
+    first: dict[str, int] = {}
     for position, token in enumerate(sequence):
         first.setdefault(token, position)
     return [first[w] for w in wanted] == sorted(first[w] for w in wanted)

@@ -167,8 +167,9 @@ class LiveContext:
         if not self.follow_up:
             return StoredContext(follow_up=False)
         factual = [s for s in dict.fromkeys(self.sentences) if details(s)]
-        fact_vectors = self.vectors(factual) if factual else []
-        reply_vectors = self.vectors(self.reply) if self.reply else []
+        empty = np.zeros((0, 0), dtype=np.float32)
+        fact_vectors = self.vectors(factual) if factual else empty
+        reply_vectors = self.vectors(self.reply) if self.reply else empty
         return StoredContext(
             follow_up=True,
             positional=self.positional,
