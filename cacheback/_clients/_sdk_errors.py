@@ -8,7 +8,6 @@ written for the SDK keep working after the one-word swap. Without the SDK errors
 from __future__ import annotations
 
 import importlib
-from functools import cache
 from typing import Any, NoReturn
 
 from ..providers import APIError
@@ -16,16 +15,21 @@ from ..providers import APIError
 __all__ = ["raise_as_sdk", "sdk_error"]
 
 
-@cache
+_DUAL_CLASSES: dict[tuple[str, str], type[APIError] | None] = {}
+
+
 def _dual_class(ours: type[APIError], sdk_module: str) -> type[APIError] | None:
-    try:
-        module = importlib.import_module(sdk_module)
-    except ImportError:
-        return None
-    theirs = getattr(module, ours.__name__, None)
-    if not isinstance(theirs, type) or not issubclass(theirs, Exception):
-        return None
-    return type(ours.__name__, (ours, theirs), {"__module__": __name__, "__doc__": ours.__doc__})
+    """``class X(ours.X, sdk.X)``, made once per (class, SDK); None without the SDK."""
+    key = (ours.__qualname__, sdk_module)
+    if key not in _DUAL_CLASSES:
+        try:
+            theirs = getattr(importlib.import_module(sdk_module), ours.__name__, None)
+        except ImportError:
+            theirs = None
+        _DUAL_CLASSES[key] = (
+            type(ours.__name__, (ours, theirs), {"__module__": __name__, "__doc__": ours.__doc__})
+            if isinstance(theirs, type) and issubclass(theirs, Exception) else None)
+    return _DUAL_CLASSES[key]
 
 
 def sdk_error(error: APIError, sdk_module: str) -> APIError:

@@ -8,7 +8,7 @@ check before treating the stream as complete. Transport failures mid-stream beco
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -38,7 +38,7 @@ class EventStream:
         self._spec = spec
         self._iterator = self._events()
 
-    def _events(self) -> Iterator[dict[str, Any]]:
+    def _events(self) -> Generator[dict[str, Any], None, None]:
         try:
             for sse in iter_events(self.response.iter_bytes()):
                 event, last = _classify(self._spec, sse, self.response)
@@ -80,7 +80,7 @@ class AsyncEventStream:
         self._spec = spec
         self._iterator = self._events()
 
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+    async def _events(self) -> AsyncGenerator[dict[str, Any], None]:
         try:
             async for sse in aiter_events(self.response.aiter_bytes()):
                 event, last = _classify(self._spec, sse, self.response)

@@ -187,6 +187,8 @@ class AnthropicMessagesSpec(ApiSpec):
 class AnthropicMessages(SyncClient):
     """Blocking Messages client; arguments and environment variables as in ``anthropic``."""
 
+    spec: AnthropicMessagesSpec
+
     def __init__(self, api_key: str | None = None, *, base_url: str | httpx.URL | None = None,
                  timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT, max_retries: int = 2,
                  default_headers: Mapping[str, str] | None = None,
@@ -202,6 +204,8 @@ class AnthropicMessages(SyncClient):
 
 class AsyncAnthropicMessages(AsyncClient):
     """Asyncio Messages client; arguments and environment variables as in ``anthropic``."""
+
+    spec: AnthropicMessagesSpec
 
     def __init__(self, api_key: str | None = None, *, base_url: str | httpx.URL | None = None,
                  timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT, max_retries: int = 2,

@@ -201,6 +201,8 @@ class OpenAIChatSpec(ApiSpec):
 class OpenAIChat(SyncClient):
     """Blocking Chat Completions client; arguments and environment variables as in ``openai``."""
 
+    spec: OpenAIChatSpec
+
     def __init__(self, api_key: str | None = None, *, organization: str | None = None,
                  project: str | None = None, base_url: str | httpx.URL | None = None,
                  timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT, max_retries: int = 2,
@@ -217,6 +219,8 @@ class OpenAIChat(SyncClient):
 
 class AsyncOpenAIChat(AsyncClient):
     """Asyncio Chat Completions client; arguments and environment variables as in ``openai``."""
+
+    spec: OpenAIChatSpec
 
     def __init__(self, api_key: str | None = None, *, organization: str | None = None,
                  project: str | None = None, base_url: str | httpx.URL | None = None,

@@ -167,8 +167,7 @@ class FakeUpstream:
         """``http://127.0.0.1:PORT`` of the running server."""
         if self._server is None:
             raise RuntimeError("FakeUpstream is not running; call start() or use `with`")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._address[0]}:{self._server.server_port}"
 
     @property
     def openai_base_url(self) -> str:
