@@ -127,7 +127,8 @@ class OpenAIDialect(Dialect):
 
     def unsupported(self, body: Mapping[str, Any]) -> str | None:
         """n > 1, logprobs, audio output and live web search bypass the cache."""
-        if int(body.get("n") or 1) > 1:
+        n = body.get("n")
+        if isinstance(n, int) and n > 1:
             return "n > 1 asks for several different answers"
         if body.get("logprobs") or body.get("top_logprobs"):
             return "logprobs describe one sampling run"
