@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._types import Candidate
 from ..conversation._signature import VectorCache
 from ..embed import Embedder
-from ._segment import answer_units
+from ._segment import answer_units, is_block
 from ._types import SynthesisRequest, SynthesisResult, Synthesizer
 
 __all__ = ["LocalSynthesizer", "LocalSettings"]
@@ -48,13 +49,12 @@ def _join(units: Sequence[_Unit]) -> str:
     """Sentences of one source run on; blocks (list items, code, headings) and sources break lines."""
     out: list[str] = []
     for i, unit in enumerate(units):
-        block = "\n" in unit.text or unit.text.lstrip()[:1] in "-*+#•`~" or unit.text[:1].isdigit()
         if i == 0:
             out.append(unit.text)
         elif unit.source != units[i - 1].source:
             out.append("\n\n" + unit.text)
         else:
-            out.append(("\n" if block else " ") + unit.text)
+            out.append(("\n" if is_block(unit.text) or is_block(units[i - 1].text) else " ") + unit.text)
     return "".join(out)
 
 
@@ -77,49 +77,52 @@ class LocalSynthesizer(Synthesizer):
         return float(np.clip(similarities[0] * agreement, 0.0, 1.0))
 
     def synthesize(self, request: SynthesisRequest) -> SynthesisResult | None:
-        s = self.settings
         ranked = sorted(request.sources, key=lambda c: -c.similarity)
-        split = [(c, answer_units(c.response)) for c in ranked]
-        split = [(c, parts) for c, parts in split if parts]
+        split = [(c, parts) for c in ranked if (parts := answer_units(c.response))]
         if not split:
             return None
         sources = [c for c, _ in split]
         units = [_Unit(i, j, text) for i, (_, parts) in enumerate(split) for j, text in enumerate(parts)]
         vectors = self._vectors.get([request.query] + [u.text for u in units])
-        query, unit_vectors = vectors[0], vectors[1:]
         owners = np.array([u.source for u in units])
-        answer_vectors = np.stack([_unit_mean(unit_vectors[owners == i]) for i in range(len(sources))])
-        confidence = self.confidence([c.similarity for c in sources], answer_vectors)
-        if confidence < s.confidence_floor:
+        answers = np.stack([_unit_mean(vectors[1:][owners == i]) for i in range(len(sources))])
+        confidence = self.confidence([c.similarity for c in sources], answers)
+        if confidence < self.settings.confidence_floor:
             return None
-        relevance = unit_vectors @ query
-        top = sources[0].similarity
-        agrees = answer_vectors @ answer_vectors[0] >= s.agreement_floor
-        score = relevance - s.distance_penalty * np.array([top - sources[u.source].similarity for u in units])
+        chosen = self._select(units, owners, vectors[1:], vectors[0], answers, sources)
+        if not chosen:
+            return None
+        kept = sorted((units[k] for k in chosen), key=lambda u: (u.source, u.position))
+        return SynthesisResult(
+            text=_join(kept),
+            source_ids=tuple(sources[i].entry_id for i in sorted({u.source for u in kept})),
+            confidence=confidence,
+            synthesizer=self.name,
+            requested_model=request.requested_model,
+        )
+
+    def _select(self, units: Sequence[_Unit], owners: np.ndarray, vectors: np.ndarray,
+                query: np.ndarray, answers: np.ndarray, sources: Sequence[Candidate]) -> list[int]:
+        """Indices of the units to keep: the backbone first, then the best-ranked additions."""
+        s = self.settings
+        relevance = vectors @ query
+        distance = np.array([sources[0].similarity - sources[u.source].similarity for u in units])
+        score = relevance - s.distance_penalty * distance
         backbone = owners == 0
+        agrees = answers @ answers[0] >= s.agreement_floor
         eligible = backbone | (agrees[owners] & (relevance >= s.min_relevance))
         chosen: list[int] = []
         length = 0
         for k in np.lexsort((-score, ~backbone)):
             if not eligible[k] or len(chosen) == s.max_units:
                 continue
-            if chosen and float(np.max(unit_vectors[chosen] @ unit_vectors[k])) > s.duplicate_cosine:
+            if chosen and float(np.max(vectors[chosen] @ vectors[k])) > s.duplicate_cosine:
                 continue
             if chosen and length + len(units[k].text) > s.max_chars:
                 continue
             chosen.append(int(k))
             length += len(units[k].text)
-        if not chosen:
-            return None
-        kept = sorted((units[k] for k in chosen), key=lambda u: (u.source, u.position))
-        used = sorted({u.source for u in kept})
-        return SynthesisResult(
-            text=_join(kept),
-            source_ids=tuple(sources[i].entry_id for i in used),
-            confidence=confidence,
-            synthesizer=self.name,
-            requested_model=request.requested_model,
-        )
+        return chosen
 
 
 def _unit_mean(vectors: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import re
 
 from ..conversation._text import split_sentences
 
-__all__ = ["answer_units"]
+__all__ = ["answer_units", "is_block"]
 
 _FENCE = re.compile(r"^(```|~~~)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -33,3 +33,8 @@ def answer_units(text: str) -> list[str]:
     if fence is not None:
         units.append("\n".join(fence))
     return units
+
+
+def is_block(unit: str) -> bool:
+    """Whether a unit stands on its own line (code block, list item, heading), not in running text."""
+    return "\n" in unit or any(p.match(unit) for p in (_FENCE, _LIST_ITEM, _HEADING))
