@@ -1,7 +1,8 @@
 """``cacheback doctor``: check the model, the database and the vector index, and name the
 degraded mode the cache would run in (and why). Exits 1 when anything is broken.
 
-It never repairs: a damaged database is reported, not moved aside as opening the cache would.
+It moves and deletes nothing: a damaged database is reported, not moved aside as opening the
+cache would be.
 """
 
 from __future__ import annotations
@@ -166,6 +167,12 @@ def _check_cache(path: Path, embedder: Embedder | None, usable: int | None) -> l
             checks.append(Check("ok", "index", detail))
         else:
             checks.append(Check("fail", "index", detail, "semantic tier misses the unloaded entries"))
+    counters = stats["counters"]
+    if counters.get("index.loaded"):
+        checks.append(Check("ok", "index file", f"saved {stats['index_kind']} index matches the database"))
+    elif counters.get("index.rebuilt"):
+        checks.append(Check("warn", "index file", "the saved index is stale or damaged; the cache "
+                            "rebuilt it from SQLite (a slower open) and replaces the file later"))
     for tier, reason in stats["degraded"].items():
         if tier == "semantic" and embedder is None:
             continue

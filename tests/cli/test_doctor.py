@@ -85,3 +85,10 @@ def test_human_output_ends_with_the_mode(filled_db: Path, capsys: pytest.Capture
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "mode: full: exact and semantic tiers available"
     assert all(line.split()[0] == "ok" for line in lines[:-1])
+
+
+def test_an_unusable_index_file_is_a_warning(filled_db: Path) -> None:
+    Path(str(filled_db) + ".index").write_bytes(b"not an index file")
+    checks = {c.name: c for c in run_checks(filled_db)}
+    assert checks["index file"].status == "warn"
+    assert checks["index"].status == "ok"
