@@ -91,14 +91,15 @@ def has_antonym(a: TextProfile, b: TextProfile) -> bool:
     return any(_is_prefixed_opposite(x, y) or _is_prefixed_opposite(y, x) for x in only_a for y in only_b)
 
 
-def _moved_role(a: TextProfile, b: TextProfile) -> bool:
-    """A role object of ``a`` ("to PDF") that ``b`` mentions, but not in that role."""
-    return any(word in b.content and (prep, word) not in b.roles for prep, word in a.roles)
-
-
 def has_role_swap(a: TextProfile, b: TextProfile) -> bool:
-    """Whether the two texts give the same words different roles ("from A to B" vs "from B to A")."""
-    return _moved_role(a, b) and _moved_role(b, a)
+    """Whether two words both texts mention trade a role ("from A to B" vs "from B to A"):
+    one text gives a role to ``x`` and the other gives that role to ``y`` instead."""
+    for role, x in a.roles - b.roles:
+        if x in b.content:
+            for other_role, y in b.roles - a.roles:
+                if other_role == role and y != x and y in a.content:
+                    return True
+    return False
 
 
 def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:

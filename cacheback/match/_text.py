@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from ._words import (
     DATE_WORDS,
+    DETERMINERS,
     MODALS,
     NEGATIONS,
     NEGATIVE_WORDS,
@@ -131,14 +132,17 @@ def _question(tokens: list[str]) -> set[str]:
 
 
 def _roles(tokens: list[str], stems: list[str]) -> set[tuple[str, str]]:
-    """Each role preposition with the first content word within the next three tokens."""
+    """Each role preposition's role with its object: the next word past any determiners."""
     roles: set[tuple[str, str]] = set()
     for i, token in enumerate(tokens):
-        if token in ROLE_PREPOSITIONS:
-            for j in range(i + 1, min(i + 4, len(tokens))):
-                if tokens[j] not in STOPWORDS:
-                    roles.add((token, stems[j]))
-                    break
+        role = ROLE_PREPOSITIONS.get(token)
+        if role is None:
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j] in DETERMINERS:
+            j += 1
+        if j < len(tokens) and tokens[j] not in STOPWORDS:
+            roles.add((role, stems[j]))
     return roles
 
 

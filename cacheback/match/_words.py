@@ -7,6 +7,7 @@ __all__ = [
     "ANTONYM_PREFIXES",
     "FALSE_ANTONYMS",
     "DATE_WORDS",
+    "DETERMINERS",
     "MODALS",
     "NEGATIONS",
     "NEGATIVE_WORDS",
@@ -26,8 +27,20 @@ NEGATIVE_WORDS = frozenset(
     "avoid stop prevent lack fail refus deny deni forbid forbidden ban prohibit exclud except unabl".split()
 )
 
-#: Prepositions whose object plays a role ("from A to B"); swapped objects ask another question.
-ROLE_PREPOSITIONS = frozenset("from to into onto than over versus vs".split())
+#: Prepositions whose object plays a role ("from A to B"), by role; swapped objects ask another question.
+ROLE_PREPOSITIONS: dict[str, str] = {
+    "to": "target",
+    "into": "target",
+    "onto": "target",
+    "from": "source",
+    "than": "compared",
+    "over": "compared",
+    "versus": "compared",
+    "vs": "compared",
+}
+
+#: Words that may stand between a preposition and its object ("to *my* account").
+DETERMINERS = frozenset("a an the my your our their his her its this that these those some any".split())
 
 QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 

@@ -53,7 +53,7 @@ def test_question_kind_modals_persons_and_roles() -> None:
     assert facts.question == {"how_much"}
     assert facts.modals == {"should"}
     assert facts.persons == {"1s"}
-    assert ("to", "pdf") in facts.roles
+    assert ("target", "pdf") in facts.roles
     assert profile("Is it open on Sunday?").question == {"yes_no"}
 
 
