@@ -181,16 +181,18 @@ def fold_of(rows: Rows, folds: int = FOLDS) -> np.ndarray:
     return out
 
 
-#: Data-set weights in the fit (default 1): labelled trap pairs teach what intent data cannot.
-SHARES: dict[str, float] = {}
+#: User judgements weigh like labelled pairs: each 1/300 of a data set, until 300 of them
+#: together weigh as much as one whole data set.
+FEEDBACK_FULL_WEIGHT_AT = 300
 
 
 def _weights(rows: Rows) -> np.ndarray:
-    """Each data set weighs its share in the fit, whatever its size."""
+    """Each data set weighs the same in the fit, whatever its size; feedback by its size."""
     weight = np.empty(len(rows))
     for name in np.unique(rows.dataset):
         mask = rows.dataset == name
-        weight[mask] = SHARES.get(str(name), 1.0) / mask.sum()
+        size = int(mask.sum())
+        weight[mask] = 1.0 / (max(size, FEEDBACK_FULL_WEIGHT_AT) if name == "feedback" else size)
     return weight
 
 

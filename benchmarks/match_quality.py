@@ -373,7 +373,8 @@ def plot(
     except ImportError:
         print("matplotlib not installed: no plot")
         return None
-    fig, axes = plt.subplots(1, len(preps), figsize=(4.2 * len(preps), 4.2), sharey=True)
+    fig, grid = plt.subplots(2, 3, figsize=(13, 8.5), sharey=True)
+    axes = list(grid.flat)
     for ax, name in zip(axes, preps):
         points = curves[name]
         ax.plot([p[2] for p in points], [p[1] for p in points], label="cacheback matcher (held out)")
@@ -395,8 +396,11 @@ def plot(
         ax.set_xlim(0, 1)
         ax.set_ylim(0.4, 1.005)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("precision (right hits / hits)")
-    axes[0].legend(loc="lower left", fontsize=8)
+    for ax in (axes[0], axes[3]):
+        ax.set_ylabel("precision (right hits / hits)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[-1].axis("off")
+    axes[-1].legend(handles, labels, loc="center", fontsize=10)
     fig.tight_layout()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "match_quality.png"
