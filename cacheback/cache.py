@@ -42,7 +42,7 @@ __all__ = ["DEFAULT_SIMILARITY_THRESHOLD", "SemanticCache", "default_path"]
 logger = logging.getLogger("cacheback")
 
 #: Plain-cosine baseline, and fallback when the match model is unavailable: the lowest cosine
-#: within a 5% wrong-hit rate on the intent dev sets (benchmarks/match_quality.py, docs/matching.md).
+#: within a 5% wrong-hit rate on the dev sets but fow-cache (benchmarks/match_quality.py, docs/matching.md).
 DEFAULT_SIMILARITY_THRESHOLD = 0.90
 _FLUSH_HITS_EVERY = 64
 _FLUSH_HITS_SECONDS = 2.0
