@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from match_data import Stream
@@ -145,23 +146,22 @@ def _rows(stream: Stream, kept: list[int], ids: list[list[int]], sims: list[list
     )
 
 
-def feedback_rows(rows: Sequence[dict[str, object]]) -> Rows:
-    """Rows from ``SQLiteStorage.feedback_rows()``: a served pair judged right or wrong by a user."""
+def feedback_rows(rows: Sequence[dict[str, Any]]) -> Rows:
+    """Rows from ``SQLiteStorage.feedback_rows()``: a served pair judged right or wrong by a user.
+
+    Only semantic hits are used; the runner-up similarity is unknown, so each is its own best.
+    """
     semantic = [r for r in rows if r.get("tier") == "semantic"]
+    similarity = [float(r["similarity"]) for r in semantic]
     x = [
-        pair_features(
-            profile(str(r["query"])),
-            profile(str(r["matched_query"])),
-            float(r["similarity"]),
-            float(r["similarity"]),
-        )  # type: ignore[arg-type]
-        for r in semantic
+        pair_features(profile(str(r["query"])), profile(str(r["matched_query"])), s, s)
+        for r, s in zip(semantic, similarity)
     ]
     n = len(semantic)
     return Rows(
         x=np.array(x, dtype=np.float64).reshape(n, len(FEATURE_NAMES)),
         right=np.array([bool(r["correct"]) for r in semantic], dtype=bool),
-        similarity=np.array([float(r["similarity"]) for r in semantic]),  # type: ignore[arg-type]
+        similarity=np.array(similarity),
         query=np.arange(n, dtype=np.int64),
         dataset=np.array(["feedback"] * n),
         answerable=np.ones(n, dtype=bool),

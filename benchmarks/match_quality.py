@@ -71,8 +71,8 @@ def matcher_outcomes(prep: Prepared, matcher: CalibratedMatcher, positions: Sequ
     for n in positions:
         i = prep.kept[n]
         chosen = matcher.decide(s.queries[i], _candidates(prep, n)).accepted
-        served = chosen is not None
-        out.append(Outcome(s.name, i, served, served and s.right(i, chosen.entry_id), s.answerable(i)))
+        right = chosen is not None and s.right(i, chosen.entry_id)
+        out.append(Outcome(s.name, i, chosen is not None, right, s.answerable(i)))
     return out
 
 
