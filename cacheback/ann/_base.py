@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -135,6 +136,11 @@ class ANNIndex(ABC):
             live = np.flatnonzero(~self._deleted[: self._n])
             return self._data[live].copy(), self._labels[live].copy()
 
+    def nbytes(self) -> int:
+        """Approximate memory held: every allocated array plus the id map."""
+        arrays = (self._data, self._sqn, self._labels, self._deleted, *self._extra_arrays())
+        return sum(a.nbytes for a in arrays) + sys.getsizeof(self._slot_of) + 32 * len(self)
+
     @property
     def capacity(self) -> int:
         """Slots allocated."""
@@ -189,6 +195,10 @@ class ANNIndex(ABC):
 
     def _params(self) -> dict[str, Any]:
         return {}
+
+    def _extra_arrays(self) -> tuple[np.ndarray, ...]:
+        """Subclass arrays counted by :meth:`nbytes`."""
+        return ()
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {}

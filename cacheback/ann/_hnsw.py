@@ -30,7 +30,7 @@ COMPACT_FRACTION = 0.2
 """Rebuild the graph once tombstones exceed this share of the slots."""
 BULK_MIN_ITEMS = 64
 """Fresh inserts of at least this many items go through the chunked bulk path."""
-EXACT_BUILD_MAX = 400_000
+EXACT_BUILD_MAX = 40_000
 """Bulk linking uses exact candidate lists while the graph has at most this many slots."""
 EXACT_FILTER_MAX = 2048
 """An allowed-id filter this small is answered by an exact scan of those ids."""
@@ -161,11 +161,11 @@ class HNSWIndex(ANNIndex):
         entries = [(entry_score, entry)]
         offset = self._space.offset(query)
         for lev in range(min(level, top), -1, -1):
-            seen = list(entries)
+            seen = [(np.array([s for _, s in entries]), np.array([sc for sc, _ in entries]))]
             found, _ = search_layer(probe, entries, self._ef_link, self._layers[lev],
                                     self._data, norms, {slot}, seen=seen)
             entries = sorted((-neg, s) for neg, s in found)
-            cand, scores = self._best_seen(seen)
+            cand, scores = self._best_seen(seen, slot)
             dist = self._space.to_distance(scores, offset)
             chosen = select_neighbours(self._space, self._data, self._sqn, cand[None],
                                        dist[None], self.M)[0]
@@ -175,10 +175,13 @@ class HNSWIndex(ANNIndex):
         if level > top:
             self._entry = slot
 
-    def _best_seen(self, seen: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """The ``ef_construction`` best of every node a linking search scored, sorted."""
-        scores = np.array([sc for sc, _ in seen], dtype=np.float32)
-        slots = np.array([s for _, s in seen], dtype=np.int32)
+    def _best_seen(self, seen: list[tuple[np.ndarray, np.ndarray]],
+                   slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``ef_construction`` best nodes (other than ``slot``) a linking search scored."""
+        slots, first = np.unique(np.concatenate([s for s, _ in seen]), return_index=True)
+        scores = np.concatenate([sc for _, sc in seen])[first].astype(np.float32)
+        others = slots != slot
+        slots, scores = slots[others].astype(np.int32), scores[others]
         if len(slots) > self.ef_construction:
             part = np.argpartition(scores, self.ef_construction - 1)[: self.ef_construction]
             slots, scores = slots[part], scores[part]
@@ -357,6 +360,14 @@ class HNSWIndex(ANNIndex):
     def _params(self) -> dict[str, Any]:
         return {"M": self.M, "ef_construction": self.ef_construction, "seed": self.seed,
                 "entry": self._entry, "levels": len(self._layers)}
+
+    def _extra_arrays(self) -> tuple[np.ndarray, ...]:
+        extra = [self._level]
+        for layer in self._layers:
+            extra += [layer.links, layer.counts]
+            if layer.rows is not None and layer.slots is not None:
+                extra += [layer.rows, layer.slots]
+        return tuple(extra)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         arrays = {"level": self._level[: self._n]}

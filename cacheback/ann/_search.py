@@ -16,7 +16,11 @@ import numpy as np
 
 from ._graph import Layer
 
-__all__ = ["greedy_descend", "search_layer"]
+__all__ = ["BATCH", "greedy_descend", "search_layer"]
+
+BATCH = 4
+"""Expand up to this many of the best open candidates per step: one gather, one matrix-vector
+product and one pass for all their neighbours (slightly wider than strict best-first)."""
 
 
 def greedy_descend(probe: np.ndarray, entry: int, entry_score: float, layer: Layer,
@@ -33,9 +37,9 @@ def greedy_descend(probe: np.ndarray, entry: int, entry_score: float, layer: Lay
             nb = nb[nb != skip]
         if not nb.size:
             return entry, entry_score
-        sc = data[nb] @ probe
+        sc = data.take(nb, axis=0) @ probe
         if sq_norms is not None:
-            sc += sq_norms[nb]
+            sc += sq_norms.take(nb)
         j = int(sc.argmin())
         if sc[j] >= entry_score:
             return entry, entry_score
@@ -47,17 +51,16 @@ def search_layer(probe: np.ndarray, entries: list[tuple[float, int]], ef: int, l
                  admit_mask: np.ndarray | None = None,
                  admit_call: Callable[[int], bool] | None = None,
                  budget: int = 0,
-                 seen: list[tuple[float, int]] | None = None,
+                 seen: list[tuple[np.ndarray, np.ndarray]] | None = None,
                  ) -> tuple[list[tuple[float, int]], bool]:
     """HNSW's SEARCH-LAYER from scored ``entries``; returns (results as (-score, slot), done).
 
     Every reached node is traversed, but only admitted ones (``admit_mask[slot]`` and
     ``admit_call(slot)``) enter the ``ef`` results, so tombstones and filtered-out nodes still
     route the search. ``budget`` > 0 caps the expansions; ``done`` is False when it ran out.
-    Slots already in ``visited`` are never scored (e.g. the node being linked); ``seen``, when
-    given, collects (score, slot) of every node scored along the way.
+    Slots already in ``visited`` are never entered (e.g. the node being linked); ``seen``, when
+    given, collects (slots, scores) arrays of every expansion (a slot may recur).
     """
-    links, counts, rows = layer.links, layer.counts, layer.rows
     cand: list[tuple[float, int]] = []
     res: list[tuple[float, int]] = []
     for score, slot in entries:
@@ -77,21 +80,23 @@ def search_layer(probe: np.ndarray, entries: list[tuple[float, int]], ef: int, l
         score, node = heappop(cand)
         if score > bound:
             break
-        expansions += 1
-        if expansions == budget:
+        batch = [node]
+        while cand and len(batch) < BATCH and cand[0][0] <= bound:
+            batch.append(heappop(cand)[1])
+        expansions += len(batch)
+        if budget and expansions >= budget:
             return res, False
-        r = node if rows is None else rows[node]
-        nb = links[r, : counts[r]]
-        sc = data[nb] @ probe
+        nb = _neighbours(layer, batch)
+        sc = data.take(nb, axis=0) @ probe
         if sq_norms is not None:
-            sc += sq_norms[nb]
-        oks = admit_mask[nb].tolist() if admit_mask is not None else None
+            sc += sq_norms.take(nb)
+        if record is not None:
+            record((nb, sc))
+        oks = admit_mask.take(nb).tolist() if admit_mask is not None else None
         for i, (s, n) in enumerate(zip(sc.tolist(), nb.tolist())):
             if n in visited:
                 continue
             visited.add(n)
-            if record is not None:
-                record((s, n))
             if s < bound:
                 heappush(cand, (s, n))
                 if (oks is None or oks[i]) and (admit_call is None or admit_call(n)):
@@ -103,3 +108,12 @@ def search_layer(probe: np.ndarray, entries: list[tuple[float, int]], ef: int, l
                         heapreplace(res, (-s, n))
                         bound = -res[0][0]
     return res, True
+
+
+def _neighbours(layer: Layer, nodes: list[int]) -> np.ndarray:
+    """The concatenated neighbour lists of ``nodes`` (repeats possible)."""
+    links, counts = layer.links, layer.counts
+    rows = nodes if layer.rows is None else layer.rows.take(nodes).tolist()
+    if len(rows) == 1:
+        return links[rows[0], : counts[rows[0]]]
+    return np.concatenate([links[r, : counts[r]] for r in rows])
