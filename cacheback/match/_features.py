@@ -69,25 +69,41 @@ FEATURE_SIGNS: dict[str, int] = {
 }
 
 _MIN_STEM = 4
-_STEMMED_OPPOSITES = frozenset((stem(a), stem(b)) for a, b in ANTONYM_PAIRS)
 
 
-def _is_prefixed_opposite(word: str, other: str) -> bool:
-    if word in FALSE_ANTONYMS or len(word) - len(other) not in (2, 3, 4):
-        return False
+def _opposites() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for a, b in ANTONYM_PAIRS:
+        table.setdefault(stem(a), set()).add(stem(b))
+        table.setdefault(stem(b), set()).add(stem(a))
+    return {word: frozenset(others) for word, others in table.items()}
+
+
+_OPPOSITES = _opposites()
+
+
+def _unprefixed(word: str) -> list[str]:
+    """The words ``word`` is the prefixed opposite of ("unsafe" -> ["safe"])."""
+    if word in FALSE_ANTONYMS:
+        return []
+    bases = []
     for prefix in ANTONYM_PREFIXES:
-        if word.startswith(prefix) and word[len(prefix) :].lstrip("-") == other:
-            return len(other) >= _MIN_STEM
-    return False
+        if word.startswith(prefix):
+            base = word[len(prefix) :].lstrip("-")
+            if len(base) >= _MIN_STEM:
+                bases.append(base)
+    return bases
 
 
 def has_antonym(a: TextProfile, b: TextProfile) -> bool:
     """Whether a word found only in one text is the opposite of a word found only in the other."""
     only_a, only_b = a.stems - b.stems, b.stems - a.stems
-    if any((x, y) in _STEMMED_OPPOSITES or (y, x) in _STEMMED_OPPOSITES for x in only_a for y in only_b):
+    if any(not _OPPOSITES.get(x, frozenset()).isdisjoint(only_b) for x in only_a):
         return True
-    only_a, only_b = a.words - b.words, b.words - a.words
-    return any(_is_prefixed_opposite(x, y) or _is_prefixed_opposite(y, x) for x in only_a for y in only_b)
+    words_a, words_b = a.words - b.words, b.words - a.words
+    return any(base in words_b for x in words_a for base in _unprefixed(x)) or any(
+        base in words_a for y in words_b for base in _unprefixed(y)
+    )
 
 
 def has_role_swap(a: TextProfile, b: TextProfile) -> bool:
