@@ -67,19 +67,19 @@ def collect_stats(storage: SQLiteStorage, now: float | None = None) -> dict[str,
 
 
 def _print_human(stats: dict[str, Any]) -> None:
-    saved = stats["saved"]
+    saved, expired = stats["saved"], stats["expired_entries"]
     namespaces = ", ".join(f"{name} ({n})" for name, n in stats["namespaces"].items()) or "none"
     lines = [
         ("database", stats["path"]),
-        ("entries", f"{stats['entries']} ({stats['expired_entries']} expired, not yet purged)"),
+        ("entries", f"{stats['entries']:,}" + (f" ({expired:,} expired)" if expired else "")),
         ("namespaces", namespaces),
         ("size on disk", format_bytes(stats["file_bytes"])),
         ("stored text", format_bytes(stats["payload_bytes"])),
-        ("hits served", str(stats["hits"])),
+        ("hits served", f"{stats['hits']:,}"),
         ("hit rate", f"{stats['hit_rate']:.1%} (hits / (hits + stored answers))"),
-        ("tokens saved", f"{saved['input_tokens']} in, {saved['output_tokens']} out"),
+        ("tokens saved", f"{saved['input_tokens']:,} in, {saved['output_tokens']:,} out"),
         ("dollars saved", f"${saved['usd']:.4f} (list prices, from the stored responses' usage)"),
-        ("feedback rows", str(stats["feedback"])),
+        ("feedback rows", f"{stats['feedback']:,}"),
     ]
     width = max(len(name) for name, _ in lines)
     for name, value in lines:
