@@ -1,9 +1,11 @@
 """Internals of the drop-in clients (``cacheback.openai``, ``cacheback.anthropic``)."""
 
+from ._access import CacheAccess
+from ._assembly import StreamAssembly
 from ._calls import AsyncCachedCall, SyncCachedCall
-from ._dialects import AnthropicDialect, OpenAIDialect
+from ._dialects import AnthropicDialect, Dialect, OpenAIDialect
 from ._objects import anthropic_objects, openai_objects
-from ._policy import CachePolicy, CallOptions
+from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
 from ._resources import AsyncCreateResource, CreateResource
 from ._setup import AsyncClientLifecycle, CacheArg, ClientLifecycle, open_access
@@ -15,6 +17,7 @@ __all__ = [
     "AsyncCachedStream",
     "AsyncClientLifecycle",
     "AsyncCreateResource",
+    "CacheAccess",
     "CacheArg",
     "CachePolicy",
     "CacheRecord",
@@ -22,7 +25,10 @@ __all__ = [
     "CallOptions",
     "ClientLifecycle",
     "CreateResource",
+    "Dialect",
     "OpenAIDialect",
+    "Plan",
+    "StreamAssembly",
     "SyncCachedCall",
     "anthropic_objects",
     "open_access",

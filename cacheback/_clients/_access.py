@@ -14,7 +14,7 @@ from ..cache import SemanticCache
 from ..ceag import SynthesisResult, SynthesisTier
 from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
-from ._policy import CachePolicy, Plan
+from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
 
 __all__ = ["CacheAccess"]
@@ -73,6 +73,42 @@ class CacheAccess:
                              if isinstance(m, dict) and m.get("role") in _KEPT_IN_SCOPE]
         scope.update(key.scope_extra)
         return dataclasses.replace(plan, scope=scope, conversation=key)
+
+    def prepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
+        """How a request body uses the cache: the dialect's rules, then the conversation key."""
+        return self.keyed(self.dialect.plan(body, self.policy, options), body)
+
+    def answer(self, plan: Plan, body: Mapping[str, Any]
+               ) -> tuple[dict[str, Any], CacheRecord] | None:
+        """The cached answer to return and its record (a hit, else a synthesized answer), or
+        None to call the upstream."""
+        hit = self.lookup(plan) if plan.lookup else None
+        return self.served(hit, body, plan) if hit is not None else self.synthesize(plan, body)
+
+    async def aanswer(self, plan: Plan, body: Mapping[str, Any]
+                      ) -> tuple[dict[str, Any], CacheRecord] | None:
+        """:meth:`answer` for asyncio: the lookup, which may embed, runs in a worker thread."""
+        hit = await asyncio.to_thread(self.lookup, plan) if plan.lookup else None
+        if hit is not None:
+            return self.served(hit, body, plan)
+        return await self.asynthesize(plan, body)
+
+    def served(self, hit: Hit, body: Mapping[str, Any], plan: Plan
+               ) -> tuple[dict[str, Any], CacheRecord]:
+        """A hit as the provider response to return and its ``.cacheback`` record."""
+        response = self.response_for(hit, body)
+        return response, self.record_for(hit, response, plan)
+
+    def finish(self, plan: Plan, response: dict[str, Any]) -> int | None:
+        """Store a complete upstream answer if the rules allow it; the entry id, or None."""
+        return self.store(plan, response, self.verdict(plan, response))
+
+    async def afinish(self, plan: Plan, response: dict[str, Any]) -> int | None:
+        """:meth:`finish` for asyncio: the store, which embeds, runs in a worker thread."""
+        verdict = self.verdict(plan, response)
+        if not verdict.store:
+            return None
+        return await asyncio.to_thread(self.store, plan, response, verdict)
 
     def lookup(self, plan: Plan) -> Hit | None:
         """The hit for ``plan``; an exact-only entry is never served semantically."""
@@ -169,18 +205,20 @@ class CacheAccess:
             self._failed("verdict", exc)
             return Verdict(False)
 
-    def store(self, plan: Plan, response: dict[str, Any], verdict: Verdict) -> None:
-        """Store a complete answer; failures are logged and swallowed."""
+    def store(self, plan: Plan, response: dict[str, Any], verdict: Verdict) -> int | None:
+        """Store a complete answer; the entry id, or None when not stored (failures are logged
+        and swallowed)."""
         if not verdict.store or plan.query is None:
-            return
+            return None
         try:
             metadata = {"api": self.dialect.name, "model": response.get("model"),
                         "exact_only": verdict.exact_only}
             if plan.conversation is not None:
                 metadata.update(plan.conversation.metadata())
-            self.cache.put(
+            return self.cache.put(
                 plan.query, self.dialect.answer_text(response), namespace=self.namespace,
                 scope=plan.scope, ttl=plan.ttl or self.ttl, payload=response, metadata=metadata)
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("store", exc)
+            return None
 

@@ -7,13 +7,12 @@ embedding a query never blocks the event loop.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from ..providers import APIError, AsyncClient, AsyncEventStream, EventStream, SyncClient
 from ._access import CacheAccess
+from ._assembly import StreamAssembly
 from ._body import Call, split_call
 from ._dialects import Dialect
 from ._objects import ObjectFactory, attach_record
@@ -23,31 +22,6 @@ from ._sdk_errors import raise_as_sdk
 from ._streams import AsyncCachedStream, CachedStream
 
 __all__ = ["AsyncCachedCall", "SyncCachedCall"]
-
-log = logging.getLogger("cacheback.clients")
-
-
-class _Assembly:
-    """Stream accumulation that can fail without touching the caller's stream."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self._accumulator = dialect.spec.accumulator()
-        self._failed = False
-
-    def add(self, event: dict[str, Any]) -> None:
-        if self._failed:
-            return
-        try:
-            self._accumulator.add(event)
-        except Exception as exc:  # noqa: BLE001 - an odd event must not break the stream
-            log.debug("cacheback: cannot assemble stream event, answer not stored: %r", exc)
-            self._failed = True
-
-    def result(self, finished: bool) -> dict[str, Any] | None:
-        """The full response when the stream ended normally and assembled cleanly."""
-        if self._failed or not finished or not self._accumulator.complete:
-            return None
-        return self._accumulator.result()
 
 
 class _CallBase:
@@ -59,11 +33,7 @@ class _CallBase:
 
     def _prepare(self, kwargs: dict[str, Any]) -> tuple[Call, Plan]:
         call = split_call(kwargs)
-        return call, self.access.keyed(self.dialect.plan(call.body, self.policy, call.options), call.body)
-
-    def _served(self, hit: Any, call: Call, plan: Plan) -> tuple[dict[str, Any], CacheRecord]:
-        response = self.access.response_for(hit, call.body)
-        return response, self.access.record_for(hit, response, plan)
+        return call, self.access.prepare(call.body, call.options)
 
     def _replay(self, response: dict[str, Any], body: dict[str, Any]) -> Iterator[Any]:
         for event in self.dialect.spec.replay(response, body):
@@ -87,8 +57,7 @@ class SyncCachedCall(_CallBase):
     def create(self, **kwargs: Any) -> Any:
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call, plan = self._prepare(kwargs)
-        hit = self.access.lookup(plan) if plan.lookup else None
-        served = self._served(hit, call, plan) if hit else self.access.synthesize(plan, call.body)
+        served = self.access.answer(plan, call.body)
         if served is not None:
             response, record = served
             if call.stream:
@@ -103,11 +72,11 @@ class SyncCachedCall(_CallBase):
             response = self.provider.create(call.body, **call.http)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        self.access.store(plan, response, self.access.verdict(plan, response))
+        self.access.finish(plan, response)
         return self._result(response, record)
 
     def _relay(self, upstream: EventStream, plan: Plan) -> Iterator[Any]:
-        assembly = _Assembly(self.dialect)
+        assembly = StreamAssembly(self.dialect.spec)
         try:
             for event in upstream:
                 assembly.add(event)
@@ -116,7 +85,7 @@ class SyncCachedCall(_CallBase):
             raise_as_sdk(exc, self.dialect.sdk_module)
         response = assembly.result(upstream.finished)
         if response is not None:
-            self.access.store(plan, response, self.access.verdict(plan, response))
+            self.access.finish(plan, response)
 
 
 class AsyncCachedCall(_CallBase):
@@ -129,9 +98,7 @@ class AsyncCachedCall(_CallBase):
     async def create(self, **kwargs: Any) -> Any:
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call, plan = self._prepare(kwargs)
-        hit = await asyncio.to_thread(self.access.lookup, plan) if plan.lookup else None
-        served = (self._served(hit, call, plan) if hit
-                  else await self.access.asynthesize(plan, call.body))
+        served = await self.access.aanswer(plan, call.body)
         if served is not None:
             response, record = served
             if call.stream:
@@ -146,7 +113,7 @@ class AsyncCachedCall(_CallBase):
             response = await self.provider.create(call.body, **call.http)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        await self._store(plan, response)
+        await self.access.afinish(plan, response)
         return self._result(response, record)
 
     async def _areplay(self, response: dict[str, Any], body: dict[str, Any]
@@ -155,7 +122,7 @@ class AsyncCachedCall(_CallBase):
             yield event
 
     async def _relay(self, upstream: AsyncEventStream, plan: Plan) -> AsyncIterator[Any]:
-        assembly = _Assembly(self.dialect)
+        assembly = StreamAssembly(self.dialect.spec)
         try:
             async for event in upstream:
                 assembly.add(event)
@@ -164,9 +131,4 @@ class AsyncCachedCall(_CallBase):
             raise_as_sdk(exc, self.dialect.sdk_module)
         response = assembly.result(upstream.finished)
         if response is not None:
-            await self._store(plan, response)
-
-    async def _store(self, plan: Plan, response: dict[str, Any]) -> None:
-        verdict = self.access.verdict(plan, response)
-        if verdict.store:
-            await asyncio.to_thread(self.access.store, plan, response, verdict)
+            await self.access.afinish(plan, response)

@@ -102,6 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    #: Listen backlog. The stdlib's 5 overflows when a proxy opens dozens of connections at
+    #: once, and some of them are then reset (502s under load in tests/proxy).
+    request_queue_size = 128
     upstream: FakeUpstream
 
     def handle_error(self, request: Any, client_address: Any) -> None:
