@@ -1,44 +1,43 @@
 """The two cached routes, ``POST /v1/chat/completions`` and ``POST /v1/messages``.
 
 Look the request up; answer a hit as the provider's JSON or as its replayed event stream;
-otherwise relay the upstream's answer as it arrives and store it once it is complete. Deciding
-what is cacheable and under which scope is the shared engine's job (the same one the drop-in
-clients use); this module adds only HTTP. Any cache fault is a miss, never an error.
+otherwise relay the upstream's answer as it arrives and store it once it is complete. What is
+cacheable, under which scope, and what a hit returns is decided by the engine the drop-in
+clients use (``cacheback._clients.CacheAccess``); this module adds only HTTP. Any cache fault
+is a miss, never an error.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._clients import AnthropicDialect, CachePolicy, CallOptions, OpenAIDialect
-from .._clients._access import CacheAccess
-from .._clients._dialects import Dialect
-from .._clients._policy import Plan
-from .._types import Hit
+from .._clients import (
+    AnthropicDialect,
+    CacheAccess,
+    CacheRecord,
+    CallOptions,
+    Dialect,
+    OpenAIDialect,
+    Plan,
+)
 from ..pricing import usage_tokens
-from ..providers import encode_event
-from ..providers._api import END_OF_STREAM, ApiSpec
-from ..providers._sse import SSEDecoder
 from ._controls import ControlError, Controls, parse_controls
 from ._forward import UpstreamUnreachable, open_upstream
 from ._responses import RelayResponse, error_response, outcome_headers
+from ._sse import StreamCapture, replay_bytes
 from ._state import ProxyState
 from ._tenant import NamespaceError, caller_key
 from ._upstream import Api, response_headers
 
 __all__ = ["cached_route"]
-
-log = logging.getLogger("cacheback.proxy")
 
 _DIALECTS: dict[Api, Dialect] = {"openai": OpenAIDialect(), "anthropic": AnthropicDialect()}
 _TIER_OUTCOME = {"exact": "hit", "semantic": "semantic"}
@@ -64,74 +63,68 @@ def cached_route(api: Api) -> Any:
     return endpoint
 
 
-def _plan(dialect: Dialect, policy: CachePolicy, body: dict[str, Any] | None, key: str | None,
-          controls: Controls) -> Plan:
-    """The engine's plan for this request; no key or an unreadable body bypasses the cache."""
-    if key is None:
-        return Plan.bypass("no API key: nothing to keep tenants apart by")
-    if body is None:
-        return Plan.bypass("the body is not a JSON object")
+def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -> Plan:
+    """The engine's plan for this body; one the rules cannot read goes upstream untouched."""
     try:
-        return dialect.plan(body, policy, CallOptions(refresh=not controls.lookup, ttl=controls.ttl))
-    except Exception as exc:  # noqa: BLE001 - a body the rules cannot read goes upstream as is
+        return access.prepare(body, CallOptions(refresh=not controls.lookup, ttl=controls.ttl))
+    except Exception as exc:  # noqa: BLE001 - the cache must never break the request
         return Plan.bypass(f"unreadable request: {type(exc).__name__}")
 
 
 async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
     started = time.perf_counter()
-    metrics = state.metrics
     try:
         controls = parse_controls(request.headers)
         raw = await request.body()
         body = _json_object(raw)
         key = caller_key(request.headers)
-        dialect = _DIALECTS[api]
-        plan = _plan(dialect, state.policy, body, key, controls)
-        if plan.query is None or key is None:
-            return await _relay(request, state, api, raw, body, None, controls, plan.reason)
+        if key is None or body is None:
+            reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"
+            return await _relay(request, state, api, raw, body, None, controls, reason)
         namespace = state.tenants.namespace(key, controls.namespace)
     except (ControlError, NamespaceError) as exc:
-        metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
+        state.metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
         return error_response(api, 400, str(exc))
-    access = CacheAccess(state.cache, dialect, state.policy, namespace, state.config.ttl)
-    if plan.lookup:
-        hit = await anyio.to_thread.run_sync(access.lookup, plan)
-        if hit is not None:
-            return _answer_hit(state, api, access, plan, hit, body or {}, started)
+    access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
+    plan = _plan(access, body, controls)
+    if plan.query is None:
+        return await _relay(request, state, api, raw, body, None, controls, plan.reason)
+    served = await _answer(state, access, plan, body)
+    if served is not None:
+        return _answer_hit(state, api, access.dialect, served, body, started)
     return await _relay(request, state, api, raw, body, (access, plan), controls, None)
 
 
-def _answer_hit(state: ProxyState, api: Api, access: CacheAccess, plan: Plan, hit: Hit,
-                body: dict[str, Any], started: float) -> Response:
-    response = access.response_for(hit, body)
-    record = access.record_for(hit, response, plan)
+async def _answer(state: ProxyState, access: CacheAccess, plan: Plan, body: dict[str, Any]
+                  ) -> tuple[dict[str, Any], CacheRecord] | None:
+    """An exact-tier-only lookup (one indexed SQLite read) runs inline, as a thread hop would
+    cost more than the read; one that may embed the query runs in a worker thread."""
+    if plan.exact_only or state.cache.embedder is None:
+        return access.answer(plan, body)
+    return await access.aanswer(plan, body)
+
+
+def _answer_hit(state: ProxyState, api: Api, dialect: Dialect,
+                served: tuple[dict[str, Any], CacheRecord], body: dict[str, Any],
+                started: float) -> Response:
+    response, record = served
     metrics = state.metrics
-    outcome = _TIER_OUTCOME[record.tier]
+    outcome = _TIER_OUTCOME.get(record.tier, record.tier)
     metrics.inc("cacheback_proxy_requests_total", route=api, outcome=outcome)
     metrics.inc("cacheback_proxy_hits_total", api=api, tier=record.tier)
     tokens_in, tokens_out = usage_tokens(response.get("usage"))
     metrics.inc("cacheback_proxy_tokens_saved_total", tokens_in, api=api, direction="input")
     metrics.inc("cacheback_proxy_tokens_saved_total", tokens_out, api=api, direction="output")
     metrics.inc("cacheback_proxy_dollars_saved_total", record.cost_saved_usd, api=api)
-    headers = outcome_headers(outcome, hit.similarity)
+    headers = outcome_headers(outcome, record.similarity)
     if body.get("stream"):
-        answer = Response(_sse(access.dialect.spec, api, response, body),
+        answer = Response(replay_bytes(api, dialect.spec, response, body),
                           media_type="text/event-stream", headers={**headers, **_SSE_HEADERS})
     else:
         answer = Response(json.dumps(response, ensure_ascii=False).encode(),
                           media_type="application/json", headers=headers)
     metrics.observe("cacheback_proxy_hit_seconds", time.perf_counter() - started, api=api)
     return answer
-
-
-def _sse(spec: ApiSpec, api: Api, response: dict[str, Any], request: dict[str, Any]) -> bytes:
-    """The SSE bytes the provider would have streamed for ``response``."""
-    frames = [encode_event(json.dumps(event, ensure_ascii=False),
-                           event["type"] if api == "anthropic" else None)
-              for event in spec.replay(response, request)]
-    if api == "openai":
-        frames.append(encode_event("[DONE]"))
-    return b"".join(frames)
 
 
 _Store = tuple[CacheAccess, Plan]
@@ -183,7 +176,7 @@ async def _relay_events(state: ProxyState, api: Api, upstream: httpx.Response,
                         store: _Store | None, started: float) -> AsyncIterator[bytes]:
     """Pass the upstream's stream on chunk by chunk while folding its events; store the folded
     answer only if the stream reached the provider's end marker complete."""
-    capture = _StreamCapture(store[0].dialect.spec, upstream) if store is not None else None
+    capture = StreamCapture(store[0].dialect.spec, upstream) if store is not None else None
     async for chunk in upstream.aiter_bytes():
         yield chunk
         if capture is not None:
@@ -196,39 +189,5 @@ async def _relay_events(state: ProxyState, api: Api, upstream: httpx.Response,
 
 async def _store(state: ProxyState, api: Api, target: _Store, answer: dict[str, Any]) -> None:
     access, plan = target
-    verdict = access.verdict(plan, answer)
-    if verdict.store:
-        await anyio.to_thread.run_sync(access.store, plan, answer, verdict)
+    if await access.afinish(plan, answer) is not None:
         state.metrics.inc("cacheback_proxy_stored_total", api=api)
-
-
-class _StreamCapture:
-    """Decodes relayed SSE bytes and folds the events; any surprise just disables storing."""
-
-    def __init__(self, spec: ApiSpec, response: httpx.Response) -> None:
-        self._spec = spec
-        self._response = response
-        self._decoder = SSEDecoder()
-        self._accumulator = spec.accumulator()
-        self._finished = False
-        self._broken = False
-
-    def feed(self, chunk: bytes) -> None:
-        if self._broken or self._finished:
-            return
-        try:
-            for sse in self._decoder.feed(chunk):
-                event = self._spec.decode_event(sse, self._response)
-                if event is END_OF_STREAM:
-                    self._finished = True
-                elif event is not None:
-                    self._accumulator.add(event)
-                    self._finished = self._spec.is_last_event(event)
-        except Exception:  # noqa: BLE001 - error events and bad JSON mean "do not store"
-            self._broken = True
-
-    def result(self) -> dict[str, Any] | None:
-        """The assembled answer if the stream ended properly and every part finished."""
-        if self._broken or not self._finished or not self._accumulator.complete:
-            return None
-        return self._accumulator.result()

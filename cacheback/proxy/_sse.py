@@ -1,0 +1,62 @@
+"""Server-sent events on the proxy's side: an answer replayed as the provider's stream, and a
+relayed stream read back into the answer it carries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from .._clients import StreamAssembly
+from ..providers import ApiSpec, encode_event
+from ..providers._api import END_OF_STREAM
+from ..providers._sse import SSEDecoder
+from ._upstream import Api
+
+__all__ = ["StreamCapture", "replay_bytes"]
+
+
+def replay_bytes(api: Api, spec: ApiSpec, response: Mapping[str, Any],
+                 request: Mapping[str, Any]) -> bytes:
+    """The bytes the provider would have streamed for ``response`` (named events for Anthropic,
+    a closing ``[DONE]`` for OpenAI)."""
+    frames = [encode_event(json.dumps(event, ensure_ascii=False),
+                           event["type"] if api == "anthropic" else None)
+              for event in spec.replay(dict(response), request)]
+    if api == "openai":
+        frames.append(encode_event("[DONE]"))
+    return b"".join(frames)
+
+
+class StreamCapture:
+    """Reads the SSE bytes being relayed and folds their events; an error event, bad JSON or a
+    stream that stops before the provider's end marker leaves nothing to store."""
+
+    def __init__(self, spec: ApiSpec, response: httpx.Response) -> None:
+        self._spec = spec
+        self._response = response
+        self._decoder = SSEDecoder()
+        self._assembly = StreamAssembly(spec)
+        self._finished = False
+        self._broken = False
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next relayed chunk, in any framing."""
+        if self._broken or self._finished:
+            return
+        try:
+            for sse in self._decoder.feed(chunk):
+                event = self._spec.decode_event(sse, self._response)
+                if event is END_OF_STREAM:
+                    self._finished = True
+                elif event is not None:
+                    self._assembly.add(event)
+                    self._finished = self._spec.is_last_event(event)
+        except Exception:  # noqa: BLE001 - error events and bad JSON mean "do not store"
+            self._broken = True
+
+    def result(self) -> dict[str, Any] | None:
+        """The assembled answer, if the stream ended properly and every part finished."""
+        return None if self._broken else self._assembly.result(self._finished)
