@@ -130,9 +130,9 @@ class Tally:
             self.wrong += 1
 
 
-def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
+def _timed(action: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     start = time.perf_counter()
-    result = action()
+    result = action(*args)
     return time.perf_counter() - start, result
 
 
@@ -146,10 +146,10 @@ def run_pairs(system: System, pairs: list[dict[str, str]]) -> Tally:
     ids = [first.setdefault(p["origin"].strip().lower(), str(i)) for i, p in enumerate(pairs)]
     tally = Tally()
     for pair, answer in zip(pairs, ids):
-        seconds, _ = _timed(lambda q=pair["origin"], a=answer: system.put(q, a))
+        seconds, _ = _timed(system.put, pair["origin"], answer)
         tally.insert_s.append(seconds)
     for pair, answer in zip(pairs, ids):
-        seconds, got = _timed(lambda q=pair["similar"]: system.get(q))
+        seconds, got = _timed(system.get, pair["similar"])
         tally.judge(seconds, got, answer)
     return tally
 
@@ -158,10 +158,10 @@ def run_stream(system: System, stream: Iterable[tuple[str, str]]) -> Tally:
     """A support bot: look up each question; on a miss, store the right answer as the LLM would."""
     tally = Tally()
     for question, answer in stream:
-        seconds, got = _timed(lambda q=question: system.get(q))
+        seconds, got = _timed(system.get, question)
         tally.judge(seconds, got, answer)
         if got is None:
-            seconds, _ = _timed(lambda q=question, a=answer: system.put(q, a))
+            seconds, _ = _timed(system.put, question, answer)
             tally.insert_s.append(seconds)
     return tally
 
