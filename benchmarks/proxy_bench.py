@@ -1,0 +1,327 @@
+"""Benchmark cacheback-proxy in front of the fake upstream, everything over real HTTP on 127.0.0.1.
+
+Prints three tables:
+
+1. exact-hit requests/s and latency at concurrency 1, 16 and 64, for 1 and 2 workers (load
+   from ``wrk``, a C load generator: a Python client on the same 2 cores measures itself);
+2. latency a miss adds: the same new questions sent alternately straight to the fake upstream
+   and through the proxy (one worker), p50 / p99 of each and of the difference; each question
+   goes to a namespace of its own (``X-Cacheback-Namespace``) so that no earlier question can
+   be a semantic match: the full miss path runs (exact lookup, embedding, empty search, store);
+3. a mixed load from wrk (hits, misses, streams, both APIs, several keys) at concurrency 64 for
+   ``--load-seconds``, counting status codes and cut answers; the target is zero 5xx.
+
+Tables 1 and 3 need ``wrk`` (``apt-get install wrk``).
+
+    python benchmarks/proxy_bench.py                      # full run (~6 minutes)
+    python benchmarks/proxy_bench.py --seconds 3 --load-seconds 10 --misses 100   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from bench_common import markdown_table, percentiles_ms
+
+HIT_BODY = {"model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+OPENAI_HEADERS = {"authorization": "Bearer sk-bench-key", "content-type": "application/json"}
+FAKE_UPSTREAM = """
+import sys, time
+from cacheback.testing import FakeUpstream
+FakeUpstream(port=int(sys.argv[1])).start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"""
+HIT_SCRIPT = """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer sk-bench-key"
+"""
+MIXED_SCRIPT = r"""
+-- Both APIs, a third streamed, four keys; 4 in 5 requests repeat one of 50 questions.
+threads = {}
+statuses, outcomes, cut, n, tag = {}, {}, 0, 0, "0"
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tag", tostring(#threads))
+end
+
+function request()
+  n = n + 1
+  local question = "popular question " .. (n % 50)
+  if n % 5 == 0 then question = "one-off question " .. tag .. "-" .. n end
+  local stream = (n % 3 == 0) and "true" or "false"
+  local key = "sk-load-" .. (n % 4)
+  local ask = '"stream":' .. stream .. ',"messages":[{"role":"user","content":"' .. question .. '"}]}'
+  if n % 2 == 1 then
+    return wrk.format("POST", "/v1/chat/completions",
+      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key},
+      '{"model":"gpt-4o-mini",' .. ask)
+  end
+  return wrk.format("POST", "/v1/messages",
+    {["Content-Type"] = "application/json", ["x-api-key"] = key,
+     ["anthropic-version"] = "2023-06-01"},
+    '{"model":"claude-3-5-haiku-latest","max_tokens":200,' .. ask)
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  local outcome = headers["x-cacheback"] or "none"
+  outcomes[outcome] = (outcomes[outcome] or 0) + 1
+  if status == 200 then
+    local whole
+    if body:sub(1, 5) == "data:" or body:sub(1, 6) == "event:" then
+      whole = body:find("data: [DONE]", 1, true) or body:find('"message_stop"', 1, true)
+    else
+      whole = body:find("fake upstream's answer", 1, true)
+    end
+    if not whole then cut = cut + 1 end
+  end
+end
+
+function done(summary, latency, requests)
+  local all_statuses, all_outcomes, all_cut = {}, {}, 0
+  for _, thread in ipairs(threads) do
+    for k, v in pairs(thread:get("statuses")) do all_statuses[k] = (all_statuses[k] or 0) + v end
+    for k, v in pairs(thread:get("outcomes")) do all_outcomes[k] = (all_outcomes[k] or 0) + v end
+    all_cut = all_cut + thread:get("cut")
+  end
+  for k, v in pairs(all_statuses) do io.write(string.format("status %s %d\n", k, v)) end
+  for k, v in pairs(all_outcomes) do io.write(string.format("outcome %s %d\n", k, v)) end
+  local e = summary.errors
+  io.write(string.format("cut %d\ntransport errors %d\n", all_cut,
+                         e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def fake_upstream() -> Iterator[str]:
+    """The fake upstream in its own process; yields its origin."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", FAKE_UPSTREAM, str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/", process)
+        yield url
+    finally:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def proxy(upstream: str, workers: int, db: Path, *extra: str) -> Iterator[str]:
+    """``python -m cacheback.proxy`` in front of ``upstream``; yields its origin."""
+    port = free_port()
+    process = subprocess.Popen([
+        sys.executable, "-m", "cacheback.proxy", "--port", str(port), "--workers", str(workers),
+        "--db", str(db), "--upstream-openai", upstream + "/v1", "--upstream-anthropic", upstream,
+        "--log-level", "warning", *extra])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/healthz", process)
+        yield url
+    finally:
+        stop(process)
+
+
+# ---------------------------------------------------------------- 1. exact hits
+
+
+def prime_hit(url: str) -> None:
+    """Store the benchmark question, then wait until it is served as an exact hit."""
+    for _ in range(200):
+        answer = httpx.post(url + "/v1/chat/completions", json=HIT_BODY, headers=OPENAI_HEADERS)
+        if answer.headers.get("x-cacheback") == "hit":
+            return
+        time.sleep(0.05)
+    raise SystemExit("the benchmark question never became a hit")
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise SystemExit(f"cannot read wrk latency {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def wrk(url: str, script: str, concurrency: int, seconds: float) -> str:
+    """wrk's report for ``script`` against ``url``: 2 threads (1 for one connection), 30 s timeout."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        return subprocess.run(
+            ["wrk", f"-t{min(concurrency, 2)}", f"-c{concurrency}", f"-d{seconds:g}s", "--latency",
+             "--timeout", "30s", "-s", handle.name, url],
+            capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(handle.name)
+
+
+def wrk_numbers(report: str) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) from a wrk report."""
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)\s*$", report, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)\s*$", report, re.M).group(1))  # type: ignore[union-attr]
+    return rate, p50, p99
+
+
+def hit_table(upstream: str, workdir: Path, workers: Sequence[int], seconds: float) -> str:
+    script = HIT_SCRIPT.format(body=json.dumps(json.dumps(HIT_BODY)))
+    rows = []
+    for count in workers:
+        with proxy(upstream, count, workdir / f"hits-{count}.db") as url:
+            prime_hit(url)
+            for concurrency in (1, 16, 64):
+                report = wrk(url + "/v1/chat/completions", script, concurrency, seconds)
+                bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", report)
+                rows.append([count, concurrency, *wrk_numbers(report), int(bad.group(1)) if bad else 0])
+    for row in rows:
+        row[2] = round(row[2])
+    return (f"Exact hits, POST /v1/chat/completions (JSON), {seconds:g} s per row, load from wrk\n\n"
+            + markdown_table(["workers", "concurrency", "requests/s", "p50 ms", "p99 ms", "non-2xx"],
+                             rows))
+
+
+# ---------------------------------------------------------------- 2. latency added on a miss
+
+
+def miss_row(upstream: str, workdir: Path, samples: int, *flags: str) -> list[object]:
+    direct: list[float] = []
+    proxied: list[float] = []
+    run = f"{time.time():.0f}"
+    with proxy(upstream, 1, workdir / f"miss{'-'.join(flags)}.db", *flags) as url:
+        with httpx.Client(timeout=30) as client:
+            for i in range(samples + 20):
+                body = {**HIT_BODY, "messages": [
+                    {"role": "user", "content": f"What is new in release {i} of project {run}?"}]}
+                headers = {**OPENAI_HEADERS, "x-cacheback-namespace": f"miss-{run}-{i}"}
+                for target, sink in ((upstream, direct), (url, proxied)):
+                    started = time.perf_counter()
+                    answer = client.post(target + "/v1/chat/completions", json=body,
+                                         headers=headers)
+                    elapsed = time.perf_counter() - started
+                    if target == url and answer.headers.get("x-cacheback") != "miss":
+                        raise SystemExit(f"expected a miss, got {answer.headers.get('x-cacheback')}")
+                    if i >= 20:
+                        sink.append(elapsed)
+                time.sleep(0.005)
+    added = [p - d for p, d in zip(proxied, direct)]
+    d50, d99, _ = percentiles_ms(direct)
+    p50, p99, _ = percentiles_ms(proxied)
+    a50, a99, _ = percentiles_ms(added)
+    tiers = "exact only (--no-semantic)" if flags else "exact + semantic (default)"
+    return [tiers, samples, d50, d99, p50, p99, p50 - d50, p99 - d99, a50]
+
+
+def miss_table(upstream: str, workdir: Path, samples: int) -> str:
+    rows = [miss_row(upstream, workdir, samples, "--no-semantic"), miss_row(upstream, workdir, samples)]
+    return ("Latency a miss adds, 1 worker, sequential new questions (JSON), direct and proxied "
+            "requests interleaved\n\n"
+            + markdown_table(["tiers", "requests", "direct p50", "direct p99", "proxy p50",
+                              "proxy p99", "added p50", "added p99", "paired added p50"], rows)
+            + "\n(ms; 'added' = proxy percentile - direct percentile; 'paired' = median of the "
+              "per-pair differences)")
+
+
+# ---------------------------------------------------------------- 3. sustained mixed load
+
+
+def load_row(upstream: str, workdir: Path, seconds: float, workers: int, *flags: str
+             ) -> list[object]:
+    with proxy(upstream, workers, workdir / f"load{'-'.join(flags)}.db", *flags) as url:
+        report = wrk(url, MIXED_SCRIPT, 64, seconds)
+        errors = httpx.get(url + "/stats").json()["errors"]
+    rate, p50, p99 = wrk_numbers(report)
+    counts = dict(re.findall(r"^(status \d+|outcome \S+|cut|transport errors) (\d+)$", report, re.M))
+    statuses = {k.split()[1]: int(v) for k, v in counts.items() if k.startswith("status")}
+    outcomes = ", ".join(f"{k.split()[1]} {v}" for k, v in sorted(counts.items())
+                         if k.startswith("outcome"))
+    return ["exact only" if flags else "exact + semantic", workers, 64, f"{seconds:g}",
+            sum(statuses.values()), round(rate), p50, p99,
+            sum(n for code, n in statuses.items() if code.startswith("5")),
+            int(counts["transport errors"]), int(counts["cut"]), outcomes, errors or "none"]
+
+
+def load_table(upstream: str, workdir: Path, seconds: float, workers: int) -> str:
+    rows = [load_row(upstream, workdir, seconds, workers, "--no-semantic"),
+            load_row(upstream, workdir, seconds, workers)]
+    return ("Mixed load from wrk: both APIs, 1/3 streamed, 4 keys, 4 in 5 requests repeat one of "
+            "50 questions\n\n"
+            + markdown_table(["tiers", "workers", "concurrency", "seconds", "requests", "requests/s",
+                              "p50 ms", "p99 ms", "5xx", "transport errors", "cut answers",
+                              "X-Cacheback", "proxy errors"], rows))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per throughput cell")
+    parser.add_argument("--misses", type=int, default=400, help="miss latency samples per row")
+    parser.add_argument("--load-seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="proxy-bench-") as tmp, fake_upstream() as upstream:
+        workdir = Path(tmp)
+        has_wrk = shutil.which("wrk") is not None
+        if not has_wrk:
+            print("\nwrk is not installed (apt-get install wrk): no throughput or load tables")
+        if has_wrk:
+            print("\n" + hit_table(upstream, workdir, args.workers, args.seconds), flush=True)
+        print("\n" + miss_table(upstream, workdir, args.misses), flush=True)
+        if has_wrk:
+            print("\n" + load_table(upstream, workdir, args.load_seconds, max(args.workers)),
+                  flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
