@@ -154,9 +154,16 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
     store = target if target is not None and controls.store and upstream.is_success else None
     streaming = upstream.headers.get("content-type", "").startswith("text/event-stream")
     if streaming and body is not None and body.get("stream"):
-        return RelayResponse(_relay_events(state, api, upstream, store, started),
-                             status_code=upstream.status_code, headers=headers,
-                             on_close=upstream.aclose)
+        capture = StreamCapture(store[0].dialect.spec, upstream) if store is not None else None
+
+        async def close() -> None:
+            await upstream.aclose()
+            answer = capture.result() if capture is not None else None
+            if store is not None and answer is not None:
+                await _store(state, api, store, answer)
+
+        return RelayResponse(_relay_events(state, api, upstream, capture, started),
+                             status_code=upstream.status_code, headers=headers, on_close=close)
     try:
         content = await upstream.aread()
     except httpx.HTTPError as exc:
@@ -173,18 +180,15 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
 
 
 async def _relay_events(state: ProxyState, api: Api, upstream: httpx.Response,
-                        store: _Store | None, started: float) -> AsyncIterator[bytes]:
-    """Pass the upstream's stream on chunk by chunk while folding its events; store the folded
-    answer only if the stream reached the provider's end marker complete."""
-    capture = StreamCapture(store[0].dialect.spec, upstream) if store is not None else None
+                        capture: StreamCapture | None, started: float) -> AsyncIterator[bytes]:
+    """Pass the upstream's stream on chunk by chunk, folding its events into ``capture``; the
+    answer is stored once the response is over (``RelayResponse.on_close``), not before the
+    caller has it all."""
     async for chunk in upstream.aiter_bytes():
         yield chunk
         if capture is not None:
             capture.feed(chunk)
     state.metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
-    answer = capture.result() if capture is not None else None
-    if store is not None and answer is not None:
-        await _store(state, api, store, answer)
 
 
 async def _store(state: ProxyState, api: Api, target: _Store, answer: dict[str, Any]) -> None:
