@@ -142,3 +142,14 @@ def test_anthropic_stream_error_event_is_passed_on_and_not_stored(
                                                    messages=QUESTION)
     assert raw.headers["x-cacheback"] == "miss"
     proxy.wait_stored(1)
+
+
+def test_stream_request_answered_with_an_error_status(proxy: RunningProxy,
+                                                      upstream: FakeUpstream) -> None:
+    upstream.inject(Fault.rate_limited(api="anthropic"))
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        with _anthropic(proxy).messages.stream(model="claude-3-5-haiku-latest", max_tokens=50,
+                                               messages=QUESTION) as stream:
+            list(stream)
+    assert caught.value.response.headers["x-cacheback"] == "miss"
+    assert caught.value.response.headers["retry-after"] == "0.01"
