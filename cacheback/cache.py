@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ _FLUSH_HITS_EVERY = 64
 _FLUSH_HITS_SECONDS = 2.0
 _PURGE_EVERY_PUTS = 256
 _SEARCH_SLACK = 4
+#: Vectors of the last texts embedded, so the put() that follows a missed get() of the same
+#: question (the usual miss path) does not run the model a second time.
+_RECENT_VECTORS = 64
 
 
 def default_path() -> Path:
@@ -162,6 +166,7 @@ class SemanticCache:
         self._blocked: set[tuple[str, int]] = set()
         self._synced_id = 0
         self._closed = False
+        self._recent_vectors: OrderedDict[str, tuple[Embedder, np.ndarray]] = OrderedDict()
         self._semantic_breakers = {"embedder": self._breaker.fresh(), "index": self._breaker.fresh()}
         self._retry_default_embedder = embedder == "default"
         self._embedder = self._load_embedder(embedder)
@@ -403,6 +408,11 @@ class SemanticCache:
         embedder = self._ready_embedder()
         if embedder is None:
             return None
+        with self._lock:
+            recent = self._recent_vectors.get(text)
+            if recent is not None and recent[0] is embedder:
+                self._recent_vectors.move_to_end(text)
+                return recent[1]
         try:
             if not embedder.fits(text):
                 self._count("skipped.semantic_truncated")
@@ -416,6 +426,10 @@ class SemanticCache:
             self._semantic_failed("embedder", exc)
             return None
         self._semantic_ok("embedder")
+        with self._lock:
+            self._recent_vectors[text] = (embedder, vector)
+            if len(self._recent_vectors) > _RECENT_VECTORS:
+                self._recent_vectors.popitem(last=False)
         return vector
 
     # -- public API ----------------------------------------------------------------------

@@ -260,3 +260,28 @@ def test_cache_object_keeps_working_in_a_forked_child(tmp_path: Path) -> None:
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert cache.get("child question").response == "child answer"
+
+
+def test_put_after_a_missed_get_reuses_the_lookup_vector(embedder: Embedder) -> None:
+    class Counting(Embedder):
+        name, dim = embedder.name, embedder.dim
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def fits(self, text: str) -> bool:
+            return embedder.fits(text)
+
+        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+            self.calls += len(texts)
+            return embedder.embed_batch(texts)
+
+    counting = Counting()
+    with SemanticCache(":memory:", embedder=counting) as cache:
+        cache.put("How do I reset my password?", "Settings.")
+        assert counting.calls == 1
+        assert cache.get("What are your opening hours on Sunday?") is None
+        cache.put("What are your opening hours on Sunday?", "Ten to four.")
+        assert counting.calls == 2
+        nearest = cache.candidates("When do you open on Sundays?", k=1)
+        assert nearest[0].query == "What are your opening hours on Sunday?"
