@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import resource
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,18 +68,23 @@ def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float, float]:
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean())
 
 
-def rss_mb() -> float:
-    """Resident set size of this process now, in MB (Linux /proc)."""
+def _status_mb(field: str) -> float:
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def rss_mb() -> float:
+    """Resident set size of this process now, in MB (Linux /proc)."""
+    return _status_mb("VmRSS")
+
+
 def peak_rss_mb() -> float:
-    """The highest RSS this process reached, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The highest RSS this process image reached, in MB: ``VmHWM``, which unlike ``ru_maxrss``
+    does not inherit the parent's peak across fork and exec."""
+    return _status_mb("VmHWM")
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -1,11 +1,13 @@
 """Memory and open time of a large cache: RSS and open time at 10k and 100k entries.
 
-The databases are built once through the storage layer with seeded random unit vectors (same
-size and dtype as MiniLM's, so memory is the same; embedding 100k texts would take minutes) and
-kept in benchmarks/.cache/. Each size is then measured through the public ``SemanticCache`` in a
-fresh process: a cold open (vectors read from SQLite; at 20k entries and more the index is
-promoted to HNSW in the background, waited for, and saved on close), then, when an index file
-was saved, a warm open from it. Each row: open, first lookup (model session load), 200 lookups.
+The databases are built once through the storage layer (embedding 100k texts here would take
+many minutes) and kept in benchmarks/.cache/. Their vectors are real MiniLM embeddings of the
+shared data texts and their rewrites (ann_bench.py's cached pool), or seeded random unit vectors
+when that pool is unavailable; the stored texts are synthetic. Each size is then measured
+through the public ``SemanticCache`` in a fresh process: a cold open (vectors read from SQLite;
+at 20k entries and more the index is promoted to HNSW in the background, waited for, and saved
+on close), then, when an index file was saved, a warm open from it. Each row: open, first
+lookup (model session load), 200 lookups.
 
     python benchmarks/memory_bench.py                 # 10k and 100k
     python benchmarks/memory_bench.py --sizes 100000
@@ -29,7 +31,7 @@ from cacheback.ann import HNSW_MIN_ITEMS  # noqa: E402
 
 TARGET_RSS_MB = 250
 _DIM = 384
-_BUILD_VERSION = 1
+_BUILD_VERSION = 2
 _LOOKUPS = 200
 
 
@@ -46,16 +48,33 @@ def _texts(i: int, rng: np.random.Generator, answers: list[str]) -> tuple[str, s
     return query, answer, payload
 
 
-def build_db(n: int) -> Path:
+def _vectors(n: int) -> tuple[np.ndarray, str]:
+    """``n`` unit vectors: ann_bench's real MiniLM pool when it can be had, else random ones."""
+    try:
+        from ann_bench import real_pool
+
+        pool = real_pool()
+        if len(pool) >= n:
+            return np.ascontiguousarray(pool[:n], dtype=np.float32), "real"
+    except (ImportError, SystemExit, OSError, ValueError) as exc:
+        print(f"real vectors unavailable ({exc}); using random ones", file=sys.stderr)
+    vectors = np.random.default_rng(n).standard_normal((n, _DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), "random"
+
+
+def build_db(n: int) -> tuple[Path, str]:
     """A cache file with ``n`` entries in one namespace and scope (the largest partition)."""
     from cacheback._normalize import normalise_query, query_hash
     from cacheback.demo import load_support_set
     from cacheback.embed import OnnxMiniLMEmbedder
     from cacheback.storage import NewEntry, SQLiteStorage
 
-    path = CACHE_DIR / f"memory-{n}-v{_BUILD_VERSION}.db"
-    if path.is_file():
-        return path
+    for source in ("real", "random"):
+        path = CACHE_DIR / f"memory-{n}-{source}-v{_BUILD_VERSION}.db"
+        if path.is_file():
+            return path, source
+    vectors, source = _vectors(n)
+    path = CACHE_DIR / f"memory-{n}-{source}-v{_BUILD_VERSION}.db"
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
     tmp.unlink(missing_ok=True)
@@ -65,23 +84,20 @@ def build_db(n: int) -> Path:
     start = time.perf_counter()
     now = time.time()
     for begin in range(0, n, 5000):
-        count = min(5000, n - begin)
-        vectors = rng.standard_normal((count, _DIM)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         with storage.transaction():
-            for offset in range(count):
-                query, answer, payload = _texts(begin + offset, rng, answers)
+            for i in range(begin, min(begin + 5000, n)):
+                query, answer, payload = _texts(i, rng, answers)
                 norm = normalise_query(query)
                 storage.put(NewEntry(
                     namespace="default", scope_key="", query_hash=query_hash(norm), norm_query=norm,
-                    query=query, response=answer, payload=payload, embedding=vectors[offset],
+                    query=query, response=answer, payload=payload, embedding=vectors[i],
                     embed_model=OnnxMiniLMEmbedder.name, created=now, expires=None, metadata=None,
                 ))
     storage.checkpoint()
     storage.close()
     tmp.rename(path)
     print(f"built {path.name} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    return path
+    return path, source
 
 
 def measure(path: Path, build_timeout: float) -> dict[str, float | str]:
@@ -148,8 +164,10 @@ def main() -> None:
         print(json.dumps(measure(args.measure, args.build_timeout)))
         return
     rows = []
+    sources = set()
     for n in args.sizes:
-        path = build_db(n)
+        path, source = build_db(n)
+        sources.add(source)
         Path(str(path) + ".index").unlink(missing_ok=True)
         runs = [_measure_in_subprocess(path, args.build_timeout)]
         if Path(str(path) + ".index").exists():
@@ -170,8 +188,9 @@ def main() -> None:
           "incl. the model sha256 check and loading every vector (cold) or the saved HNSW index "
           "(warm). First query: loads the ONNX session. HNSW build wait: from the first query "
           f"until the background promotion (at {HNSW_MIN_ITEMS:,} entries) finished. RSS after "
-          f"lookups: after {_LOOKUPS} lookups. Vectors are seeded random unit vectors (MiniLM's "
-          "size; random data is the hard case for HNSW), texts synthetic.")
+          f"lookups: after {_LOOKUPS} lookups. Vectors: {' and '.join(sorted(sources))} "
+          "(real = MiniLM embeddings of the shared data and rewrites; random = seeded unit vectors, "
+          "the hard case for HNSW); stored texts are synthetic.")
 
 
 if __name__ == "__main__":
