@@ -63,7 +63,10 @@ class ANNIndex(ABC):
         Within one call a repeated id keeps its last vector.
         """
         vecs = self._as_matrix(vectors)
-        labels = np.asarray(ids, dtype=np.int64).reshape(-1)
+        labels = np.asarray(ids).reshape(-1)
+        if labels.size and not np.issubdtype(labels.dtype, np.integer):
+            raise InvalidInputError(f"ids must be integers, not {labels.dtype}")
+        labels = labels.astype(np.int64)
         if len(labels) != len(vecs):
             raise InvalidInputError(f"got {len(vecs)} vectors but {len(labels)} ids")
         if not len(labels):
@@ -118,6 +121,10 @@ class ANNIndex(ABC):
             if n < self._n:
                 raise InvalidInputError(f"cannot resize to {n}: {self._n} slots are in use")
             self._set_capacity(int(n))
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(dim={self.dim}, space={self.space!r}, items={len(self)}, "
+                f"tombstones={self._n_deleted})")
 
     def __len__(self) -> int:
         return len(self._slot_of)

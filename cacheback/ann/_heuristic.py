@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._space import Space
+from ._space import Space, dots
 
 __all__ = ["select_neighbours"]
 
@@ -45,11 +45,11 @@ def _select_row(space: Space, data: np.ndarray, sq_norms: np.ndarray, row: np.nd
     picked = [0]
     while alive.size and len(picked) < m:
         j = picked[-1]
-        dots = vecs[alive] @ vecs[j]
+        dot = dots(vecs[alive], vecs[j])
         if space.uses_norms:
-            dist = sq[alive] + sq[j] - 2.0 * dots
+            dist = sq[alive] + sq[j] - 2.0 * dot
         else:
-            dist = 1.0 - dots
+            dist = 1.0 - dot
         alive = alive[dist >= dist_to_base[alive]]
         if alive.size:
             picked.append(int(alive[0]))

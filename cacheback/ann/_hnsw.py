@@ -4,7 +4,8 @@ Graph: one flat int32 neighbour table per level (:class:`Layer`), 2*M wide at le
 above. Queries descend greedily through the upper levels and run a best-first search of
 breadth ``ef`` at level 0. Inserts link a node to neighbours picked by the paper's heuristic
 and add the reverse links, re-running the heuristic on lists that overflow. Large batches are
-linked in chunks whose candidate lists come from one exact matrix product per chunk.
+linked in chunks whose candidate lists come from one exact matrix product per chunk while the
+graph is small (up to ``EXACT_BUILD_MAX`` slots), one by one above that.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._graph import Layer
+from ._space import dots
 
 __all__ = ["BATCH", "greedy_descend", "search_layer"]
 
@@ -37,7 +38,7 @@ def greedy_descend(probe: np.ndarray, entry: int, entry_score: float, layer: Lay
             nb = nb[nb != skip]
         if not nb.size:
             return entry, entry_score
-        sc = data.take(nb, axis=0) @ probe
+        sc = dots(data.take(nb, axis=0), probe)
         if sq_norms is not None:
             sc += sq_norms.take(nb)
         j = int(sc.argmin())
@@ -87,7 +88,7 @@ def search_layer(probe: np.ndarray, entries: list[tuple[float, int]], ef: int, l
         if budget and expansions >= budget:
             return res, False
         nb = _neighbours(layer, batch)
-        sc = data.take(nb, axis=0) @ probe
+        sc = dots(data.take(nb, axis=0), probe)
         if sq_norms is not None:
             sc += sq_norms.take(nb)
         if record is not None:
