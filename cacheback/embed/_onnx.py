@@ -75,6 +75,10 @@ class OnnxMiniLMEmbedder(Embedder):
                 if self.threads:
                     options.intra_op_num_threads = self.threads
                 options.log_severity_level = 3
+                # The arena keeps the peak of every batch shape ever seen (hundreds of MB after
+                # one long batch); a cache living inside an app should give that memory back.
+                options.enable_cpu_mem_arena = False
+                options.enable_mem_pattern = False
                 session = ort.InferenceSession(
                     str(self.model_path), options, providers=["CPUExecutionProvider"]
                 )
