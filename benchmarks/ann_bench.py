@@ -388,7 +388,7 @@ def machine() -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--synthetic", type=int, default=100_000,
                         help="size of the clustered synthetic set (0 to skip)")
     parser.add_argument("--efs", type=int, nargs="+", default=list(EFS))

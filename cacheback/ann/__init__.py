@@ -6,10 +6,14 @@
     index = choose_index(n_expected, dim=384)          # brute force when small, HNSW when large
     index.add_items(vectors, ids)                       # a known id is replaced
     labels, distances = index.knn_query(query, k=5, filter=allowed_ids)
-    index.meta = {"data_version": 7}; index.save(path)
+    index.mark_deleted(entry_id)
+    index = promote(index)                              # brute force -> HNSW once it has grown
+    index.meta = {"data_version": 7}; index.save(path)  # atomic; meta tells a stale file apart
     index = load_index(path, dim=384)                   # IndexFileError -> rebuild from SQLite
 
-Distances follow hnswlib: cosine ``1 - cos``, ip ``1 - dot``, l2 squared Euclidean.
+Distances follow hnswlib: cosine ``1 - cos``, ip ``1 - dot``, l2 squared Euclidean; labels are
+``-1`` and distances ``inf`` where fewer than k items qualify. Indexes lock internally, so one
+may be shared between threads. Measured numbers: ``benchmarks/ann_bench.py``.
 """
 
 from .._errors import IndexFileError

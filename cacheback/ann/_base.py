@@ -80,9 +80,10 @@ class ANNIndex(ABC):
                   filter: IdFilter = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest live items of each query row: ``(labels, distances)``, both (m, k).
 
-        ``filter`` restricts the results: a predicate on ids, or a collection of allowed ids
-        (cheaper when small). Rows are padded with ``-1`` / ``inf`` only when fewer than ``k``
-        admissible items exist.
+        ``filter`` restricts the results: a predicate on ids (called only on nodes that would
+        enter the results), or a collection of allowed ids (converted on every call; best for a
+        few thousand ids, which are then scanned exactly). Rows are padded with ``-1`` / ``inf``
+        only when fewer than ``k`` admissible items exist.
         """
         queries = self._space.prepare(self._as_matrix(vectors))
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
