@@ -4,13 +4,15 @@ Prints one table per data set (10k and 100k real MiniLM embeddings of the shared
 padded with everyday rewrites of them, plus a clustered synthetic set): build time, query p50/p99,
 recall@1, recall@10 and memory. Embeddings are cached under benchmarks/.cache/ (gitignored).
 
-    python benchmarks/ann_bench.py                 # full run (tens of minutes: 3 builds of 100k)
+    OPENBLAS_NUM_THREADS=1 python benchmarks/ann_bench.py   # full run (~30 min: three 100k builds)
     python benchmarks/ann_bench.py --prepare-only  # embed and cache the vectors, then stop
     python benchmarks/ann_bench.py --crossover     # also find where HNSW starts beating brute force
 
-Query times are single-query calls (k=10) after a warm-up; build times are single-threaded for
-hnswlib too (``set_num_threads(1)``); memory is the growth of the process's resident set while
-building. The machine line records the load average, which moves these numbers.
+Query times are single-query calls (k=10) after a warm-up; hnswlib is held to one thread
+(``set_num_threads(1)``), so run with ``OPENBLAS_NUM_THREADS=1`` to hold numpy to one as well
+(threaded BLAS also stalls the exact scan for milliseconds on a busy machine). Memory is the
+growth of the process's resident set while building. The machine line records the load average,
+which moves these numbers.
 """
 
 from __future__ import annotations

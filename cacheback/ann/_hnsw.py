@@ -35,6 +35,9 @@ EXACT_BUILD_MAX = 40_000
 """Bulk linking uses exact candidate lists while the graph has at most this many slots."""
 EXACT_FILTER_MAX = 2048
 """An allowed-id filter this small is answered by an exact scan of those ids."""
+SELECTIVE_SAMPLE, SELECTIVE_SHARE = 32, 16
+"""A predicate passing fewer than 1 in SELECTIVE_SHARE of SELECTIVE_SAMPLE sampled items is
+answered by the exact scan."""
 LINK_EF_SHARE = 0.25
 """Linking searches run at this share of ef_construction; the ef_construction best nodes they
 score (not just the ones they keep) are the candidates: nearly the same lists, far fewer hops."""
@@ -65,6 +68,7 @@ class HNSWIndex(ANNIndex):
         self._ef_link = max(self.M, int(LINK_EF_SHARE * self.ef_construction))
         self.seed = int(seed)
         self._rng = np.random.default_rng(self.seed)
+        self._sampler = np.random.default_rng(self.seed + 1)
         self._layers = [Layer(2 * self.M, 0, dense=True)]
         self._level = np.zeros(0, dtype=np.int8)
         self._entry = -1
@@ -329,7 +333,7 @@ class HNSWIndex(ANNIndex):
                 admission: Admission) -> tuple[np.ndarray, np.ndarray]:
         if admission.slots is not None and len(admission.slots) <= max(EXACT_FILTER_MAX, k):
             return self._exact(query, k, admission)
-        if self._entry < 0 or not self._slot_of:
+        if self._entry < 0 or not self._slot_of or self._rarely_admits(admission):
             return self._exact(query, k, admission)
         ef = max(self.ef, k)
         norms = self._norms
@@ -348,6 +352,16 @@ class HNSWIndex(ANNIndex):
         best = sorted((-neg, s) for neg, s in found)[:k]
         return (np.array([s for _, s in best], dtype=np.int64),
                 np.array([sc for sc, _ in best], dtype=np.float32))
+
+    def _rarely_admits(self, admission: Admission) -> bool:
+        """Whether a predicate passes so few of ``SELECTIVE_SAMPLE`` sampled live items that the
+        graph search would mostly wander (the exact scan then asks it in distance order)."""
+        if admission.call is None:
+            return False
+        picks = self._sampler.integers(0, self._n, SELECTIVE_SAMPLE)
+        live = picks[~self._deleted[picks]].tolist()
+        passed = sum(admission.call(slot) for slot in live)
+        return passed * SELECTIVE_SHARE < len(live)
 
     def _admit_mask(self, admission: Admission) -> np.ndarray | None:
         if admission.slots is not None:
