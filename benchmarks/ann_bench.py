@@ -208,7 +208,7 @@ def clustered(n: int, dim: int = 384, clusters: int = 1000, seed: int = 0
 
 N_QUERIES = 1000
 K = 10
-EFS = (16, 32, 64, 128)
+EFS = (16, 32, 48, 64, 96, 128)
 
 
 @dataclass
