@@ -7,4 +7,4 @@ venv="$here/.venv-gptcache"
 "${PYTHON:-python3}" -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check gptcache==0.1.44 faiss-cpu==1.15.1 sqlalchemy
 "$venv/bin/pip" install --quiet --disable-pip-version-check -e "$(dirname "$here")"
-"$venv/bin/python" -c "import gptcache, faiss, cacheback; print('ok: gptcache', gptcache.__version__ if hasattr(gptcache, '__version__') else '0.1.44', 'faiss', faiss.__version__)"
+"$venv/bin/python" -c "from importlib.metadata import version as v; print('ok: gptcache', v('gptcache'), 'faiss-cpu', v('faiss-cpu'), 'cacheback-ai', v('cacheback-ai'))"
