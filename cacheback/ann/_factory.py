@@ -16,9 +16,9 @@ __all__ = ["HNSW_MIN_ITEMS", "choose_index", "load_index", "promote"]
 HNSW_MIN_ITEMS = 10_000
 """From this many items HNSW (at the smallest ef giving recall@1 >= 0.99) answers faster than an
 exact scan. Measured with ``OPENBLAS_NUM_THREADS=1 python benchmarks/ann_bench.py --sizes
---synthetic 0 --crossover`` on 384-d MiniLM vectors (2 vCPUs, load ~4), best p50 of 3 rounds:
-5k items 0.40 ms exact vs 0.41 ms HNSW (a tie), 10k 0.88 vs 0.70, 20k 1.47 vs 0.75, 40k 2.92 vs
-0.49. With threaded BLAS on a busy machine the exact scan is slower still (8 ms stalls from 5k).
+--synthetic 0 --crossover`` on 384-d MiniLM vectors (2 vCPUs, load ~2), best p50 of 3 rounds:
+5k items 0.41 ms exact vs 0.39 ms HNSW (a tie), 10k 0.73 vs 0.41, 20k 1.41 vs 0.74, 40k 3.48 vs
+0.74. With threaded BLAS on a busy machine the exact scan is slower still (8 ms stalls from 5k).
 """
 
 _KINDS: dict[str, type[ANNIndex]] = {"hnsw": HNSWIndex, "brute": BruteForceIndex}
