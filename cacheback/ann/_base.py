@@ -146,7 +146,8 @@ class ANNIndex(ABC):
 
     def nbytes(self) -> int:
         """Approximate memory held: every allocated array plus the id map."""
-        arrays = (self._data, self._sqn, self._labels, self._deleted, *self._extra_arrays())
+        arrays: tuple[np.ndarray, ...] = (self._data, self._sqn, self._labels, self._deleted,
+                                          *self._extra_arrays())
         return sum(a.nbytes for a in arrays) + sys.getsizeof(self._slot_of) + 32 * len(self)
 
     @property

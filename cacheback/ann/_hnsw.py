@@ -378,7 +378,7 @@ class HNSWIndex(ANNIndex):
                 "entry": self._entry, "levels": len(self._layers)}
 
     def _extra_arrays(self) -> tuple[np.ndarray, ...]:
-        extra = [self._level]
+        extra: list[np.ndarray] = [self._level]
         for layer in self._layers:
             extra += [layer.links, layer.counts]
             if layer.rows is not None and layer.slots is not None:
