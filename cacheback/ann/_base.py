@@ -272,7 +272,10 @@ class ANNIndex(ABC):
     def _scores(self, query: np.ndarray, slots: np.ndarray | None) -> np.ndarray:
         """Search scores of ``slots`` (all slots when None; tombstones there score inf)."""
         data = self._data[: self._n] if slots is None else self._data[slots]
-        dots = data @ query
+        # Not ``data @ query``: OpenBLAS runs a large matrix-vector product on every core and its
+        # threads then spin, which stalls the embedding model's own threads on a small machine
+        # (a semantic lookup at 10k entries measured 15 ms that way, 9 ms with this one-thread scan).
+        dots = np.einsum("ij,j->i", data, query)
         if self._space.uses_norms:
             sq = self._sqn[: self._n] if slots is None else self._sqn[slots]
             scores = sq - 2.0 * dots
