@@ -44,15 +44,17 @@ def banking77_texts() -> list[tuple[str, str]]:
 
 
 def embed_cached(texts: Sequence[str], tag: str) -> np.ndarray:
-    """MiniLM vectors of ``texts`` from cacheback's embedder, cached under benchmarks/.cache/."""
+    """MiniLM vectors of ``texts`` from cacheback's embedder, cached under benchmarks/.cache/ by
+    embedder name and texts."""
     from cacheback.embed import default_embedder
 
-    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+    embedder = default_embedder()
+    digest = hashlib.sha256("\n".join([embedder.name, *texts]).encode("utf-8")).hexdigest()[:16]
     path = CACHE_DIR / f"{tag}-{digest}.npy"
     if path.is_file():
         return np.load(path)
     print(f"embedding {len(texts)} texts for {tag} (cached afterwards)", file=sys.stderr, flush=True)
-    vectors = default_embedder().embed_batch(list(texts))
+    vectors = embedder.embed_batch(list(texts))
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.npy")
     np.save(tmp, vectors)

@@ -20,13 +20,16 @@ TEXTS = [
 
 
 def reference_embedding(embedder: OnnxMiniLMEmbedder, texts: list[str]) -> np.ndarray:
-    """Mean pooling over the attention mask written out row by row, then L2 normalisation."""
-    hidden, mask = embedder.run_raw(texts)
+    """Mean pooling over the attention mask written out row by row, then L2 normalisation
+    (one text per model call in int8 mode, as the embedder runs it; one padded batch otherwise)."""
+    batches = [[t] for t in texts] if embedder.int8_matmul else [texts]
     rows = []
-    for h, m in zip(hidden, mask):
-        tokens = h[m.astype(bool)]
-        mean = tokens.sum(axis=0) / len(tokens)
-        rows.append(mean / np.sqrt((mean**2).sum()))
+    for batch in batches:
+        hidden, mask = embedder.run_raw(batch)
+        for h, m in zip(hidden, mask):
+            tokens = h[m.astype(bool)]
+            mean = tokens.sum(axis=0) / len(tokens)
+            rows.append(mean / np.sqrt((mean**2).sum()))
     return np.stack(rows)
 
 
@@ -43,6 +46,23 @@ def test_matches_numpy_reference_of_raw_onnx_output(embedder: OnnxMiniLMEmbedder
     )
 
 
+def test_as_shipped_mode_matches_reference_in_one_batch(as_shipped: OnnxMiniLMEmbedder) -> None:
+    assert as_shipped.batch_size > 1
+    np.testing.assert_allclose(
+        as_shipped.embed_batch(TEXTS), reference_embedding(as_shipped, TEXTS), atol=1e-5
+    )
+
+
+def test_int8_products_stay_close_to_the_graph_as_shipped(
+    embedder: OnnxMiniLMEmbedder, as_shipped: OnnxMiniLMEmbedder
+) -> None:
+    fused, exact = embedder.embed_batch(TEXTS), as_shipped.embed_batch(TEXTS)
+    assert embedder.name != as_shipped.name
+    assert ((fused * exact).sum(axis=1) > 0.97).all()
+    a, b = fused @ fused.T - 2 * np.eye(len(TEXTS)), exact @ exact.T - 2 * np.eye(len(TEXTS))
+    np.testing.assert_array_equal(a.argmax(axis=1), b.argmax(axis=1))
+
+
 def test_padding_and_batch_order_do_not_change_vectors(embedder: OnnxMiniLMEmbedder) -> None:
     batch = embedder.embed_batch(TEXTS)
     for text, row in zip(TEXTS, batch):
@@ -56,6 +76,11 @@ def test_similarity_orders_paraphrase_above_unrelated(embedder: OnnxMiniLMEmbedd
 
 def test_empty_batch(embedder: OnnxMiniLMEmbedder) -> None:
     assert embedder.embed_batch([]).shape == (0, 384)
+
+
+@pytest.fixture(scope="module")
+def as_shipped() -> OnnxMiniLMEmbedder:
+    return OnnxMiniLMEmbedder(int8_matmul=False)
 
 
 def test_lazy_session_is_built_once_under_concurrency() -> None:
