@@ -1,0 +1,135 @@
+"""Hit latency at 10k entries with pytest-benchmark: the core API and the drop-in OpenAI client.
+
+The cache holds BANKING77 train (10,003 distinct real customer questions, real MiniLM vectors);
+the targets are issue #2's (exact hit p50 <= 0.3 ms, semantic hit p50 <= 5 ms including the
+embedding) and issue #5's (through ``CachedOpenAI``: <= 1 ms exact, <= 5 ms semantic). Every
+round asks a different question, so the cache's memo of recent query vectors never helps.
+The tests assert what was served, never how fast: the timings are the printed table.
+
+    python -m pytest benchmarks/test_latency.py --benchmark-enable --benchmark-columns=median,mean,max,rounds
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import client_bench  # noqa: E402
+import core_bench  # noqa: E402
+from bench_common import banking77_texts  # noqa: E402
+
+from cacheback import SemanticCache  # noqa: E402
+from cacheback._normalize import normalise_query  # noqa: E402
+from cacheback.openai import CachedOpenAI  # noqa: E402
+from cacheback.testing import FakeUpstream  # noqa: E402
+
+ROUNDS = 600
+_REWORDINGS = ("Hi, {}", "{} Thanks!", "Hello, {}", "{} Please help.")
+
+
+
+def _corpus() -> tuple[list[str], list[str]]:
+    try:
+        rows = banking77_texts()
+    except SystemExit as exc:
+        pytest.skip(str(exc))
+    unique = {normalise_query(t): (t, i) for t, i in rows}
+    return [t for t, _ in unique.values()], [i for _, i in unique.values()]
+
+
+def _reworded(texts: list[str], count: int) -> list[str]:
+    rng = random.Random(0)
+    return [rng.choice(_REWORDINGS).format(t) for t in rng.sample(texts, count)]
+
+
+def _served_by(tier: str, ask: Callable[[str], str | None], questions: list[str]) -> list[str]:
+    """The questions ``ask`` answers from ``tier`` (one warm-up pass; the memo of recent
+    vectors holds 64, far fewer than the questions, so it cannot carry over)."""
+    return [q for q in questions if ask(q) == tier]
+
+
+def _cycling(ask: Callable[[str], str | None], questions: list[str], served: list[str | None]
+             ) -> Callable[[], None]:
+    """One call per round, each with the next question; what each call served goes to ``served``."""
+    order: Iterator[str] = itertools.cycle(questions)
+    return lambda: served.append(ask(next(order)))
+
+
+def _measure(benchmark: Any, ask: Callable[[str], str | None], questions: list[str]) -> set[str | None]:
+    served: list[str | None] = []
+    benchmark.pedantic(_cycling(ask, questions, served), rounds=ROUNDS, iterations=1)
+    return set(served)
+
+
+@pytest.fixture(scope="module")
+def core_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SemanticCache]:
+    texts, intents = _corpus()
+    path = tmp_path_factory.mktemp("core") / "core.db"
+    core_bench._fill(path, texts, intents)
+    cache = SemanticCache(path)
+    cache.get("load the model session")
+    cache._vectors.wait_for_build()
+    yield cache
+    cache.close()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CachedOpenAI]:
+    texts, intents = _corpus()
+    path = tmp_path_factory.mktemp("client") / "client.db"
+    client_bench._fill(path, texts, intents)
+    cache = SemanticCache(path)
+    cache.get("load the model session")
+    cache._vectors.wait_for_build()
+    with FakeUpstream() as upstream:
+        yield CachedOpenAI(api_key="bench", base_url=upstream.openai_base_url, cache=cache)
+    cache.close()
+
+
+def _core_tier(cache: SemanticCache) -> Callable[[str], str | None]:
+    def ask(question: str) -> str | None:
+        hit = cache.get(question)
+        return hit.tier if hit else None
+    return ask
+
+
+def _client_tier(client: CachedOpenAI) -> Callable[[str], str | None]:
+    def ask(question: str) -> str | None:
+        result: Any = client.chat.completions.create(**client_bench._request(question))
+        return str(result.cacheback.tier)
+    return ask
+
+
+def test_core_exact_hit(benchmark: Any, core_cache: SemanticCache) -> None:
+    texts, _ = _corpus()
+    ask = _core_tier(core_cache)
+    assert _measure(benchmark, ask, random.Random(1).sample(texts, ROUNDS)) == {"exact"}
+
+
+def test_core_semantic_hit(benchmark: Any, core_cache: SemanticCache) -> None:
+    texts, _ = _corpus()
+    ask = _core_tier(core_cache)
+    questions = _served_by("semantic", ask, _reworded(texts, ROUNDS))
+    assert len(questions) > ROUNDS // 2
+    assert _measure(benchmark, ask, questions) == {"semantic"}
+
+
+def test_client_exact_hit(benchmark: Any, client: CachedOpenAI) -> None:
+    texts, _ = _corpus()
+    ask = _client_tier(client)
+    assert _measure(benchmark, ask, random.Random(2).sample(texts, ROUNDS)) == {"exact"}
+
+
+def test_client_semantic_hit(benchmark: Any, client: CachedOpenAI) -> None:
+    texts, _ = _corpus()
+    ask = _client_tier(client)
+    questions = _served_by("semantic", ask, _reworded(texts, ROUNDS))
+    assert len(questions) > ROUNDS // 2
+    assert _measure(benchmark, ask, questions) == {"semantic"}
