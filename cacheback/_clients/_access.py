@@ -153,7 +153,10 @@ class CacheAccess:
 
     async def asynthesize(self, plan: Plan, body: Mapping[str, Any]
                           ) -> tuple[dict[str, Any], CacheRecord] | None:
-        """The async form of :meth:`synthesize` (cache work in a worker thread)."""
+        """The async form of :meth:`synthesize` (cache work in a worker thread, none at all
+        without a synthesis tier)."""
+        if self.policy.synthesis is None:
+            return None
         try:
             args = await asyncio.to_thread(self._synthesis_args, plan, body)
             if args is None:
