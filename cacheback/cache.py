@@ -31,6 +31,7 @@ from ._errors import (
     SchemaVersionError,
     StorageError,
 )
+from ._heap import release_free_memory
 from ._normalize import clean_text, normalise_query, query_hash, scope_key, validate_text
 from ._types import Candidate, Hit
 from ._vectors import PartitionedVectors, remove_stale_temp_files
@@ -280,6 +281,7 @@ class SemanticCache:
             self._blocked = self._storage.blocked_pairs()
             self._load_saved_index(self._storage)
             self._sync_vectors()
+            release_free_memory()  # every stored vector passed through Python objects once
             self._breaker.success()
         except StorageError as exc:
             self._storage_failed(exc)
@@ -287,7 +289,12 @@ class SemanticCache:
             self._semantic_failed("index", exc)
 
     def _new_vectors(self, dim: int) -> PartitionedVectors:
-        return PartitionedVectors(dim, on_promoted=self.save_index)
+        return PartitionedVectors(dim, on_promoted=self._promoted)
+
+    def _promoted(self) -> None:
+        """The background HNSW build swapped in: keep the graph, drop the build's scratch."""
+        self.save_index()
+        release_free_memory()
 
     def _index_meta(self, storage: Storage) -> dict[str, Any]:
         assert self._embedder is not None

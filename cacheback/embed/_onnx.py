@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import EmbedderError, ModelChecksumError, ModelNotFoundError
+from .._heap import release_free_memory
 from ._base import Embedder, l2_normalise
 from ._int8 import fuse_int8_matmuls
 from ._locate import MODEL_SHA256, TOKENIZER_PATH, locate_model, verify_sha256
@@ -20,6 +21,9 @@ from ._locate import MODEL_SHA256, TOKENIZER_PATH, locate_model, verify_sha256
 __all__ = ["OnnxMiniLMEmbedder", "mean_pool"]
 
 logger = logging.getLogger("cacheback")
+
+_TRIM_AFTER_TOKENS = 128
+_TRIM_AFTER_TEXTS = 64
 
 
 def mean_pool(last_hidden_state: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -103,6 +107,7 @@ class OnnxMiniLMEmbedder(Embedder):
             self._tokenizer = tokenizer
             self._input_names = frozenset(i.name for i in session.get_inputs())
             self._session = session
+            release_free_memory()  # the model bytes and load-time copies: ~80 MB
 
     def _model_bytes(self) -> bytes:
         """The verified model (checked again: the file may have changed since construction)."""
@@ -143,10 +148,14 @@ class OnnxMiniLMEmbedder(Embedder):
             return np.zeros((0, self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        longest = 0
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             hidden, mask = self.run_raw([texts[i] for i in chunk])
             out[chunk] = l2_normalise(mean_pool(hidden, mask))
+            longest = max(longest, mask.shape[1])
+        if longest >= _TRIM_AFTER_TOKENS or len(texts) >= _TRIM_AFTER_TEXTS:
+            release_free_memory()  # long inputs leave tens of MB of freed activations behind
         if not np.isfinite(out).all():
             raise EmbedderError("the model produced a non-finite embedding")
         return out
