@@ -33,7 +33,8 @@ async def _passthrough(request: Request) -> Response:
 def create_app(config: ProxyConfig | None = None, *, cache: SemanticCache | None = None,
                transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
     """The proxy as an ASGI app. ``cache`` replaces the one ``config.db`` would open (the app
-    then leaves it open at shutdown); ``transport`` replaces the network for the upstream."""
+    then leaves it open at shutdown); ``transport`` replaces the network under pass-through
+    requests (httpx's); the cached routes always speak HTTP/1.1 to the upstream themselves."""
     config = config or ProxyConfig()
 
     @contextlib.asynccontextmanager

@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +29,8 @@ from .._clients import (
 )
 from ..pricing import usage_tokens
 from ._controls import ControlError, Controls, parse_controls
-from ._forward import UpstreamUnreachable, open_upstream
+from ._forward import UpstreamUnreachable, post_upstream
+from ._http1 import UpstreamError, UpstreamResponse
 from ._responses import RelayResponse, error_response, outcome_headers
 from ._sse import StreamCapture, replay_bytes
 from ._state import ProxyState
@@ -138,8 +138,7 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
     started = time.perf_counter()
     outcome = "miss" if target is not None else "bypass"
     try:
-        upstream = await open_upstream(state.upstream, api, request, raw, decoded=True,
-                                       metrics=metrics)
+        upstream = await post_upstream(state.upstream, api, request, raw, metrics)
     except UpstreamUnreachable as exc:
         metrics.inc("cacheback_proxy_requests_total", route=api, outcome="error")
         return exc.response
@@ -152,9 +151,12 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
     if target is not None:
         metrics.inc("cacheback_proxy_misses_total", api=api)
     store = target if target is not None and controls.store and upstream.is_success else None
-    streaming = upstream.headers.get("content-type", "").startswith("text/event-stream")
+    streaming = (upstream.header("content-type") or "").startswith("text/event-stream")
     if streaming and body is not None and body.get("stream"):
-        capture = StreamCapture(store[0].dialect.spec, upstream) if store is not None else None
+        capture = None
+        if store is not None:
+            capture = StreamCapture(store[0].dialect.spec, upstream.status_code, upstream.headers,
+                                    state.upstream.url(api, request.scope["path"]))
 
         async def close() -> None:
             await upstream.aclose()
@@ -166,9 +168,9 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
                              status_code=upstream.status_code, headers=headers, on_close=close)
     try:
         content = await upstream.aread()
-    except httpx.HTTPError as exc:
+    except UpstreamError as exc:
         metrics.inc("cacheback_proxy_errors_total", kind="upstream_unreachable")
-        return error_response(api, 502, f"the {api} upstream broke off its answer: {type(exc).__name__}")
+        return error_response(api, 502, f"the {api} upstream broke off its answer: {exc}")
     finally:
         await upstream.aclose()
     metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
@@ -179,7 +181,7 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
     return Response(content, status_code=upstream.status_code, headers=headers, background=task)
 
 
-async def _relay_events(state: ProxyState, api: Api, upstream: httpx.Response,
+async def _relay_events(state: ProxyState, api: Api, upstream: UpstreamResponse,
                         capture: StreamCapture | None, started: float) -> AsyncIterator[bytes]:
     """Pass the upstream's stream on chunk by chunk, folding its events into ``capture``; the
     answer is stored once the response is over (``RelayResponse.on_close``), not before the

@@ -1,4 +1,5 @@
-"""Pass-through: requests the proxy does not cache go upstream and come back byte for byte."""
+"""Sending requests upstream: the cached routes' through the HTTP/1.1 pool, and pass-through
+requests, which the proxy does not cache, byte for byte both ways through httpx."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ._http1 import UpstreamError, UpstreamResponse, UpstreamTimeout
 from ._metrics import Metrics
 from ._responses import RelayResponse, error_response
-from ._upstream import Api, Upstream, pick_api, request_headers, response_headers
+from ._upstream import Api, Upstream, pick_api, pool_headers, request_headers, response_headers
 
-__all__ = ["UpstreamUnreachable", "forward", "open_upstream"]
+__all__ = ["UpstreamUnreachable", "forward", "open_upstream", "post_upstream"]
 
 
 class UpstreamUnreachable(Exception):
@@ -23,25 +25,38 @@ class UpstreamUnreachable(Exception):
         self.response = response
 
 
+def _unreachable(api: Api, detail: str, timed_out: bool, metrics: Metrics) -> UpstreamUnreachable:
+    metrics.inc("cacheback_proxy_errors_total", kind="upstream_unreachable")
+    return UpstreamUnreachable(error_response(
+        api, 504 if timed_out else 502, f"cacheback-proxy could not reach the {api} upstream: {detail}"))
+
+
+async def post_upstream(upstream: Upstream, api: Api, request: Request, body: bytes,
+                        metrics: Metrics) -> UpstreamResponse:
+    """POST a cached route's request, body as received, through the HTTP/1.1 pool; the
+    response body is still unread. No retries (see :func:`open_upstream`)."""
+    url = upstream.url(api, request.scope["path"], request.scope["query_string"].decode("latin-1"))
+    try:
+        return await upstream.pool.request("POST", url, pool_headers(request.scope["headers"]), body)
+    except UpstreamError as exc:
+        raise _unreachable(api, str(exc), isinstance(exc, UpstreamTimeout), metrics) from exc
+
+
 async def open_upstream(upstream: Upstream, api: Api, request: Request,
-                        content: bytes | AsyncIterable[bytes], *, decoded: bool,
-                        metrics: Metrics) -> httpx.Response:
-    """Send the caller's request to ``api``'s upstream; the response body is still unread.
+                        content: bytes | AsyncIterable[bytes], metrics: Metrics) -> httpx.Response:
+    """Send the caller's request as it is to ``api``'s upstream; the response body is still
+    unread and undecoded.
 
     No retries here: the caller's SDK retries on its own, and retrying twice multiplies waits.
     """
     url = upstream.url(api, request.url.path, request.url.query)
     outgoing = upstream.http.build_request(
-        request.method, url, headers=request_headers(request.headers.items(), decoded=decoded),
-        content=content)
+        request.method, url, headers=request_headers(request.headers.items()), content=content)
     try:
         return await upstream.http.send(outgoing, stream=True)
     except httpx.TransportError as exc:
-        metrics.inc("cacheback_proxy_errors_total", kind="upstream_unreachable")
-        timed_out = isinstance(exc, httpx.TimeoutException)
-        raise UpstreamUnreachable(error_response(
-            api, 504 if timed_out else 502,
-            f"cacheback-proxy could not reach the {api} upstream: {type(exc).__name__}")) from exc
+        raise _unreachable(api, type(exc).__name__, isinstance(exc, httpx.TimeoutException),
+                           metrics) from exc
 
 
 async def forward(request: Request, upstream: Upstream, metrics: Metrics) -> Response:
@@ -51,11 +66,11 @@ async def forward(request: Request, upstream: Upstream, metrics: Metrics) -> Res
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
     try:
         response = await open_upstream(upstream, api, request,
-                                       request.stream() if has_body else b"", decoded=False,
-                                       metrics=metrics)
+                                       request.stream() if has_body else b"", metrics)
     except UpstreamUnreachable as exc:
         return exc.response
     if response.is_error:
         metrics.inc("cacheback_proxy_errors_total", kind="upstream_status")
     return RelayResponse(response.aiter_raw(), status_code=response.status_code,
-                         headers=response_headers(response.headers), on_close=response.aclose)
+                         headers=response_headers(response.headers.items()),
+                         on_close=response.aclose)

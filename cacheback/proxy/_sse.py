@@ -4,7 +4,7 @@ relayed stream read back into the answer it carries."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -32,11 +32,17 @@ def replay_bytes(api: Api, spec: ApiSpec, response: Mapping[str, Any],
 
 class StreamCapture:
     """Reads the SSE bytes being relayed and folds their events; an error event, bad JSON or a
-    stream that stops before the provider's end marker leaves nothing to store."""
+    stream that stops before the provider's end marker leaves nothing to store.
 
-    def __init__(self, spec: ApiSpec, response: httpx.Response) -> None:
+    ``status_code``, ``headers`` and ``url`` describe the relayed response for the errors the
+    provider layer raises on a bad event (which end the capture).
+    """
+
+    def __init__(self, spec: ApiSpec, status_code: int, headers: Sequence[tuple[str, str]],
+                 url: str) -> None:
         self._spec = spec
-        self._response = response
+        self._response = httpx.Response(status_code, headers=list(headers),
+                                        request=httpx.Request("POST", url))
         self._decoder = SSEDecoder()
         self._assembly = StreamAssembly(spec)
         self._finished = False

@@ -2,7 +2,8 @@
 
 Headers are copied as they are except hop-by-hop ones, ``Host`` and the proxy's own
 ``X-Cacheback-*`` controls; bodies cross byte for byte, so ``Content-Length`` stays true.
-The caller's API key crosses untouched and is never kept.
+The caller's API key crosses untouched and is never kept. The cached routes reach the upstream
+through the lean HTTP/1.1 pool (``_http1``), pass-through requests through httpx.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Final, Literal
 import httpx
 
 from ._config import ProxyConfig
+from ._http1 import ConnectionPool
 
-__all__ = ["Api", "Upstream", "pick_api", "request_headers", "response_headers"]
+__all__ = ["Api", "Upstream", "pick_api", "pool_headers", "request_headers", "response_headers"]
 
 Api = Literal["openai", "anthropic"]
 
@@ -23,6 +25,7 @@ _HOP_BY_HOP: Final = frozenset({
     "trailers", "transfer-encoding", "upgrade", "host",
 })
 _DECODED_DROP: Final = frozenset({"content-encoding", "accept-encoding", "content-length"})
+_POOL_DROP: Final = frozenset(k.encode() for k in _HOP_BY_HOP | {"accept-encoding", "content-length"})
 
 
 def pick_api(headers: Mapping[str, str]) -> Api:
@@ -30,31 +33,45 @@ def pick_api(headers: Mapping[str, str]) -> Api:
     return "anthropic" if "x-api-key" in headers or "anthropic-version" in headers else "openai"
 
 
-def request_headers(headers: Iterable[tuple[str, str]], *, decoded: bool = False
-                    ) -> list[tuple[str, str]]:
-    """Caller headers to send upstream; ``decoded`` lets httpx negotiate (and undo) compression."""
-    drop = _HOP_BY_HOP | _DECODED_DROP if decoded else _HOP_BY_HOP
+def request_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Caller headers to pass through to the upstream as they are."""
     return [(k, v) for k, v in headers
-            if k.lower() not in drop and not k.lower().startswith("x-cacheback-")]
+            if k.lower() not in _HOP_BY_HOP and not k.lower().startswith("x-cacheback-")]
 
 
-def response_headers(headers: httpx.Headers, *, decoded: bool = False) -> dict[str, str]:
-    """Upstream response headers to return; ``decoded`` when the body was decompressed."""
+def pool_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Caller headers (as the ASGI scope holds them: lower-case names) for the HTTP/1.1 pool,
+    which writes ``Host``, ``Content-Length`` and ``Accept-Encoding`` itself."""
+    return [(k, v) for k, v in raw if k not in _POOL_DROP and not k.startswith(b"x-cacheback-")]
+
+
+def response_headers(headers: Iterable[tuple[str, str]], *, decoded: bool = False
+                     ) -> dict[str, str]:
+    """Upstream response headers to return, repeated ones joined with commas as httpx joins
+    them; ``decoded`` when the body was decompressed."""
     drop = _HOP_BY_HOP | _DECODED_DROP if decoded else _HOP_BY_HOP
-    return {k: v for k, v in headers.items() if k.lower() not in drop}
+    out: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        if key not in drop:
+            out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
 
 
 class Upstream:
-    """One pooled HTTP client for both providers, and the URL of a proxied path on each."""
+    """The pooled HTTP clients for both providers, and the URL of a proxied path on each."""
 
     def __init__(self, config: ProxyConfig, transport: httpx.AsyncBaseTransport | None = None
                  ) -> None:
         self._bases: dict[Api, str] = {"openai": config.upstream_openai,
                                        "anthropic": config.upstream_anthropic}
+        connect = min(10.0, config.upstream_timeout)
         limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
         self.http = httpx.AsyncClient(
             transport=transport, limits=limits, follow_redirects=False, trust_env=False,
-            timeout=httpx.Timeout(config.upstream_timeout, connect=min(10.0, config.upstream_timeout)))
+            timeout=httpx.Timeout(config.upstream_timeout, connect=connect))
+        self.pool = ConnectionPool(connect_timeout=connect, read_timeout=config.upstream_timeout,
+                                   max_connections=512, max_idle=128)
 
     def url(self, api: Api, path: str, query: str = "") -> str:
         """Where ``/v1/...`` goes: after the OpenAI base (which ends in ``/v1``), or the
@@ -64,4 +81,5 @@ class Upstream:
         return base + tail + (f"?{query}" if query else "")
 
     async def aclose(self) -> None:
+        await self.pool.aclose()
         await self.http.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,12 @@ def test_compressed_bodies_cross_untouched(tmp_path: Path) -> None:
 
 
 def test_unreachable_upstream_is_a_502_in_the_provider_shape(tmp_path: Path) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    config = ProxyConfig(db=str(tmp_path / "p.db"), semantic=False)
-    with TestClient(create_app(config, transport=httpx.MockTransport(refuse))) as client:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = ProxyConfig(db=str(tmp_path / "p.db"), semantic=False,
+                         upstream_openai=f"http://127.0.0.1:{port}/v1")
+    with TestClient(create_app(config)) as client:
         listing = client.get("/v1/models", headers={"authorization": "Bearer k"})
         chat = client.post("/v1/chat/completions", headers={"authorization": "Bearer k"},
                            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
