@@ -174,10 +174,9 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
     finally:
         await upstream.aclose()
     metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
-    answer = _json_object(content) if store is not None and not streaming else None
     task = None
-    if store is not None and answer is not None:
-        task = BackgroundTask(_store, state, api, store, answer)
+    if store is not None and not streaming:
+        task = BackgroundTask(_store_json, state, api, store, content)
     return Response(content, status_code=upstream.status_code, headers=headers, background=task)
 
 
@@ -191,6 +190,13 @@ async def _relay_events(state: ProxyState, api: Api, upstream: UpstreamResponse,
         if capture is not None:
             capture.feed(chunk)
     state.metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
+
+
+async def _store_json(state: ProxyState, api: Api, target: _Store, content: bytes) -> None:
+    """Store a JSON answer once it has been sent: even parsing it stays off the response path."""
+    answer = _json_object(content)
+    if answer is not None:
+        await _store(state, api, target, answer)
 
 
 async def _store(state: ProxyState, api: Api, target: _Store, answer: dict[str, Any]) -> None:
