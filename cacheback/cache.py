@@ -481,7 +481,7 @@ class SemanticCache:
         entry = NewEntry(
             namespace=namespace, scope_key=key, query_hash=qhash, norm_query=norm,
             query=query, response=response, payload=payload_text, embedding=vector,
-            embed_model=self._embedder.name if vector is not None else None,
+            embed_model=self._embedder.name if vector is not None and self._embedder else None,
             created=now, expires=None if ttl is None else now + ttl, metadata=metadata,
         )
         try:
@@ -562,7 +562,8 @@ class SemanticCache:
         self._record_hit(hit.entry_id)
         return hit
 
-    def _miss(self) -> None:
+    def _miss(self) -> Hit | None:
+        """Count a miss; returns ``None`` so that lookups can ``return self._miss()``."""
         self._count("misses")
         return None
 

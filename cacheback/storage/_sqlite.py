@@ -221,7 +221,7 @@ class SQLiteStorage(Storage):
             for name, value in self.pragmas:
                 if self.in_memory and name == "journal_mode":
                     continue
-                self._retry_locked(lambda n=name, v=value: conn.execute(f"PRAGMA {n} = {v}"))
+                self._retry_locked(functools.partial(conn.execute, f"PRAGMA {name} = {value}"))
         except (sqlite3.Error, OSError) as exc:
             raise _convert(exc) from exc
         with self._all_lock:
@@ -462,7 +462,8 @@ class SQLiteStorage(Storage):
                     return removed
                 excess_count = count - max_entries if over_count else 0
                 excess_bytes = size - max_bytes if over_bytes and max_bytes is not None else 0
-                ids, freed = [], 0
+                ids: list[int] = []
+                freed = 0
                 for entry_id, entry_size in conn.execute(
                     f"SELECT id, size FROM entries ORDER BY {order} LIMIT ?", (batch,)
                 ):
