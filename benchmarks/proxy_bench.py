@@ -7,13 +7,18 @@ Prints three tables:
 2. latency a miss adds: the same new questions sent alternately straight to the fake upstream
    and through the proxy (one worker), p50 / p99 of each and of the difference; each question
    goes to a namespace of its own (``X-Cacheback-Namespace``) so that no earlier question can
-   be a semantic match: the full miss path runs (exact lookup, embedding, empty search, store);
+   be a semantic match: the full miss path runs (exact lookup, embedding, empty search, store).
+   Then the split: (a) added with the exact tier only, (b) added with the semantic tier too,
+   (c) the embedding of each question alone, timed in this process with the same default
+   embedder right after (b), and (b) - (c): what the proxy adds besides the embedding;
 3. a mixed load from wrk (hits, misses, streams, both APIs, several keys) at concurrency 64 for
    ``--load-seconds``, counting status codes and cut answers; the target is zero 5xx.
 
-Tables 1 and 3 need ``wrk`` (``apt-get install wrk``).
+Tables 1 and 3 need ``wrk`` (``apt-get install wrk``). Each table states the load average
+(1 minute) before and after it: on a shared machine the numbers move with it.
 
     python benchmarks/proxy_bench.py                      # full run (~6 minutes)
+    python benchmarks/proxy_bench.py --tables miss        # only the miss latency (~1 minute)
     python benchmarks/proxy_bench.py --seconds 3 --load-seconds 10 --misses 100   # quick look
 """
 
@@ -32,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -40,6 +46,7 @@ from bench_common import markdown_table, percentiles_ms
 HIT_BODY = {"model": "gpt-4o-mini",
             "messages": [{"role": "user", "content": "What is the capital of France?"}]}
 OPENAI_HEADERS = {"authorization": "Bearer sk-bench-key", "content-type": "application/json"}
+TABLES = ("hits", "miss", "load")
 FAKE_UPSTREAM = """
 import sys, time
 from cacheback.testing import FakeUpstream
@@ -214,6 +221,7 @@ def wrk_numbers(report: str) -> tuple[float, float, float]:
 
 
 def hit_table(upstream: str, workdir: Path, workers: Sequence[int], seconds: float) -> str:
+    load = os.getloadavg()[0]
     script = HIT_SCRIPT.format(body=json.dumps(json.dumps(HIT_BODY)))
     rows = []
     for count in workers:
@@ -225,7 +233,8 @@ def hit_table(upstream: str, workdir: Path, workers: Sequence[int], seconds: flo
                 rows.append([count, concurrency, *wrk_numbers(report), int(bad.group(1)) if bad else 0])
     for row in rows:
         row[2] = round(row[2])
-    return (f"Exact hits, POST /v1/chat/completions (JSON), {seconds:g} s per row, load from wrk\n\n"
+    return (f"Exact hits, POST /v1/chat/completions (JSON), {seconds:g} s per row, load from wrk "
+            f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f})\n\n"
             + markdown_table(["workers", "concurrency", "requests/s", "p50 ms", "p99 ms", "non-2xx"],
                              rows))
 
@@ -233,42 +242,91 @@ def hit_table(upstream: str, workdir: Path, workers: Sequence[int], seconds: flo
 # ---------------------------------------------------------------- 2. latency added on a miss
 
 
-def miss_row(upstream: str, workdir: Path, samples: int, *flags: str) -> list[object]:
-    direct: list[float] = []
-    proxied: list[float] = []
+@dataclass
+class MissSamples:
+    """Seconds per question: straight to the fake upstream, through the proxy, and (semantic
+    row) the embedding of the same question alone."""
+
+    direct: list[float] = field(default_factory=list)
+    proxied: list[float] = field(default_factory=list)
+    embed: list[float] = field(default_factory=list)
+
+    def added(self) -> list[float]:
+        return [p - d for p, d in zip(self.proxied, self.direct)]
+
+    def beyond_embedding(self) -> list[float]:
+        return [a - e for a, e in zip(self.added(), self.embed)]
+
+
+def miss_samples(upstream: str, workdir: Path, samples: int, semantic: bool) -> MissSamples:
+    """Each new question goes straight to the fake upstream, then through the proxy, then (with
+    the semantic tier) through the same default embedder in this process, so (c) is measured
+    on the same text in the same second as (b)."""
+    embedder = None
+    if semantic:
+        from cacheback.embed import default_embedder
+
+        embedder = default_embedder()
+        embedder.embed("warm up the model")
+    flags = () if semantic else ("--no-semantic",)
+    out = MissSamples()
     run = f"{time.time():.0f}"
     with proxy(upstream, 1, workdir / f"miss{'-'.join(flags)}.db", *flags) as url:
         with httpx.Client(timeout=30) as client:
             for i in range(samples + 20):
-                body = {**HIT_BODY, "messages": [
-                    {"role": "user", "content": f"What is new in release {i} of project {run}?"}]}
+                question = f"What is new in release {i} of project {run}?"
+                body = {**HIT_BODY, "messages": [{"role": "user", "content": question}]}
                 headers = {**OPENAI_HEADERS, "x-cacheback-namespace": f"miss-{run}-{i}"}
-                for target, sink in ((upstream, direct), (url, proxied)):
+                timings = []
+                for target in (upstream, url):
                     started = time.perf_counter()
                     answer = client.post(target + "/v1/chat/completions", json=body,
                                          headers=headers)
-                    elapsed = time.perf_counter() - started
+                    timings.append(time.perf_counter() - started)
                     if target == url and answer.headers.get("x-cacheback") != "miss":
                         raise SystemExit(f"expected a miss, got {answer.headers.get('x-cacheback')}")
-                    if i >= 20:
-                        sink.append(elapsed)
+                if embedder is not None:
+                    started = time.perf_counter()
+                    embedder.embed(question)
+                    timings.append(time.perf_counter() - started)
+                if i >= 20:
+                    out.direct.append(timings[0])
+                    out.proxied.append(timings[1])
+                    out.embed.extend(timings[2:])
                 time.sleep(0.005)
-    added = [p - d for p, d in zip(proxied, direct)]
-    d50, d99, _ = percentiles_ms(direct)
-    p50, p99, _ = percentiles_ms(proxied)
-    a50, a99, _ = percentiles_ms(added)
-    tiers = "exact only (--no-semantic)" if flags else "exact + semantic (default)"
-    return [tiers, samples, d50, d99, p50, p99, p50 - d50, p99 - d99, a50]
+    return out
+
+
+def _p50_p99(seconds: Sequence[float]) -> list[float]:
+    p50, p99, _ = percentiles_ms(seconds)
+    return [p50, p99]
 
 
 def miss_table(upstream: str, workdir: Path, samples: int) -> str:
-    rows = [miss_row(upstream, workdir, samples, "--no-semantic"), miss_row(upstream, workdir, samples)]
+    load = os.getloadavg()[0]
+    exact = miss_samples(upstream, workdir, samples, semantic=False)
+    semantic = miss_samples(upstream, workdir, samples, semantic=True)
+    rows = []
+    for name, run in (("exact only (--no-semantic)", exact), ("exact + semantic (default)", semantic)):
+        d50, d99 = _p50_p99(run.direct)
+        p50, p99 = _p50_p99(run.proxied)
+        rows.append([name, samples, d50, d99, p50, p99, p50 - d50, p99 - d99,
+                     *_p50_p99(run.added())])
+    split = [
+        ["(a) added by the proxy, exact tier only", *_p50_p99(exact.added())],
+        ["(b) added by the proxy, exact + semantic tiers", *_p50_p99(semantic.added())],
+        ["(c) embedding the question alone (MiniLM, same run)", *_p50_p99(semantic.embed)],
+        ["(b) - (c) per question: the proxy's own share with the semantic tier",
+         *_p50_p99(semantic.beyond_embedding())],
+    ]
     return ("Latency a miss adds, 1 worker, sequential new questions (JSON), direct and proxied "
-            "requests interleaved\n\n"
+            f"requests interleaved (load average {load:.1f} -> {os.getloadavg()[0]:.1f})\n\n"
             + markdown_table(["tiers", "requests", "direct p50", "direct p99", "proxy p50",
-                              "proxy p99", "added p50", "added p99", "paired added p50"], rows)
-            + "\n(ms; 'added' = proxy percentile - direct percentile; 'paired' = median of the "
-              "per-pair differences)")
+                              "proxy p99", "added p50", "added p99", "paired added p50",
+                              "paired added p99"], rows)
+            + "\n(ms; 'added' = proxy percentile - direct percentile; 'paired' = percentiles of "
+              "the per-question differences)\n\n"
+            + markdown_table(["per question, paired", "p50 ms", "p99 ms"], split))
 
 
 # ---------------------------------------------------------------- 3. sustained mixed load
@@ -291,10 +349,11 @@ def load_row(upstream: str, workdir: Path, seconds: float, workers: int, *flags:
 
 
 def load_table(upstream: str, workdir: Path, seconds: float, workers: int) -> str:
+    load = os.getloadavg()[0]
     rows = [load_row(upstream, workdir, seconds, workers, "--no-semantic"),
             load_row(upstream, workdir, seconds, workers)]
     return ("Mixed load from wrk: both APIs, 1/3 streamed, 4 keys, 4 in 5 requests repeat one of "
-            "50 questions\n\n"
+            f"50 questions (load average {load:.1f} -> {os.getloadavg()[0]:.1f})\n\n"
             + markdown_table(["tiers", "workers", "concurrency", "seconds", "requests", "requests/s",
                               "p50 ms", "p99 ms", "5xx", "transport errors", "cut answers",
                               "X-Cacheback", "proxy errors"], rows))
@@ -306,18 +365,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--misses", type=int, default=400, help="miss latency samples per row")
     parser.add_argument("--load-seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--tables", nargs="+", choices=TABLES, default=list(TABLES),
+                        help="which tables to print (default: all)")
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start",
           flush=True)
     with tempfile.TemporaryDirectory(prefix="proxy-bench-") as tmp, fake_upstream() as upstream:
         workdir = Path(tmp)
         has_wrk = shutil.which("wrk") is not None
-        if not has_wrk:
+        if not has_wrk and {"hits", "load"} & set(args.tables):
             print("\nwrk is not installed (apt-get install wrk): no throughput or load tables")
-        if has_wrk:
+        if has_wrk and "hits" in args.tables:
             print("\n" + hit_table(upstream, workdir, args.workers, args.seconds), flush=True)
-        print("\n" + miss_table(upstream, workdir, args.misses), flush=True)
-        if has_wrk:
+        if "miss" in args.tables:
+            print("\n" + miss_table(upstream, workdir, args.misses), flush=True)
+        if has_wrk and "load" in args.tables:
             print("\n" + load_table(upstream, workdir, args.load_seconds, max(args.workers)),
                   flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
