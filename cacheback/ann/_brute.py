@@ -11,6 +11,7 @@ from ._filter import Admission
 __all__ = ["BruteForceIndex"]
 
 _QUERY_BLOCK = 256
+_SLOT_BLOCK = 8192
 
 
 class BruteForceIndex(ANNIndex):
@@ -45,7 +46,10 @@ class BruteForceIndex(ANNIndex):
         out = []
         for lo in range(0, len(queries), _QUERY_BLOCK):
             block = queries[lo:lo + _QUERY_BLOCK]
-            scores = block @ self._data[: self._n].T
+            scores = np.empty((len(block), self._n), dtype=np.float32)
+            for first in range(0, self._n, _SLOT_BLOCK):
+                last = min(self._n, first + _SLOT_BLOCK)
+                scores[:, first:last] = block @ self._vectors.range_rows(first, last).T
             if self._space.uses_norms:
                 scores = self._sqn[None, : self._n] - 2.0 * scores
             else:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._space import Space, dots
+from ._store import VectorStore
 
 __all__ = ["select_neighbours"]
 
 
-def select_neighbours(space: Space, data: np.ndarray, sq_norms: np.ndarray,
+def select_neighbours(space: Space, store: VectorStore, sq_norms: np.ndarray,
                       cand: np.ndarray, cand_dist: np.ndarray, m: int) -> np.ndarray:
     """Pick at most ``m`` neighbours per row by the heuristic; ``-1`` pads the result.
 
@@ -32,14 +33,14 @@ def select_neighbours(space: Space, data: np.ndarray, sq_norms: np.ndarray,
         if size <= m:
             out[r, :size] = row
         else:
-            picked = _select_row(space, data, sq_norms, row, cand_dist[r, :size], m)
+            picked = _select_row(space, store, sq_norms, row, cand_dist[r, :size], m)
             out[r, : len(picked)] = row[picked]
     return out
 
 
-def _select_row(space: Space, data: np.ndarray, sq_norms: np.ndarray, row: np.ndarray,
+def _select_row(space: Space, store: VectorStore, sq_norms: np.ndarray, row: np.ndarray,
                 dist_to_base: np.ndarray, m: int) -> list[int]:
-    vecs = data[row]
+    vecs = store.rows(row)
     sq = sq_norms[row]
     alive = np.arange(1, len(row))
     picked = [0]

@@ -21,6 +21,7 @@ from ._filter import Admission
 from ._graph import Layer
 from ._heuristic import select_neighbours
 from ._search import greedy_descend, search_layer
+from ._store import Float32Store, Int16Store, VectorStore
 
 __all__ = ["BULK_MIN_ITEMS", "COMPACT_FRACTION", "DEFAULT_EF", "EXACT_BUILD_MAX",
            "HNSWIndex"]
@@ -34,6 +35,8 @@ BULK_MIN_ITEMS = 64
 """Fresh inserts of at least this many items go through the chunked bulk path."""
 EXACT_BUILD_MAX = 40_000
 """Bulk linking uses exact candidate lists while the graph has at most this many slots."""
+_POOL_BLOCK = 8192
+"""Pool rows decoded at a time for the exact candidate lists."""
 EXACT_FILTER_MAX = 2048
 """An allowed-id filter this small is answered by an exact scan of those ids."""
 SELECTIVE_SAMPLE, SELECTIVE_SHARE = 32, 16
@@ -147,8 +150,13 @@ class HNSWIndex(ANNIndex):
         return query * np.float32(-2.0 if self._space.uses_norms else -1.0)
 
     def _score(self, probe: np.ndarray, slot: int) -> float:
-        score = float(self._data[slot] @ probe)
+        score = float(self._vectors.dots(np.array([slot]), probe)[0])
         return score + float(self._sqn[slot]) if self._space.uses_norms else score
+
+    def _store_type(self) -> type[VectorStore]:
+        """int16 codes for cosine (unit vectors: bounded components, so 16-bit codes lose
+        < 1e-5 of similarity); exact float32 for ip and l2, whose vectors are unbounded."""
+        return Int16Store if self._space.normalize else Float32Store
 
     def _link(self, slot: int) -> None:
         """Connect a stored node to the graph, HNSW's INSERT for one element."""
@@ -157,23 +165,23 @@ class HNSWIndex(ANNIndex):
             self._entry = slot
             return
         top = self._top
-        query, norms = self._data[slot], self._norms
+        query, norms = self._vectors.rows(np.array([slot]))[0], self._norms
         probe = self._probe(query)
         entry = self._entry
         entry_score = self._score(probe, entry)
         for lev in range(top, level, -1):
             entry, entry_score = greedy_descend(probe, entry, entry_score, self._layers[lev],
-                                                self._data, norms, skip=slot)
+                                                self._vectors, norms, skip=slot)
         entries = [(entry_score, entry)]
         offset = self._space.offset(query)
         for lev in range(min(level, top), -1, -1):
             seen = [(np.array([s for _, s in entries]), np.array([sc for sc, _ in entries]))]
             found, _ = search_layer(probe, entries, self._ef_link, self._layers[lev],
-                                    self._data, norms, {slot}, seen=seen)
+                                    self._vectors, norms, {slot}, seen=seen)
             entries = sorted((-neg, s) for neg, s in found)
             cand, scores = self._best_seen(seen, slot)
             dist = self._space.to_distance(scores, offset)
-            chosen = select_neighbours(self._space, self._data, self._sqn, cand[None],
+            chosen = select_neighbours(self._space, self._vectors, self._sqn, cand[None],
                                        dist[None], self.M)[0]
             chosen = chosen[chosen >= 0]
             self._layers[lev].set_neighbours(slot, chosen)
@@ -239,7 +247,7 @@ class HNSWIndex(ANNIndex):
             cand, dist = self._exact_candidates(members, pool, dense=layer.rows is None)
             if not cand.shape[1]:
                 continue
-            chosen = select_neighbours(self._space, self._data, self._sqn, cand, dist, self.M)
+            chosen = select_neighbours(self._space, self._vectors, self._sqn, cand, dist, self.M)
             rows = members if layer.rows is None else layer.rows[members]
             layer.links[rows, : self.M] = chosen
             layer.counts[rows] = (chosen >= 0).sum(axis=1)
@@ -251,9 +259,11 @@ class HNSWIndex(ANNIndex):
     def _exact_candidates(self, members: np.ndarray, pool: np.ndarray,
                           dense: bool) -> tuple[np.ndarray, np.ndarray]:
         """Each member's ``ef_construction`` nearest pool slots (itself excluded), sorted."""
-        queries = self._data[members]
-        data = self._data[: len(pool)] if dense else self._data[pool]
-        scores = queries @ data.T
+        queries = self._vectors.rows(members)
+        scores = np.empty((len(members), len(pool)), dtype=np.float32)
+        for lo in range(0, len(pool), _POOL_BLOCK):
+            block = pool[lo:lo + _POOL_BLOCK]
+            scores[:, lo:lo + len(block)] = queries @ self._vectors.rows(block).T
         if self._space.uses_norms:
             scores = (self._sqn[members][:, None] + self._sqn[pool][None, :]) - 2.0 * scores
         else:
@@ -313,7 +323,7 @@ class HNSWIndex(ANNIndex):
         """Set each node's list to the heuristic's pick from its candidate pool row."""
         layer = self._layers[lev]
         pools = np.where(pools == nodes[:, None], -1, pools).astype(np.int32)
-        dist = self._space.distances_from(self._data, self._sqn, nodes, pools)
+        dist = self._space.distances_from(self._vectors, self._sqn, nodes, pools)
         order = np.lexsort((pools, dist), axis=-1)
         pools = np.take_along_axis(pools, order, axis=1)
         dist = np.take_along_axis(dist, order, axis=1)
@@ -323,7 +333,7 @@ class HNSWIndex(ANNIndex):
         order = np.argsort(dist, axis=1, kind="stable")
         pools = np.take_along_axis(pools, order, axis=1)
         dist = np.take_along_axis(dist, order, axis=1)
-        chosen = select_neighbours(self._space, self._data, self._sqn, pools, dist, layer.width)
+        chosen = select_neighbours(self._space, self._vectors, self._sqn, pools, dist, layer.width)
         rows = nodes if layer.rows is None else layer.rows[nodes]
         layer.links[rows] = chosen
         layer.counts[rows] = (chosen >= 0).sum(axis=1)
@@ -343,11 +353,11 @@ class HNSWIndex(ANNIndex):
         entry_score = self._score(probe, entry)
         for lev in range(self._top, 0, -1):
             entry, entry_score = greedy_descend(probe, entry, entry_score, self._layers[lev],
-                                                self._data, norms)
+                                                self._vectors, norms)
         mask = self._admit_mask(admission)
         budget = 8 * ef + 64 if admission.restricted else 0
         found, done = search_layer(probe, [(entry_score, entry)], ef, self._layers[0],
-                                   self._data, norms, set(), mask, admission.call, budget)
+                                   self._vectors, norms, set(), mask, admission.call, budget)
         if not done or len(found) < min(k, len(self._slot_of)):
             return self._exact(query, k, admission)
         best = sorted((-neg, s) for neg, s in found)[:k]

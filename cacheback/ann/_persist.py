@@ -24,10 +24,11 @@ from .._errors import IndexFileError
 __all__ = ["FORMAT_VERSION", "read_index_file", "write_index_file"]
 
 MAGIC = b"CBACKANN"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: vectors may be int16 codes with per-row scales (``storage`` in the header)."""
 _PREFIX = struct.Struct("<8sII")
 _DIGEST_SIZE = 16
-_ALLOWED_DTYPES = frozenset({"<f4", "<i4", "<i8", "|i1", "|b1", "<u4"})
+_ALLOWED_DTYPES = frozenset({"<f4", "<i2", "<i4", "<i8", "|i1", "|b1", "<u4"})
 _CHUNK = 1 << 24
 
 

@@ -1,6 +1,6 @@
 """Best-first search over one HNSW layer, with numpy doing each expansion's distances.
 
-Searches rank by a *score*: ``data[x] @ probe`` (+ ``|x|^2`` in l2 space), where the probe is
+Searches rank by a *score*: ``vector[x] @ probe`` (+ ``|x|^2`` in l2 space), where the probe is
 ``-q`` (cosine, ip) or ``-2q`` (l2). It is monotone in the distance, so one gather and one
 matrix-vector product per expanded node give every neighbour's score. Visited nodes live in a
 Python set: testing membership in the per-neighbour loop is cheaper than filtering with numpy.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._graph import Layer
-from ._space import dots
+from ._store import VectorStore
 
 __all__ = ["BATCH", "greedy_descend", "search_layer"]
 
@@ -25,7 +25,7 @@ product and one pass for all their neighbours (slightly wider than strict best-f
 
 
 def greedy_descend(probe: np.ndarray, entry: int, entry_score: float, layer: Layer,
-                   data: np.ndarray, sq_norms: np.ndarray | None,
+                   store: VectorStore, sq_norms: np.ndarray | None,
                    skip: int = -1) -> tuple[int, float]:
     """Walk to the locally closest node of ``layer`` (ef = 1), as in HNSW's upper levels,
     never stepping onto slot ``skip`` (the node being relinked)."""
@@ -38,7 +38,7 @@ def greedy_descend(probe: np.ndarray, entry: int, entry_score: float, layer: Lay
             nb = nb[nb != skip]
         if not nb.size:
             return entry, entry_score
-        sc = dots(data.take(nb, axis=0), probe)
+        sc = store.dots(nb, probe)
         if sq_norms is not None:
             sc += sq_norms.take(nb)
         j = int(sc.argmin())
@@ -48,7 +48,7 @@ def greedy_descend(probe: np.ndarray, entry: int, entry_score: float, layer: Lay
 
 
 def search_layer(probe: np.ndarray, entries: list[tuple[float, int]], ef: int, layer: Layer,
-                 data: np.ndarray, sq_norms: np.ndarray | None, visited: set[int],
+                 store: VectorStore, sq_norms: np.ndarray | None, visited: set[int],
                  admit_mask: np.ndarray | None = None,
                  admit_call: Callable[[int], bool] | None = None,
                  budget: int = 0,
@@ -88,7 +88,7 @@ def search_layer(probe: np.ndarray, entries: list[tuple[float, int]], ef: int, l
         if budget and expansions >= budget:
             return res, False
         nb = _neighbours(layer, batch)
-        sc = dots(data.take(nb, axis=0), probe)
+        sc = store.dots(nb, probe)
         if sq_norms is not None:
             sc += sq_norms.take(nb)
         if record is not None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._store import VectorStore
 
 __all__ = ["SPACES", "Space", "dots"]
 
@@ -64,12 +69,13 @@ class Space:
             return np.maximum(sq_a[..., :, None] + sq_b[..., None, :] - 2.0 * gram, 0.0)
         return 1.0 - gram
 
-    def distances_from(self, data: np.ndarray, sq_norms: np.ndarray, base: np.ndarray,
+    def distances_from(self, store: VectorStore, sq_norms: np.ndarray, base: np.ndarray,
                        cand: np.ndarray) -> np.ndarray:
         """Distances from each ``base[r]`` slot to the slots ``cand[r, :]`` (``-1`` gives inf)."""
         valid = cand >= 0
         safe = np.where(valid, cand, 0)
-        dots = np.einsum("rd,rld->rl", data[base], data[safe])
+        others = store.rows(safe.ravel()).reshape(*safe.shape, store.dim)
+        dots = np.einsum("rd,rld->rl", store.rows(base), others)
         if self.uses_norms:
             dist = np.maximum(sq_norms[base][:, None] + sq_norms[safe] - 2.0 * dots, 0.0)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,13 @@ def make_clustered(n: int, dim: int, n_queries: int = 200, clusters: int = 40,
 
     ids = rng.permutation(10 * n)[:n].astype(np.int64) + 1
     return Clustered(draw(n), ids, draw(n_queries))
+
+
+def code_tolerance(dim: int) -> float:
+    """How far a cosine HNSW distance may stray from the exact float32 one: its int16 codes put
+    each component of a unit vector within 0.5/32767, so a dot with a unit query within sqrt(dim)
+    times that."""
+    return math.sqrt(dim) * 0.5 / 32767
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:

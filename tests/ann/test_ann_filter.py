@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from cacheback import InvalidInputError
 from cacheback.ann import BruteForceIndex, HNSWIndex
 
-from .conftest import Clustered
+from .conftest import Clustered, code_tolerance
 
 
 def _check(labels: np.ndarray, dist: np.ndarray, allowed: set[int], k: int,
@@ -21,7 +21,7 @@ def _check(labels: np.ndarray, dist: np.ndarray, allowed: set[int], k: int,
     assert labels[0, len(valid):].tolist() == [-1] * (k - len(valid))
     best = exact.knn_query(query, 1, filter=sorted(allowed))[1][0, 0]
     if valid:
-        assert dist[0, 0] == pytest.approx(best, abs=1e-5)
+        assert dist[0, 0] == pytest.approx(best, abs=code_tolerance(len(query)))
 
 
 @pytest.mark.parametrize("share", [0.5, 0.05, 0.002, 0.0])
@@ -90,7 +90,7 @@ def test_property_filtered_results_are_valid_and_complete(
     assert set(labels[labels >= 0].tolist()) <= allowed
     found = dist[labels >= 0]
     assert np.all(np.diff(found) >= 0)
-    assert np.all(found >= want_dist[want_labels >= 0] - 1e-5)
+    assert np.all(found >= want_dist[want_labels >= 0] - code_tolerance(len(query)))
 
 
 @pytest.fixture(scope="module")

@@ -86,10 +86,11 @@ def _with_header(data: bytearray, change) -> bytearray:  # type: ignore[no-untyp
     (lambda d: d[:-40] + bytes([d[-40] ^ 1]) + d[-39:], "checksum"),
     (lambda d: b"SQLite format 3\0" + d[16:], "not a cacheback index"),
     (lambda d: d[:8] + struct.pack("<I", FORMAT_VERSION + 1) + d[12:], "format version"),
+    (lambda d: d[:8] + struct.pack("<I", 1) + d[12:], "format version 1;"),
     (lambda d: d[:16] + b"}" + d[17:], "header"),
     (lambda d: _with_header(d, lambda h: h.update(dim=32)), "disagree|checksum"),
 ], ids=["third", "last-byte", "prefix-only", "padded", "bit-flip", "foreign", "version",
-        "bad-json", "header-edit"])
+        "float32-era-version", "bad-json", "header-edit"])
 def test_damaged_file_is_refused(saved: Path, tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
     path = _damaged(saved, tmp_path, edit)
     with pytest.raises(IndexFileError, match=message):
@@ -119,6 +120,22 @@ def test_a_consistent_looking_but_broken_graph_is_refused(tmp_path: Path) -> Non
     arrays["L0_links"][0, 0] = 999
     write_index_file(tmp_path / "bad.index", header, arrays)
     with pytest.raises(IndexFileError, match="dangling"):
+        HNSWIndex.load(tmp_path / "bad.index")
+
+
+def test_vectors_kept_in_another_form_are_refused(tmp_path: Path) -> None:
+    """A cosine HNSW file must hold int16 codes; float32 vectors under the current version
+    (a writer bug) are refused, not silently misread."""
+    from cacheback.ann._persist import read_index_file, write_index_file
+
+    index = HNSWIndex(8, "cosine")
+    index.add_items(np.random.default_rng(0).standard_normal((50, 8)), np.arange(50))
+    index.save(tmp_path / "ok.index")
+    header, arrays = read_index_file(tmp_path / "ok.index")
+    arrays["vectors"] = arrays.pop("codes").astype(np.float32) / 32767
+    header["storage"] = "float32"
+    write_index_file(tmp_path / "bad.index", header, arrays)
+    with pytest.raises(IndexFileError, match="'float32' vectors; a hnsw index in cosine space keeps 'int16'"):
         HNSWIndex.load(tmp_path / "bad.index")
 
 

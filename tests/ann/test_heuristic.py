@@ -7,6 +7,7 @@ import pytest
 
 from cacheback.ann._heuristic import select_neighbours
 from cacheback.ann._space import Space
+from cacheback.ann._store import Float32Store
 
 
 def _paper(space: Space, data: np.ndarray, base: int, cand: list[int], m: int) -> list[int]:
@@ -34,11 +35,13 @@ def test_matches_the_paper(space_name: str, m: int) -> None:
     space = Space(space_name)
     data = space.prepare(rng.standard_normal((300, 12)))
     sq = space.sq_norms(data)
+    store = Float32Store(12, 300)
+    store.write(np.arange(300), data)
     bases = rng.choice(300, 20, replace=False)
     rows, dists, expected = [], [], []
     for base in bases.tolist():
         others = rng.choice(np.delete(np.arange(300), base), rng.integers(1, 60), replace=False)
-        d = space.distances_from(data, sq, np.array([base]), others[None].astype(np.int32))[0]
+        d = space.distances_from(store, sq, np.array([base]), others[None].astype(np.int32))[0]
         order = np.argsort(d, kind="stable")
         rows.append(others[order])
         dists.append(d[order])
@@ -48,7 +51,7 @@ def test_matches_the_paper(space_name: str, m: int) -> None:
     cand_dist = np.full((len(rows), width), np.inf, dtype=np.float32)
     for i, (r, d) in enumerate(zip(rows, dists)):
         cand[i, : len(r)], cand_dist[i, : len(r)] = r, d
-    got = select_neighbours(space, data, sq, cand, cand_dist, m)
+    got = select_neighbours(space, store, sq, cand, cand_dist, m)
     for row, want in zip(got, expected):
         assert row[row >= 0].tolist() == want
         assert (row[len(want):] == -1).all()
