@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,11 @@ import numpy as np
 from ._errors import IndexFileError
 from .ann import HNSW_MIN_ITEMS, ANNIndex, BruteForceIndex, HNSWIndex, load_index
 
-__all__ = ["PartitionedVectors", "remove_stale_temp_files"]
+__all__ = ["PartitionCodes", "PartitionedVectors", "remove_stale_temp_files"]
 
 logger = logging.getLogger("cacheback")
 
 Partition = tuple[str, str]
-#: Partitions up to this size are searched through an explicit id list (an exact scan of
-#: just those rows); larger ones share the index's graph search with a membership predicate.
-_EXPLICIT_FILTER_MAX = 4096
 _TEMP_FILE_MAX_AGE = 600.0
 
 
@@ -47,8 +45,105 @@ def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:
     return removed
 
 
+class PartitionCodes:
+    """Small int codes for partitions, with how many indexed entries each has; the code of a
+    partition that empties out is given to the next new one."""
+
+    def __init__(self, table: list[Partition | None] | None = None) -> None:
+        self._table: list[Partition | None] = list(table or [])
+        self._code = {part: code for code, part in enumerate(self._table) if part is not None}
+        self._free = [code for code, part in enumerate(self._table) if part is None]
+        self._sizes = np.zeros(len(self._table), dtype=np.int64)
+
+    @classmethod
+    def from_table(cls, table: Any) -> PartitionCodes:
+        """Codes from :meth:`table` as saved in JSON; IndexFileError when it is malformed."""
+        if not isinstance(table, list):
+            raise IndexFileError("index file has no partition table")
+        parts: list[Partition | None] = []
+        for item in table:
+            if item is None:
+                parts.append(None)
+            elif isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
+                parts.append((item[0], item[1]))
+            else:
+                raise IndexFileError(f"index file has a malformed partition {item!r}")
+        codes = cls(parts)
+        if len(codes._code) + len(codes._free) != len(parts):
+            raise IndexFileError("index file lists a partition twice")
+        return codes
+
+    def table(self) -> list[list[str] | None]:
+        """The partition of every code (None for a free one), JSON-ready."""
+        return [None if part is None else list(part) for part in self._table]
+
+    def code(self, partition: Partition) -> int | None:
+        return self._code.get(partition)
+
+    def size(self, code: int) -> int:
+        return int(self._sizes[code])
+
+    def lookup(self, partitions: Iterable[Partition]) -> np.ndarray:
+        """The code of each partition, ``-1`` for unknown ones."""
+        get = self._code.get
+        return np.fromiter((get(p, -1) for p in partitions), dtype=np.int32)
+
+    def claim(self, partitions: list[Partition]) -> np.ndarray:
+        """Codes for one new entry in each of ``partitions`` (new partitions get codes)."""
+        codes = np.empty(len(partitions), dtype=np.int32)
+        for i, part in enumerate(partitions):
+            code = self._code.get(part)
+            if code is None:
+                code = self._new_code(part)
+            codes[i] = code
+        np.add.at(self._sizes, codes, 1)
+        return codes
+
+    def count(self, codes: np.ndarray) -> None:
+        """Count entries already coded ``codes`` (as read back from a saved index)."""
+        self._sizes += np.bincount(codes, minlength=len(self._sizes))
+
+    def release(self, codes: np.ndarray) -> None:
+        """Uncount one entry per code (``-1`` entries were not indexed); free emptied codes."""
+        codes = codes[codes >= 0]
+        np.subtract.at(self._sizes, codes, 1)
+        for code in np.unique(codes).tolist():
+            if self._sizes[code] == 0:
+                part = self._table[code]
+                assert part is not None
+                del self._code[part]
+                self._table[code] = None
+                self._free.append(code)
+
+    def of_namespace(self, namespace: str) -> list[int]:
+        return [code for part, code in self._code.items() if part[0] == namespace]
+
+    def nbytes(self) -> int:
+        """Approximate bytes held (the table's strings included)."""
+        strings = sum(sys.getsizeof(x) for part in self._code for x in part)
+        return (sys.getsizeof(self._code) + sys.getsizeof(self._table) + self._sizes.nbytes
+                + 56 * len(self._code) + strings)
+
+    def _new_code(self, part: Partition) -> int:
+        if self._free:
+            code = self._free.pop()
+            self._table[code] = part
+        else:
+            code = len(self._table)
+            self._table.append(part)
+            if code >= len(self._sizes):
+                self._sizes = np.concatenate([self._sizes, np.zeros(max(16, code), np.int64)])
+        self._code[part] = code
+        return code
+
+
 class PartitionedVectors:
-    """Nearest-neighbour search restricted to one (namespace, scope) partition at a time."""
+    """Nearest-neighbour search restricted to one (namespace, scope) partition at a time.
+
+    Each partition gets a small int code, stored with its vectors as the index's item group:
+    per entry that is 4 bytes in a numpy array instead of a dict entry, a set entry and a
+    tuple. The codes of partitions that empty out are reused.
+    """
 
     def __init__(
         self,
@@ -63,17 +158,16 @@ class PartitionedVectors:
         self.dirty = False
         self._lock = threading.RLock()
         self._index: ANNIndex = BruteForceIndex(max(dim, 1))
-        self._where: dict[int, Partition] = {}
-        self._members: dict[Partition, set[int]] = {}
-        self._journal: list[tuple[np.ndarray, np.ndarray | None]] | None = None
+        self._codes = PartitionCodes()
+        self._journal: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] | None = None
         self._builder: threading.Thread | None = None
         self._generation = 0
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._index)
 
     def __contains__(self, entry_id: object) -> bool:
-        return entry_id in self._where
+        return entry_id in self._index
 
     @property
     def kind(self) -> str:
@@ -81,35 +175,36 @@ class PartitionedVectors:
 
     def add(self, ids: np.ndarray, partitions: list[Partition], vectors: np.ndarray) -> int:
         """Add or replace rows; rows whose vector is not finite are skipped and counted."""
-        ok = np.isfinite(vectors).all(axis=1)
-        keep_ids = np.asarray(ids, dtype=np.int64)[ok]
-        if keep_ids.size:
-            keep_vectors = np.ascontiguousarray(vectors[ok], dtype=np.float32)
+        ids = np.asarray(ids, dtype=np.int64)
+        finite = np.flatnonzero(np.isfinite(vectors).all(axis=1))
+        if finite.size:
+            _, last = np.unique(ids[finite][::-1], return_index=True)
+            rows = finite[np.sort(len(finite) - 1 - last)]  # a repeated id keeps its last row
+            keep_ids = ids[rows]
+            keep_vectors = np.ascontiguousarray(vectors[rows], dtype=np.float32)
             with self._lock:
-                self._index.add_items(keep_vectors, keep_ids)
-                for entry_id, part in zip(keep_ids.tolist(), (p for p, g in zip(partitions, ok) if g)):
-                    old = self._where.get(entry_id)
-                    if old is not None and old != part:
-                        self._members[old].discard(entry_id)
-                    self._members.setdefault(part, set()).add(entry_id)
-                    self._where[entry_id] = part
+                old = self._index.groups_of(keep_ids)
+                codes = self._codes.claim([partitions[i] for i in rows.tolist()])
+                try:
+                    self._index.add_items(keep_vectors, keep_ids, codes)
+                except BaseException:
+                    self._codes.release(codes)
+                    raise
+                self._codes.release(old)
                 if self._journal is not None:
-                    self._journal.append((keep_ids, keep_vectors))
+                    self._journal.append((keep_ids, keep_vectors, codes))
                 self.dirty = True
                 self._maybe_promote()
-        return int((~ok).sum())
+        return len(ids) - len(finite)
 
     def remove(self, entry_id: int) -> None:
         with self._lock:
-            part = self._where.pop(entry_id, None)
-            if part is None:
+            if entry_id not in self._index:
                 return
-            self._members[part].discard(entry_id)
-            if not self._members[part]:
-                del self._members[part]
+            self._codes.release(self._index.groups_of([entry_id]))
             self._index.mark_deleted(entry_id)
             if self._journal is not None:
-                self._journal.append((np.array([entry_id], dtype=np.int64), None))
+                self._journal.append((np.array([entry_id], dtype=np.int64), None, None))
             self.dirty = True
 
     def clear(self, namespace: str | None = None) -> None:
@@ -119,35 +214,34 @@ class PartitionedVectors:
                 self._journal = None
                 self._builder = None
                 self._index = BruteForceIndex(max(self.dim, 1))
-                self._where.clear()
-                self._members.clear()
+                self._codes = PartitionCodes()
                 self.dirty = True
                 return
-            doomed = [i for p, ids in self._members.items() if p[0] == namespace for i in ids]
-            for entry_id in doomed:
-                self.remove(entry_id)
+            for code in self._codes.of_namespace(namespace):
+                for entry_id in self._index.ids(group=code).tolist():
+                    self.remove(entry_id)
 
     def search(self, query: np.ndarray, partition: Partition, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Ids and cosine similarities of the ``k`` nearest rows in ``partition``, best first."""
         with self._lock:
-            members = self._members.get(partition)
-            if not members:
+            code = self._codes.code(partition)
+            size = 0 if code is None else self._codes.size(code)
+            if not size:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            flt: Any
-            if len(members) == len(self._where):
-                flt = None
-            elif len(members) <= _EXPLICIT_FILTER_MAX:
-                flt = np.fromiter(members, dtype=np.int64, count=len(members))
-            else:
-                where = self._where
-                flt = lambda entry_id: where.get(entry_id) == partition  # noqa: E731
-            labels, distances = self._index.knn_query(query, min(k, len(members)), filter=flt)
+            group = None if size == len(self._index) else code
+            labels, distances = self._index.knn_query(query, min(k, size), group=group)
         found = labels[0] >= 0
         return labels[0][found], (1.0 - distances[0][found]).astype(np.float32)
 
     def nbytes(self) -> int:
-        """Bytes of the indexed vectors (the graph's links come on top for HNSW)."""
-        return len(self._where) * self.dim * 4
+        """Approximate bytes held: the sum of :meth:`memory`."""
+        return sum(self.memory().values())
+
+    def memory(self) -> dict[str, int]:
+        """Approximate bytes held, by part: the index's ``vectors``, ``graph`` and ``ids``, and
+        the ``partitions`` table."""
+        with self._lock:
+            return {**self._index.memory(), "partitions": self._codes.nbytes()}
 
     # -- HNSW promotion ------------------------------------------------------------------
 
@@ -155,30 +249,33 @@ class PartitionedVectors:
         if (
             self._builder is None
             and not isinstance(self._index, HNSWIndex)
-            and len(self._where) >= self.hnsw_min_items
+            and len(self._index) >= self.hnsw_min_items
         ):
             vectors, ids = self._index.items()
+            groups = self._index.groups_of(ids)
             self._journal = []
             self._builder = threading.Thread(
-                target=self._build, args=(vectors, ids, self._generation),
+                target=self._build, args=(vectors, ids, groups, self._generation),
                 name="cacheback-hnsw-build", daemon=True,
             )
             self._builder.start()
 
-    def _build(self, vectors: np.ndarray, ids: np.ndarray, generation: int) -> None:
+    def _build(self, vectors: np.ndarray, ids: np.ndarray, groups: np.ndarray,
+               generation: int) -> None:
         try:
             graph = HNSWIndex(self.dim, "cosine", max_elements=max(2 * len(ids), 1024))
-            graph.add_items(vectors, ids)
+            graph.add_items(vectors, ids, groups)
+            del vectors
             with self._lock:
                 if generation != self._generation or self._journal is None:
                     return
-                for op_ids, op_vectors in self._journal:
+                for op_ids, op_vectors, op_groups in self._journal:
                     if op_vectors is None:
                         for entry_id in op_ids.tolist():
                             if entry_id in graph:
                                 graph.mark_deleted(entry_id)
                     else:
-                        graph.add_items(op_vectors, op_ids)
+                        graph.add_items(op_vectors, op_ids, op_groups)
                 self._index, self._journal, self._builder = graph, None, None
                 self.dirty = True
         except Exception as exc:  # noqa: BLE001 - the exact scan keeps serving
@@ -186,7 +283,7 @@ class PartitionedVectors:
             with self._lock:
                 if generation == self._generation:
                     self._journal = None
-                    self.hnsw_min_items = max(self.hnsw_min_items, 2 * len(self._where))
+                    self.hnsw_min_items = max(self.hnsw_min_items, 2 * len(self._index))
                     self._builder = None
             return
         if self.on_promoted is not None:
@@ -206,7 +303,7 @@ class PartitionedVectors:
         with self._lock:
             if not isinstance(self._index, HNSWIndex) or self._journal is not None:
                 return
-            self._index.meta = dict(meta)
+            self._index.meta = {**meta, "partitions": self._codes.table()}
             self._index.save(path)
             self.dirty = False
 
@@ -225,18 +322,21 @@ class PartitionedVectors:
         if synced < 0:
             raise IndexFileError(f"{path} does not say which rows it covers")
         partitions = rows(synced)
-        indexed = set(index.ids().tolist())
-        if set(partitions) - indexed:
+        sql_ids = np.fromiter(partitions, dtype=np.int64, count=len(partitions))
+        indexed = index.ids()
+        if np.setdiff1d(sql_ids, indexed).size:
             raise IndexFileError(f"{path} lacks rows that SQLite holds")
-        for entry_id in indexed - set(partitions):
+        for entry_id in np.setdiff1d(indexed, sql_ids).tolist():
             index.mark_deleted(entry_id)
+        codes = PartitionCodes.from_table(saved.get("partitions"))
+        expected = codes.lookup(partitions.values())
+        if not np.array_equal(expected, index.groups_of(sql_ids)):
+            raise IndexFileError(f"{path} files rows under other partitions than SQLite does")
+        codes.count(expected)
         with self._lock:
             self._generation += 1
             self._journal, self._builder = None, None
             self._index = index
-            self._where = dict(partitions)
-            self._members = {}
-            for entry_id, part in partitions.items():
-                self._members.setdefault(part, set()).add(entry_id)
+            self._codes = codes
             self.dirty = False
         return synced

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import cacheback.cache as cache_module
-from cacheback import SemanticCache
-from cacheback._vectors import PartitionedVectors, remove_stale_temp_files
+from cacheback import IndexFileError, SemanticCache
+from cacheback._vectors import PartitionCodes, PartitionedVectors, remove_stale_temp_files
 from cacheback.embed import Embedder
 
 
@@ -64,6 +64,80 @@ def test_promotion_to_hnsw_replays_writes_made_during_the_build() -> None:
     assert found / 650 >= 0.99
     for entry_id in range(0, 50):
         assert entry_id not in vectors.search(data[entry_id], part, 10)[0]
+
+
+def test_partition_codes_count_entries_and_reuse_emptied_codes() -> None:
+    codes = PartitionCodes()
+    first = codes.claim([("a", ""), ("b", ""), ("a", "")])
+    assert first.tolist() == [0, 1, 0] and codes.size(0) == 2
+    codes.release(np.array([1, -1]))
+    assert codes.code(("b", "")) is None and codes.table() == [["a", ""], None]
+    assert codes.claim([("c", "x")]).tolist() == [1]
+    assert codes.of_namespace("c") == [1]
+    assert codes.lookup([("a", ""), ("zz", "")]).tolist() == [0, -1]
+
+
+@pytest.mark.parametrize("table", [None, "x", [["a"]], [["a", 1]], [["a", ""], ["a", ""]]])
+def test_malformed_partition_tables_are_refused(table: object) -> None:
+    with pytest.raises(IndexFileError):
+        PartitionCodes.from_table(table)
+
+
+def test_replacing_and_removing_keep_partition_sizes_right() -> None:
+    vectors = PartitionedVectors(32)
+    data = unit_rows(6)
+    vectors.add(np.array([1, 2, 3, 1]), [("n", "a"), ("n", "a"), ("n", "b"), ("n", "b")], data[:4])
+    assert len(vectors) == 3
+    assert vectors.search(data[0], ("n", "a"), 5)[0].tolist() == [2]
+    assert sorted(vectors.search(data[0], ("n", "b"), 5)[0].tolist()) == [1, 3]
+    vectors.remove(2)
+    vectors.remove(2)
+    assert len(vectors.search(data[0], ("n", "a"), 5)[0]) == 0
+    assert vectors.memory()["partitions"] < 2000
+
+
+def test_large_partitions_are_searched_through_the_graph() -> None:
+    vectors = PartitionedVectors(32, hnsw_min_items=1000)
+    data = unit_rows(3000, seed=3)
+    parts = [("n", "big") if i % 5 else ("n", "small") for i in range(3000)]
+    vectors.add(np.arange(3000), parts, data)
+    assert vectors.wait_for_build(timeout=120) and vectors.kind == "hnsw"
+    for i in range(0, 3000, 97):
+        ids, sims = vectors.search(data[i], parts[i], 5)
+        assert ids[0] == i and all(parts[j] == parts[i] for j in ids.tolist())
+
+
+def hnsw_vectors(n: int, parts: list[tuple[str, str]]) -> tuple[PartitionedVectors, np.ndarray]:
+    vectors = PartitionedVectors(32, hnsw_min_items=n)
+    data = unit_rows(n, seed=4)
+    vectors.add(np.arange(n), parts, data)
+    assert vectors.wait_for_build(timeout=120)
+    return vectors, data
+
+
+def test_a_saved_index_is_adopted_with_its_partitions(tmp_path: Path) -> None:
+    parts = [("n", "a") if i % 3 else ("m", "b") for i in range(500)]
+    vectors, data = hnsw_vectors(500, parts)
+    vectors.remove(7)
+    vectors.save(tmp_path / "v.index", {"db": "x", "synced_id": 499})
+    rows = {i: p for i, p in enumerate(parts) if i not in (7, 8)}
+    adopted = PartitionedVectors(32)
+    assert adopted.adopt(tmp_path / "v.index", {"db": "x"}, lambda upto: rows) == 499
+    assert len(adopted) == 498 and 8 not in adopted and adopted.kind == "hnsw"
+    ids, _ = adopted.search(data[9], ("m", "b"), 3)
+    assert ids[0] == 9 and all(parts[j] == ("m", "b") for j in ids.tolist())
+    adopted.clear("m")
+    assert len(adopted) == sum(p == ("n", "a") for p in rows.values())
+
+
+def test_an_index_that_files_a_row_elsewhere_than_sqlite_is_refused(tmp_path: Path) -> None:
+    parts = [("n", "a")] * 300
+    vectors, _ = hnsw_vectors(300, parts)
+    vectors.save(tmp_path / "v.index", {"synced_id": 299})
+    rows = dict(enumerate(parts))
+    rows[5] = ("n", "other")
+    with pytest.raises(IndexFileError, match="other partitions"):
+        PartitionedVectors(32).adopt(tmp_path / "v.index", {}, lambda upto: rows)
 
 
 def test_stale_temp_files_are_removed(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@
 :class:`ANNIndex`, and one versioned, checksummed file format::
 
     index = choose_index(n_expected, dim=384)          # brute force when small, HNSW when large
-    index.add_items(vectors, ids)                       # a known id is replaced
+    index.add_items(vectors, ids, groups)               # a known id is replaced; groups optional
     labels, distances = index.knn_query(query, k=5, filter=allowed_ids)
+    labels, distances = index.knn_query(query, k=5, group=3)   # only items added in group 3
     index.mark_deleted(entry_id)
     index = promote(index)                              # brute force -> HNSW once it has grown
     index.meta = {"data_version": 7}; index.save(path)  # atomic; meta tells a stale file apart

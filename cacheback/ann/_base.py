@@ -53,38 +53,44 @@ class ANNIndex(ABC):
         self._sqn = np.zeros(0, dtype=np.float32)
         self._labels = np.zeros(0, dtype=np.int64)
         self._deleted = np.zeros(0, dtype=bool)
+        self._groups = np.zeros(0, dtype=np.int32)
         self._set_capacity(max(1, int(max_elements)))
 
     # ------------------------------------------------------------------ public API
 
     def add_items(self, vectors: np.ndarray | Sequence[Sequence[float]],
-                  ids: np.ndarray | Sequence[int]) -> None:
+                  ids: np.ndarray | Sequence[int],
+                  groups: np.ndarray | Sequence[int] | None = None) -> None:
         """Insert ``vectors`` (n, dim) under ``ids`` (n,); a known id is replaced in place.
 
-        Within one call a repeated id keeps its last vector.
+        ``groups`` (n,) tags the items with small non-negative ints for ``knn_query(group=)``
+        (all 0 when omitted). Within one call a repeated id keeps its last vector and group.
         """
         vecs = self._as_matrix(vectors)
-        labels = np.asarray(ids).reshape(-1)
-        if labels.size and not np.issubdtype(labels.dtype, np.integer):
-            raise InvalidInputError(f"ids must be integers, not {labels.dtype}")
-        labels = labels.astype(np.int64)
+        labels = self._as_ids(ids)
         if len(labels) != len(vecs):
             raise InvalidInputError(f"got {len(vecs)} vectors but {len(labels)} ids")
+        tags = np.zeros(len(labels), dtype=np.int32) if groups is None else self._as_ids(groups)
+        if len(tags) != len(labels) or (tags.size and not 0 <= tags.min() <= tags.max() < 2**31):
+            raise InvalidInputError("groups must be one non-negative int32 per id")
         if not len(labels):
             return
         _, last_rev = np.unique(labels[::-1], return_index=True)
         keep = np.sort(len(labels) - 1 - last_rev)
         with self._lock:
-            self._insert(self._space.prepare(vecs[keep]), labels[keep])
+            self._insert(self._space.prepare(vecs[keep]), labels[keep],
+                         tags[keep].astype(np.int32))
 
     def knn_query(self, vectors: np.ndarray | Sequence[float], k: int = 1,
-                  filter: IdFilter = None) -> tuple[np.ndarray, np.ndarray]:
+                  filter: IdFilter = None,
+                  group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest live items of each query row: ``(labels, distances)``, both (m, k).
 
         ``filter`` restricts the results: a predicate on ids (called only on nodes that would
         enter the results), or a collection of allowed ids (converted on every call; best for a
-        few thousand ids, which are then scanned exactly). Rows are padded with ``-1`` / ``inf``
-        only when fewer than ``k`` admissible items exist.
+        few thousand ids, which are then scanned exactly). ``group`` restricts them to the items
+        added with that group (found by one vectorised pass; combined with ``filter``). Rows are
+        padded with ``-1`` / ``inf`` only when fewer than ``k`` admissible items exist.
         """
         queries = self._space.prepare(self._as_matrix(vectors))
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
@@ -94,6 +100,8 @@ class ANNIndex(ABC):
         dists = np.full((len(queries), k), np.inf, dtype=np.float32)
         with self._lock:
             admission = resolve_filter(filter, self._slot_of, self._labels)
+            if group is not None:
+                admission = admission.within(self._group_slots(group))
             for i, (slots, scores) in enumerate(self._search_many(queries, k, admission)):
                 n = len(slots)
                 labels[i, :n] = self._labels[slots]
@@ -134,10 +142,19 @@ class ANNIndex(ABC):
     def __contains__(self, id: object) -> bool:
         return isinstance(id, (int, np.integer)) and int(id) in self._slot_of
 
-    def ids(self) -> np.ndarray:
-        """The live ids, in slot order."""
+    def ids(self, group: int | None = None) -> np.ndarray:
+        """The live ids (of one ``group`` when given), in slot order."""
         with self._lock:
+            if group is not None:
+                return self._labels[self._group_slots(group)]
             return self._labels[: self._n][~self._deleted[: self._n]]
+
+    def groups_of(self, ids: np.ndarray | Sequence[int]) -> np.ndarray:
+        """The group of each id, ``-1`` for ids not in the index."""
+        labels = self._as_ids(ids)
+        with self._lock:
+            slots = np.array([self._slot_of.get(i, -1) for i in labels.tolist()], dtype=np.int64)
+            return np.where(slots >= 0, self._groups[slots], -1).astype(np.int32)
 
     def items(self) -> tuple[np.ndarray, np.ndarray]:
         """(vectors, ids) of the live items as float32, as stored (normalised in cosine space,
@@ -152,10 +169,10 @@ class ANNIndex(ABC):
 
     def memory(self) -> dict[str, int]:
         """Approximate bytes held, by part: ``vectors`` (with their norms), ``graph`` (links
-        and levels; none for brute force) and ``ids`` (labels, tombstones, the id map)."""
+        and levels; none for brute force) and ``ids`` (labels, groups, tombstones, id map)."""
         with self._lock:
-            ids = (self._labels.nbytes + self._deleted.nbytes + sys.getsizeof(self._slot_of)
-                   + 32 * len(self))
+            ids = (self._labels.nbytes + self._deleted.nbytes + self._groups.nbytes
+                   + sys.getsizeof(self._slot_of) + 32 * len(self))
             return {"vectors": self._vectors.nbytes + self._sqn.nbytes,
                     "graph": sum(a.nbytes for a in self._extra_arrays()), "ids": ids}
 
@@ -180,8 +197,9 @@ class ANNIndex(ABC):
             header = {"kind": self.kind, "dim": self.dim, "space": self.space, "count": len(self),
                       "slots": n, "ef": self.ef, "meta": self.meta, "params": self._params(),
                       "storage": self._vectors.kind}
-            arrays: dict[str, np.ndarray] = {**self._vectors.arrays(n), "labels": self._labels[:n],
-                                             "deleted": self._deleted[:n], **self._state_arrays()}
+            arrays: dict[str, np.ndarray] = {
+                **self._vectors.arrays(n), "labels": self._labels[:n], "groups": self._groups[:n],
+                "deleted": self._deleted[:n], **self._state_arrays()}
             write_index_file(path, header, arrays)
 
     @classmethod
@@ -200,8 +218,9 @@ class ANNIndex(ABC):
     # ------------------------------------------------------------------ subclass hooks
 
     @abstractmethod
-    def _insert(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        """Store prepared ``vectors`` under distinct ``ids`` (known ids are replaced)."""
+    def _insert(self, vectors: np.ndarray, ids: np.ndarray, groups: np.ndarray) -> None:
+        """Store prepared ``vectors`` under distinct ``ids`` in ``groups`` (known ids are
+        replaced)."""
 
     @abstractmethod
     def _search(self, query: np.ndarray, k: int,
@@ -239,13 +258,28 @@ class ANNIndex(ABC):
         """Reallocate every per-slot array to ``capacity`` slots (subclasses extend this)."""
         keep = min(capacity, self._n)
         self._vectors.resize(capacity, keep)
-        for name in ("_sqn", "_labels", "_deleted"):
+        for name in ("_sqn", "_labels", "_deleted", "_groups"):
             old = getattr(self, name)
             new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
             new[:keep] = old[:keep]
             setattr(self, name, new)
 
     # ------------------------------------------------------------------ shared helpers
+
+    @staticmethod
+    def _as_ids(ids: Any) -> np.ndarray:
+        """``ids`` as a flat int64 array; InvalidInputError for anything but integers."""
+        arr = np.asarray(ids).reshape(-1)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise InvalidInputError(f"ids must be integers, not {arr.dtype}")
+        return arr.astype(np.int64)
+
+    def _group_slots(self, group: int) -> np.ndarray:
+        """The live slots tagged ``group``."""
+        if not isinstance(group, (int, np.integer)) or isinstance(group, bool):
+            raise InvalidInputError(f"group must be an int, not {group!r}")
+        n = self._n
+        return np.flatnonzero((self._groups[:n] == group) & ~self._deleted[:n])
 
     def _as_matrix(self, vectors: Any) -> np.ndarray:
         arr = np.asarray(vectors, dtype=np.float32)
@@ -273,9 +307,11 @@ class ANNIndex(ABC):
         self._n = need
         return slots
 
-    def _store(self, slots: np.ndarray, vectors: np.ndarray, ids: np.ndarray) -> None:
-        """Write vectors and ids into ``slots`` and make them live."""
+    def _store(self, slots: np.ndarray, vectors: np.ndarray, ids: np.ndarray,
+               groups: np.ndarray) -> None:
+        """Write vectors, ids and groups into ``slots`` and make them live."""
         self._vectors.write(slots, vectors)
+        self._groups[slots] = groups
         if self._space.uses_norms:
             self._sqn[slots] = self._space.sq_norms(self._vectors.rows(slots))
         self._labels[slots] = ids
@@ -326,8 +362,9 @@ class ANNIndex(ABC):
                 raise IndexFileError(f"{where} has dim {file_dim}, expected {dim}")
             if space is not None and file_space != space:
                 raise IndexFileError(f"{where} uses space {file_space!r}, expected {space!r}")
-            labels, deleted = arrays["labels"], arrays["deleted"]
-            if labels.shape != (n,) or deleted.shape != (n,):
+            labels, deleted, groups = arrays["labels"], arrays["deleted"], arrays["groups"]
+            if (labels.shape != (n,) or deleted.shape != (n,) or groups.shape != (n,)
+                    or groups.dtype != np.int32):
                 raise IndexFileError(f"{where} has arrays that disagree with its header")
             index = cls._construct(file_dim, file_space, header["params"], max(1, n))
             store = index._store_type()
@@ -340,6 +377,7 @@ class ANNIndex(ABC):
                 index._sqn[:n] = index._space.sq_norms(index._vectors.rows(np.arange(n)))
             index._labels[:n] = labels
             index._deleted[:n] = deleted
+            index._groups[:n] = groups
             live = np.flatnonzero(~deleted)
             index._slot_of = dict(zip(labels[live].tolist(), live.tolist()))
             if len(index._slot_of) != len(live) or len(live) != int(header["count"]):

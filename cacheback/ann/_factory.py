@@ -34,13 +34,13 @@ def choose_index(n_expected: int, dim: int, space: str = "cosine",
 
 
 def promote(index: ANNIndex, **hnsw_options: Any) -> ANNIndex:
-    """``index`` itself, or an HNSW copy of it (same items and meta) once a brute-force index
-    has reached ``HNSW_MIN_ITEMS`` items."""
+    """``index`` itself, or an HNSW copy of it (same items, groups and meta) once a
+    brute-force index has reached ``HNSW_MIN_ITEMS`` items."""
     if isinstance(index, HNSWIndex) or len(index) < HNSW_MIN_ITEMS:
         return index
     vectors, ids = index.items()
     graph = HNSWIndex(index.dim, index.space, max_elements=len(ids), **hnsw_options)
-    graph.add_items(vectors, ids)
+    graph.add_items(vectors, ids, index.groups_of(ids))
     graph.meta = dict(index.meta)
     return graph
 

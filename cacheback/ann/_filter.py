@@ -32,6 +32,12 @@ class Admission:
         """True when the filter may reject live items."""
         return self.slots is not None or self.call is not None
 
+    def within(self, slots: np.ndarray) -> Admission:
+        """This admission narrowed to ``slots`` (sorted live slots)."""
+        if self.slots is not None:
+            slots = np.intersect1d(self.slots, slots, assume_unique=True)
+        return Admission(slots=slots, call=self.call)
+
 
 ALL = Admission()
 

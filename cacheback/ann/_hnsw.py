@@ -84,7 +84,8 @@ class HNSWIndex(ANNIndex):
     def compact(self) -> None:
         """Rebuild the graph from the live items only, dropping every tombstone."""
         with self._lock:
-            vectors, ids = self.items()
+            live = np.flatnonzero(~self._deleted[: self._n])
+            vectors, ids, groups = self._vectors.rows(live), self._labels[live], self._groups[live]
             self._n = self._n_deleted = 0
             self._slot_of, self._free = {}, []
             self._deleted[:] = False
@@ -92,7 +93,7 @@ class HNSWIndex(ANNIndex):
             self._layers = [Layer(2 * self.M, self.capacity, dense=True)]
             self._entry = -1
             if len(ids):
-                self._insert(vectors, ids)
+                self._insert(vectors, ids, groups)
 
     def _set_capacity(self, capacity: int) -> None:
         keep = min(capacity, self._n)
@@ -105,18 +106,18 @@ class HNSWIndex(ANNIndex):
 
     # ------------------------------------------------------------------ insertion
 
-    def _insert(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+    def _insert(self, vectors: np.ndarray, ids: np.ndarray, groups: np.ndarray) -> None:
         fresh: list[int] = []
         for i, label in enumerate(ids.tolist()):
             slot = self._reusable_slot(label)
             if slot is None:
                 fresh.append(i)
                 continue
-            self._store(np.array([slot]), vectors[i:i + 1], ids[i:i + 1])
+            self._store(np.array([slot]), vectors[i:i + 1], ids[i:i + 1], groups[i:i + 1])
             self._relink(slot)
         if fresh:
             slots = self._append_slots(len(fresh))
-            self._store(slots, vectors[fresh], ids[fresh])
+            self._store(slots, vectors[fresh], ids[fresh], groups[fresh])
             self._assign_levels(slots)
             if len(slots) >= BULK_MIN_ITEMS:
                 self._bulk_link(int(slots[0]), int(slots[-1]) + 1)
