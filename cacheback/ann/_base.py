@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ import numpy as np
 
 from .._errors import IndexFileError, InvalidInputError
 from ._filter import ALL, Admission, IdFilter, resolve_filter
+from ._idmap import IdMap
 from ._persist import read_index_file, write_index_file
 from ._space import Space
 from ._store import Float32Store, VectorStore
@@ -47,7 +47,7 @@ class ANNIndex(ABC):
         self._lock = threading.RLock()
         self._n = 0
         self._n_deleted = 0
-        self._slot_of: dict[int, int] = {}
+        self._slot_of = IdMap()
         self._free: list[int] = []
         self._vectors: VectorStore = self._store_type()(self.dim, 0)
         self._sqn = np.zeros(0, dtype=np.float32)
@@ -153,7 +153,7 @@ class ANNIndex(ABC):
         """The group of each id, ``-1`` for ids not in the index."""
         labels = self._as_ids(ids)
         with self._lock:
-            slots = np.array([self._slot_of.get(i, -1) for i in labels.tolist()], dtype=np.int64)
+            slots = self._slot_of.get_many(labels)
             return np.where(slots >= 0, self._groups[slots], -1).astype(np.int32)
 
     def items(self) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +172,7 @@ class ANNIndex(ABC):
         and levels; none for brute force) and ``ids`` (labels, groups, tombstones, id map)."""
         with self._lock:
             ids = (self._labels.nbytes + self._deleted.nbytes + self._groups.nbytes
-                   + sys.getsizeof(self._slot_of) + 32 * len(self))
+                   + self._slot_of.nbytes)
             return {"vectors": self._vectors.nbytes + self._sqn.nbytes,
                     "graph": sum(a.nbytes for a in self._extra_arrays()), "ids": ids}
 
@@ -318,8 +318,7 @@ class ANNIndex(ABC):
         revived = int(self._deleted[slots].sum())
         self._deleted[slots] = False
         self._n_deleted -= revived
-        for slot, label in zip(slots.tolist(), ids.tolist()):
-            self._slot_of[label] = slot
+        self._slot_of.set_many(ids, slots)
 
     def _scores(self, query: np.ndarray, slots: np.ndarray | None) -> np.ndarray:
         """Search scores of ``slots`` (all slots when None; tombstones there score inf), from
@@ -379,9 +378,12 @@ class ANNIndex(ABC):
             index._deleted[:n] = deleted
             index._groups[:n] = groups
             live = np.flatnonzero(~deleted)
-            index._slot_of = dict(zip(labels[live].tolist(), live.tolist()))
-            if len(index._slot_of) != len(live) or len(live) != int(header["count"]):
-                raise IndexFileError(f"{where} has duplicate or miscounted ids")
+            try:
+                index._slot_of = IdMap.from_arrays(labels[live], live)
+            except ValueError:
+                raise IndexFileError(f"{where} has duplicate ids") from None
+            if len(live) != int(header["count"]):
+                raise IndexFileError(f"{where} has miscounted ids")
             index._free = np.flatnonzero(deleted).tolist()
             index._n_deleted = len(index._free)
             index.meta = dict(header["meta"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
 
 from .._errors import InvalidInputError
+from ._idmap import IdMap
 
 __all__ = ["Admission", "IdFilter", "resolve_filter"]
 
@@ -42,8 +43,7 @@ class Admission:
 ALL = Admission()
 
 
-def resolve_filter(flt: IdFilter, slot_of: Mapping[int, int],
-                   labels: np.ndarray) -> Admission:
+def resolve_filter(flt: IdFilter, slot_of: IdMap, labels: np.ndarray) -> Admission:
     """Build the :class:`Admission` for ``flt`` against the index's id -> slot map."""
     if flt is None:
         return ALL
@@ -53,8 +53,8 @@ def resolve_filter(flt: IdFilter, slot_of: Mapping[int, int],
         ids = np.asarray(list(flt) if not isinstance(flt, np.ndarray) else flt).ravel()
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
             raise InvalidInputError("a filter collection must hold integer ids")
-        slots = [slot_of[i] for i in ids.tolist() if i in slot_of]
-        return Admission(slots=np.unique(np.asarray(slots, dtype=np.int64)))
+        slots = slot_of.get_many(ids.astype(np.int64))
+        return Admission(slots=np.unique(slots[slots >= 0]))
     raise InvalidInputError("filter must be None, a callable on ids, or a collection of ids")
 
 

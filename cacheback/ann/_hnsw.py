@@ -20,6 +20,7 @@ from ._base import ANNIndex
 from ._filter import Admission
 from ._graph import Layer
 from ._heuristic import select_neighbours
+from ._idmap import IdMap
 from ._search import greedy_descend, search_layer
 from ._store import Float32Store, Int16Store, VectorStore
 
@@ -87,7 +88,7 @@ class HNSWIndex(ANNIndex):
             live = np.flatnonzero(~self._deleted[: self._n])
             vectors, ids, groups = self._vectors.rows(live), self._labels[live], self._groups[live]
             self._n = self._n_deleted = 0
-            self._slot_of, self._free = {}, []
+            self._slot_of, self._free = IdMap(), []
             self._deleted[:] = False
             self._level[:] = 0
             self._layers = [Layer(2 * self.M, self.capacity, dense=True)]
