@@ -9,7 +9,7 @@ from .._errors import ConfigurationError
 from .._types import Candidate
 from ._base import Decision, Matcher, ThresholdMatcher
 from ._features import pair_features
-from ._model import MatchModel, load_default_model
+from ._model import BOUND_SLACK, MatchModel, load_default_model, logit, sigmoid
 from ._text import profile
 
 __all__ = ["DEFAULT_MAX_WRONG_HIT_RATE", "CalibratedMatcher", "build_matcher"]
@@ -21,8 +21,12 @@ DEFAULT_MAX_WRONG_HIT_RATE = 0.05
 
 
 class CalibratedMatcher(Matcher):
-    """Scores every candidate with the logistic model and serves the likeliest one when its
-    probability of being right clears the threshold that ``max_wrong_hit_rate`` maps to."""
+    """Scores candidates with the logistic model and serves the likeliest one when its
+    probability of being right clears the threshold that ``max_wrong_hit_rate`` maps to.
+
+    A candidate whose similarity alone bounds its probability below the threshold (every text
+    feature at its most favourable value) is rejected without looking at its text.
+    """
 
     def __init__(
         self, max_wrong_hit_rate: float = DEFAULT_MAX_WRONG_HIT_RATE, *, model: MatchModel | None = None
@@ -30,6 +34,11 @@ class CalibratedMatcher(Matcher):
         self.model = model or load_default_model()
         self.threshold = self.model.threshold_for(max_wrong_hit_rate)
         self.max_wrong_hit_rate = max_wrong_hit_rate
+        self._floor = logit(self.threshold) - BOUND_SLACK
+        self._min_similarity = self.model.min_similarity(self.threshold)
+
+    def min_similarity(self) -> float:
+        return self._min_similarity
 
     def probabilities(self, query: str, candidates: Sequence[Candidate]) -> list[float]:
         """The probability that each candidate's answer is right for ``query``, in input order."""
@@ -43,12 +52,27 @@ class CalibratedMatcher(Matcher):
         ]
 
     def decide(self, query: str, candidates: Sequence[Candidate]) -> Decision:
-        scores = self.probabilities(query, candidates)
-        if not scores:
+        """The likeliest candidate if it clears the threshold; the same decision as scoring all
+        of them (:meth:`probabilities`), with hopeless candidates' texts never looked at."""
+        if not candidates:
             return Decision(None, 0.0)
-        chosen = max(range(len(scores)), key=scores.__getitem__)
-        probability = scores[chosen]
-        return Decision(candidates[chosen] if probability >= self.threshold else None, probability)
+        best = max(c.similarity for c in candidates)
+        asked = None
+        chosen: Candidate | None = None
+        top = pruned = 0.0
+        for c in candidates:
+            ceiling = self.model.max_logit(c.similarity, best)
+            if ceiling < self._floor:
+                pruned = max(pruned, sigmoid(ceiling))
+                continue
+            if asked is None:
+                asked = profile(query)
+            probability = self.model.probability(pair_features(asked, profile(c.query), c.similarity, best))
+            if chosen is None or probability > top:
+                chosen, top = c, probability
+        if chosen is not None and top >= self.threshold:
+            return Decision(chosen, top)
+        return Decision(None, max(top, pruned))
 
     def __repr__(self) -> str:
         budget, threshold = self.max_wrong_hit_rate, self.threshold

@@ -14,21 +14,30 @@ from ._words import ANTONYM_PAIRS, ANTONYM_PREFIXES, FALSE_ANTONYMS
 
 __all__ = [
     "FEATURE_NAMES",
+    "FEATURE_RANGES",
     "FEATURE_SIGNS",
+    "GATED_FEATURES",
+    "SIMILARITY_FEATURES",
     "SIMILARITY_KNEE",
+    "SPELLING_MIN_SIMILARITY",
     "has_antonym",
     "has_role_swap",
     "pair_features",
+    "similarity_features",
 ]
 
 #: Above this cosine the similarity gets a second, steeper weight (a hinge).
 SIMILARITY_KNEE = 0.85
+
+#: Below this cosine two texts are too far apart for spelling slips to be all that differs.
+SPELLING_MIN_SIMILARITY = 0.5
 
 FEATURE_NAMES: tuple[str, ...] = (
     "similarity",
     "similarity_above_knee",
     "rank_margin",
     "content_overlap",
+    "spelling_only",
     "substitution_shift",
     "content_added",
     "negation_mismatch",
@@ -52,6 +61,7 @@ FEATURE_SIGNS: dict[str, int] = {
     "similarity_above_knee": 1,
     "rank_margin": 1,
     "content_overlap": 1,
+    "spelling_only": 1,
     "substitution_shift": -1,
     "content_added": -1,
     "negation_mismatch": -1,
@@ -67,6 +77,22 @@ FEATURE_SIGNS: dict[str, int] = {
     "scope_mismatch": -1,
     "length_ratio": -1,
 }
+
+#: The features that depend on the two similarities alone, first in :data:`FEATURE_NAMES`;
+#: each is non-decreasing in the candidate's similarity.
+SIMILARITY_FEATURES: tuple[str, ...] = FEATURE_NAMES[:3]
+
+#: The smallest and largest value each text feature can take (``math.inf`` when unbounded),
+#: so that a model's probability can be bounded from the similarity alone.
+FEATURE_RANGES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(FEATURE_NAMES[3:], (0.0, 1.0)),
+    "substitution_shift": (0.0, math.inf),
+    "entity_unmatched": (0.0, 3.0),
+    "length_ratio": (0.0, math.inf),
+}
+
+#: Text features that are 0 whenever the similarity is below the given value.
+GATED_FEATURES: dict[str, float] = {"spelling_only": SPELLING_MIN_SIMILARITY}
 
 _MIN_STEM = 4
 
@@ -128,6 +154,15 @@ def _conflict(a: frozenset[str], b: frozenset[str]) -> float:
     return 1.0 if a and b and a.isdisjoint(b) else 0.0
 
 
+def similarity_features(similarity: float, best: float) -> list[float]:
+    """The :data:`SIMILARITY_FEATURES`: cosine, its part above the knee, and its margin to ``best``."""
+    return [
+        similarity,
+        max(0.0, similarity - SIMILARITY_KNEE) / (1.0 - SIMILARITY_KNEE),
+        similarity - best,
+    ]
+
+
 def pair_features(query: TextProfile, stored: TextProfile, similarity: float, best: float) -> list[float]:
     """The feature vector (in :data:`FEATURE_NAMES` order) for serving ``stored`` for ``query``.
 
@@ -144,10 +179,9 @@ def pair_features(query: TextProfile, stored: TextProfile, similarity: float, be
     entity_misses = _unmentioned(query.entities, stored) + _unmentioned(stored.entities, query)
     numbers_differ = query.numbers != stored.numbers
     return [
-        similarity,
-        max(0.0, similarity - SIMILARITY_KNEE) / (1.0 - SIMILARITY_KNEE),
-        similarity - best,
+        *similarity_features(similarity, best),
         overlap,
+        1.0 if typos and not unmatched and similarity >= SPELLING_MIN_SIMILARITY else 0.0,
         (1.0 - similarity) * (query.length + stored.length) / 2 if minimal_edit else 0.0,
         1.0 if added else 0.0,
         negation_mismatch,

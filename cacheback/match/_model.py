@@ -10,16 +10,44 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigurationError
-from ._features import FEATURE_NAMES
+from ._features import (
+    FEATURE_NAMES,
+    FEATURE_RANGES,
+    GATED_FEATURES,
+    SIMILARITY_FEATURES,
+    similarity_features,
+)
 
-__all__ = ["DEFAULT_MODEL_PATH", "MatchModel", "load_default_model"]
+__all__ = ["BOUND_SLACK", "DEFAULT_MODEL_PATH", "MatchModel", "load_default_model", "logit", "sigmoid"]
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "data" / "matcher.json"
 FORMAT_VERSION = 1
+_BISECTIONS = 60
+
+#: Slack (in logit) that keeps rounding in a bound from ever ruling out a pair that clears it.
+BOUND_SLACK = 1e-9
+
+
+def sigmoid(z: float) -> float:
+    """``1 / (1 + e^-z)`` without overflow for large ``|z|``."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def logit(p: float) -> float:
+    """The inverse of :func:`sigmoid`: ``-inf`` at 0 and ``inf`` at 1."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p / (1.0 - p))
 
 
 @dataclass(frozen=True)
@@ -48,11 +76,53 @@ class MatchModel:
 
     def probability(self, features: Sequence[float]) -> float:
         """The calibrated probability that serving the pair described by ``features`` is right."""
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features))
-        if z >= 0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
+        return sigmoid(self.bias + sum(w * x for w, x in zip(self.weights, features)))
+
+    @cached_property
+    def _ceilings(self) -> tuple[float, tuple[tuple[float, float], ...]]:
+        """The bias plus the largest sum the ungated text features can add (from their declared
+        ranges), and each gated feature's largest addition with the similarity it needs."""
+        total, gated, first = self.bias, [], len(SIMILARITY_FEATURES)
+        for name, w in zip(FEATURE_NAMES[first:], self.weights[first:]):
+            low, high = FEATURE_RANGES[name]
+            most = 0.0 if not w else w * (high if w > 0 else low)
+            if name in GATED_FEATURES:
+                gated.append((GATED_FEATURES[name], max(most, 0.0)))
+            else:
+                total += most
+        return total, tuple(gated)
+
+    def max_logit(self, similarity: float, best: float) -> float:
+        """An upper bound of the logit of any pair whose candidate has ``similarity`` (and the
+        best candidate ``best``), whatever the texts say: the exact similarity terms plus the
+        text features' largest possible contribution. ``inf`` when a feature is unbounded upward."""
+        total, gated = self._ceilings
+        total += sum(most for gate, most in gated if similarity >= gate)
+        sims = similarity_features(similarity, best)
+        return total + sum(w * x for w, x in zip(self.weights, sims))
+
+    def min_similarity(self, threshold: float) -> float:
+        """The lowest cosine a served candidate can have at probability ``threshold``: every
+        candidate below it is rejected whatever its text (``-1.0`` when there is no such bound,
+        ``inf`` when nothing can be served).
+
+        Needs the similarity weights non-negative (the fit's sign constraints make them so).
+        """
+        if any(w < 0 for w in self.weights[: len(SIMILARITY_FEATURES)]):
+            return -1.0
+        floor = logit(threshold) - BOUND_SLACK
+        if self.max_logit(-1.0, -1.0) >= floor:
+            return -1.0
+        if self.max_logit(1.0, 1.0) < floor:
+            return math.inf
+        low, high = -1.0, 1.0
+        for _ in range(_BISECTIONS):
+            middle = (low + high) / 2
+            if self.max_logit(middle, middle) < floor:
+                low = middle
+            else:
+                high = middle
+        return low
 
     def threshold_for(self, max_wrong_hit_rate: float) -> float:
         """The probability threshold that keeps wrong hits within ``max_wrong_hit_rate`` of hits.

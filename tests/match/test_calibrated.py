@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -11,11 +15,14 @@ from cacheback.embed import Embedder
 from cacheback.match import (
     DEFAULT_MAX_WRONG_HIT_RATE,
     CalibratedMatcher,
+    Decision,
+    Matcher,
     MatchModel,
     ThresholdMatcher,
     build_matcher,
 )
 from cacheback.match import _model as model_module
+from cacheback.match._model import logit
 
 TRAPS = [
     ("Is ibuprofen safe to take with alcohol?", "Is ibuprofen unsafe to take with alcohol?"),
@@ -118,3 +125,57 @@ def test_plain_cosine_baseline_serves_the_trap_the_matcher_refuses(embedder: Emb
     with SemanticCache(":memory:", embedder=embedder, similarity_threshold=0.9) as cache:
         cache.put(stored, "the stored answer")
         assert cache.get(asked) is not None
+
+
+def unpruned(matcher: CalibratedMatcher, query: str, candidates: Sequence[Candidate]) -> Candidate | None:
+    """The decision from every candidate's probability, none skipped: what pruning must not change."""
+    scores = matcher.probabilities(query, candidates)
+    chosen = max(range(len(scores)), key=scores.__getitem__)
+    return candidates[chosen] if scores[chosen] >= matcher.threshold else None
+
+
+def assert_pruning_changes_no_decision(questions: list[tuple[str, str]]) -> None:
+    """Each question against five stored texts (its own and the next four) at random similarities."""
+    rng = random.Random(4)
+    pruned = 0
+    for budget in (0.005, DEFAULT_MAX_WRONG_HIT_RATE, 0.2):
+        matcher = CalibratedMatcher(budget)
+        floor = logit(matcher.threshold)
+        for i, (_, asked) in enumerate(questions):
+            sims = sorted((rng.uniform(0.3, 1.0) for _ in range(5)), reverse=True)
+            stored = [questions[(i + n) % len(questions)][0] for n in range(5)]
+            rng.shuffle(stored)
+            cands = [candidate(n, text, s) for n, (text, s) in enumerate(zip(stored, sims))]
+            decision = matcher.decide(asked, cands)
+            assert decision.accepted is unpruned(matcher, asked, cands)
+            if decision.accepted is not None:
+                assert decision.probability == max(matcher.probabilities(asked, cands))
+            else:
+                assert decision.probability >= max(matcher.probabilities(asked, cands))
+            pruned += sum(matcher.model.max_logit(c.similarity, sims[0]) < floor for c in cands)
+    assert pruned > 0
+
+
+def test_pruning_changes_no_decision() -> None:
+    assert_pruning_changes_no_decision(TRAPS + PARAPHRASES)
+
+
+def test_pruning_changes_no_decision_on_the_dev_pairs(shared_data: Path) -> None:
+    lines = (shared_data / "fow-cache" / "pairs_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    assert_pruning_changes_no_decision([(row["a"], row["b"]) for row in rows])
+
+
+def test_min_similarity_is_the_lowest_cosine_ever_served() -> None:
+    matcher = CalibratedMatcher()
+    lowest = matcher.min_similarity()
+    assert 0.0 < lowest < matcher.threshold
+    text = "How do I cancel an order I placed this morning?"
+    assert matcher.decide(text, [candidate(1, text, lowest)]).accepted is None
+    assert ThresholdMatcher(0.9).min_similarity() == 0.9
+
+    class Anything(Matcher):
+        def decide(self, query: str, candidates: Sequence[Candidate]) -> Decision:
+            return Decision(candidates[0] if candidates else None, 1.0)
+
+    assert Anything().min_similarity() == -1.0

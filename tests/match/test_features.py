@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from cacheback.match._features import FEATURE_NAMES, FEATURE_SIGNS, has_antonym, has_role_swap, pair_features
+from cacheback.match._features import (
+    FEATURE_NAMES,
+    FEATURE_RANGES,
+    FEATURE_SIGNS,
+    GATED_FEATURES,
+    SIMILARITY_FEATURES,
+    SPELLING_MIN_SIMILARITY,
+    has_antonym,
+    has_role_swap,
+    pair_features,
+)
 from cacheback.match._text import profile
 
 
@@ -91,3 +101,35 @@ def test_paraphrase_raises_no_trap_signal() -> None:
 
 def test_runner_up_candidates_carry_their_margin() -> None:
     assert abs(features("a question", "a question", similarity=0.8, best=0.9)["rank_margin"] + 0.1) < 1e-9
+
+
+def test_spelling_only_when_every_difference_is_a_slip() -> None:
+    slips = ("Is there step-free access at the station?", "Is there step-free acess at the staion?")
+    assert features(*slips, similarity=0.6)["spelling_only"] == 1.0
+    assert features(*slips, similarity=SPELLING_MIN_SIMILARITY - 0.01)["spelling_only"] == 0.0
+    assert features("How do I reset my password?", "How can I reset my password?")["spelling_only"] == 0.0
+    assert (
+        features("Where can I find my invoice history?", "Where can I find my invioce records?")[
+            "spelling_only"
+        ]
+        == 0.0
+    )
+
+
+def test_ranges_and_gates_cover_every_text_feature() -> None:
+    assert FEATURE_NAMES[: len(SIMILARITY_FEATURES)] == SIMILARITY_FEATURES
+    assert set(FEATURE_RANGES) == set(FEATURE_NAMES) - set(SIMILARITY_FEATURES)
+    assert set(GATED_FEATURES) <= set(FEATURE_RANGES)
+    pairs = [
+        ("How do I add a user?", "How do I remove a user?"),
+        ("Can I open a Lifetime ISA at 39?", "Can I open a Lifetime ISA at 41 or 42?"),
+        (
+            "What's the baggage allowance on easyJet?",
+            "Is the BA and Ryanair and KLM baggage allowance bigger?",
+        ),
+    ]
+    for a, b in pairs:
+        for name, value in features(a, b, similarity=0.7).items():
+            if name in FEATURE_RANGES:
+                low, high = FEATURE_RANGES[name]
+                assert low <= value <= high, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from cacheback import ConfigurationError
 from cacheback.match import DEFAULT_MODEL_PATH, MatchModel, load_default_model
 from cacheback.match._features import FEATURE_NAMES, pair_features
+from cacheback.match._model import logit, sigmoid
 from cacheback.match._text import profile
 
 
@@ -79,3 +81,51 @@ def test_round_trip_and_refusal_of_other_features(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ConfigurationError):
         MatchModel.load(path)
+
+
+def _pairs() -> list[tuple[str, str]]:
+    return [
+        ("How do I add a user?", "How do I remove a user?"),
+        ("How do I cancel an order?", "How do I cancle an order?"),
+        ("Can I open a Lifetime ISA at 39?", "Can I open a Lifetime ISA at 41?"),
+        ("How do I reset my password?", "How can I reset my password?"),
+        ("What does my home insurance cover?", "What does my car insurance cover?"),
+        ("Track order 48213", "What's the status of order number 48213?"),
+    ]
+
+
+def test_max_logit_bounds_every_pair_from_its_similarity() -> None:
+    model = load_default_model()
+    for a, b in _pairs():
+        for best in (0.6, 0.9, 1.0):
+            for similarity in (0.3, 0.49, 0.5, 0.6, 0.8, best):
+                z = logit(model.probability(pair_features(profile(a), profile(b), similarity, best)))
+                assert z <= model.max_logit(similarity, best) + 1e-9
+
+
+def test_min_similarity_is_where_the_bound_crosses_the_threshold() -> None:
+    model = load_default_model()
+    threshold = model.threshold_for(0.05)
+    lowest = model.min_similarity(threshold)
+    assert -1.0 < lowest < 1.0
+    assert model.max_logit(lowest, lowest) < logit(threshold)
+    assert model.max_logit(lowest + 1e-6, lowest + 1e-6) >= logit(threshold)
+    assert model.min_similarity(model.threshold_for(0.005)) >= lowest
+
+
+def test_min_similarity_edges() -> None:
+    weights = [0.0] * len(FEATURE_NAMES)
+    weights[0] = 4.0
+    model = MatchModel(weights=tuple(weights), bias=-2.0, budgets=((0.05, 0.5),))
+    assert model.min_similarity(0.5) == pytest.approx(0.5, abs=1e-9)
+    assert model.min_similarity(0.999) == math.inf
+    assert model.min_similarity(0.001) == -1.0
+    weights[0] = -1.0
+    assert MatchModel(weights=tuple(weights), bias=0.0, budgets=((0.05, 0.5),)).min_similarity(0.5) == -1.0
+
+
+def test_sigmoid_and_logit_are_inverse_and_do_not_overflow() -> None:
+    for z in (-40.0, -3.0, 0.0, 2.5, 20.0):
+        assert logit(sigmoid(z)) == pytest.approx(z, rel=1e-6)
+    assert sigmoid(-1e4) == 0.0 and sigmoid(1e4) == 1.0
+    assert logit(0.0) == -math.inf and logit(1.0) == math.inf
