@@ -39,6 +39,7 @@ from cacheback.cache import DEFAULT_SIMILARITY_THRESHOLD
 from cacheback.embed import Embedder
 from cacheback.match import DEFAULT_MAX_WRONG_HIT_RATE, CalibratedMatcher, MatchModel
 from cacheback.match._fit import budget_thresholds
+from cacheback.match._model import logit
 from cacheback.match._text import profile
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -360,6 +361,14 @@ def report_latency(preps: dict[str, Prepared]) -> None:
     for label, times in (("all 6 texts new (cold)", cold), ("query new, stored texts seen (steady)", warm)):
         ms = sorted(t * 1000 for t in times)
         print(f"  {label:<40} p50 {statistics.median(ms):.3f} ms   p99 {ms[int(len(ms) * 0.99)]:.3f} ms")
+    floor, bound = logit(matcher.threshold), matcher.model.max_logit
+    pruned = sum(bound(c.similarity, cands[0].similarity) < floor for _, cands in calls for c in cands)
+    below = sum(c.similarity < matcher.min_similarity() for _, cands in calls for c in cands)
+    total = sum(len(cands) for _, cands in calls)
+    print(
+        f"  candidates rejected on similarity alone (texts never read): {pruned}/{total}; "
+        f"below min_similarity() = {matcher.min_similarity():.3f}: {below}/{total}"
+    )
     report_get_latency(prep)
 
 
