@@ -27,6 +27,9 @@ __all__ = ["PartitionCodes", "PartitionedVectors", "remove_stale_temp_files"]
 logger = logging.getLogger("cacheback")
 
 Partition = tuple[str, str]
+Journal = list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]
+#: The build swaps its graph in, under the lock, once at most this many journaled rows remain.
+_SWAP_ROWS = 256
 _TEMP_FILE_MAX_AGE = 600.0
 
 
@@ -43,6 +46,18 @@ def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:
         except OSError:
             continue
     return removed
+
+
+def _replay(graph: HNSWIndex, ops: Journal) -> None:
+    """Apply journaled writes to ``graph``: (ids, vectors, groups), or (ids, None, None) for a
+    removal."""
+    for op_ids, op_vectors, op_groups in ops:
+        if op_vectors is None:
+            for entry_id in op_ids.tolist():
+                if entry_id in graph:
+                    graph.mark_deleted(entry_id)
+        else:
+            graph.add_items(op_vectors, op_ids, op_groups)
 
 
 class PartitionCodes:
@@ -159,7 +174,7 @@ class PartitionedVectors:
         self._lock = threading.RLock()
         self._index: ANNIndex = BruteForceIndex(max(dim, 1))
         self._codes = PartitionCodes()
-        self._journal: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] | None = None
+        self._journal: Journal | None = None
         self._builder: threading.Thread | None = None
         self._generation = 0
 
@@ -251,33 +266,36 @@ class PartitionedVectors:
             and not isinstance(self._index, HNSWIndex)
             and len(self._index) >= self.hnsw_min_items
         ):
-            vectors, ids = self._index.items()
-            groups = self._index.groups_of(ids)
-            self._journal = []
             self._builder = threading.Thread(
-                target=self._build, args=(vectors, ids, groups, self._generation),
+                target=self._build, args=(self._generation,),
                 name="cacheback-hnsw-build", daemon=True,
             )
             self._builder.start()
 
-    def _build(self, vectors: np.ndarray, ids: np.ndarray, groups: np.ndarray,
-               generation: int) -> None:
+    def _build(self, generation: int) -> None:
+        """Build the graph from a snapshot, then catch up with the writes journaled meanwhile,
+        outside the lock while many remain (the exact scan keeps answering); swap it in."""
         try:
+            with self._lock:
+                if generation != self._generation:
+                    return
+                vectors, ids = self._index.items()
+                groups = self._index.groups_of(ids)
+                self._journal = []
             graph = HNSWIndex(self.dim, "cosine", max_elements=max(2 * len(ids), 1024))
             graph.add_items(vectors, ids, groups)
             del vectors
-            with self._lock:
-                if generation != self._generation or self._journal is None:
-                    return
-                for op_ids, op_vectors, op_groups in self._journal:
-                    if op_vectors is None:
-                        for entry_id in op_ids.tolist():
-                            if entry_id in graph:
-                                graph.mark_deleted(entry_id)
-                    else:
-                        graph.add_items(op_vectors, op_ids, op_groups)
-                self._index, self._journal, self._builder = graph, None, None
-                self.dirty = True
+            while True:
+                with self._lock:
+                    if generation != self._generation or self._journal is None:
+                        return
+                    ops, self._journal = self._journal, []
+                    if sum(len(op_ids) for op_ids, _, _ in ops) <= _SWAP_ROWS:
+                        _replay(graph, ops)
+                        self._index, self._journal, self._builder = graph, None, None
+                        self.dirty = True
+                        break
+                _replay(graph, ops)
         except Exception as exc:  # noqa: BLE001 - the exact scan keeps serving
             logger.warning("cacheback: HNSW build failed, exact search continues: %s", exc)
             with self._lock:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -138,6 +140,42 @@ def test_an_index_that_files_a_row_elsewhere_than_sqlite_is_refused(tmp_path: Pa
     rows[5] = ("n", "other")
     with pytest.raises(IndexFileError, match="other partitions"):
         PartitionedVectors(32).adopt(tmp_path / "v.index", {}, lambda upto: rows)
+
+
+def test_a_long_journal_is_caught_up_before_the_swap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes that pile up while the graph is built (more than one swap's worth) all reach it,
+    and searches go on meanwhile."""
+    import cacheback._vectors as vectors_module
+    from cacheback.ann import HNSWIndex
+
+    snapshot_taken, release = threading.Event(), threading.Event()
+
+    class SlowHNSW(HNSWIndex):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            snapshot_taken.set()
+
+        def add_items(self, *args: Any, **kwargs: Any) -> None:
+            release.wait(60)
+            super().add_items(*args, **kwargs)
+
+    monkeypatch.setattr(vectors_module, "HNSWIndex", SlowHNSW)
+    vectors = PartitionedVectors(32, hnsw_min_items=200)
+    data = unit_rows(1500, seed=6)
+    part = ("n", "")
+    vectors.add(np.arange(200), [part] * 200, data[:200])
+    assert snapshot_taken.wait(60)
+    for lo in range(200, 1500, 100):
+        vectors.add(np.arange(lo, lo + 100), [part] * 100, data[lo:lo + 100])
+    for entry_id in range(0, 40):
+        vectors.remove(entry_id)
+    assert vectors.kind == "brute" and vectors.search(data[700], part, 1)[0][0] == 700
+    release.set()
+    assert vectors.wait_for_build(timeout=120) and vectors.kind == "hnsw"
+    assert len(vectors) == 1460
+    found = sum(vectors.search(data[i], part, 1)[0][0] == i for i in range(40, 1500))
+    assert found / 1460 >= 0.99
+    assert not set(range(40)) & set(vectors.search(data[5], part, 50)[0].tolist())
 
 
 def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
