@@ -154,6 +154,15 @@ def _conflict(a: frozenset[str], b: frozenset[str]) -> float:
     return 1.0 if a and b and a.isdisjoint(b) else 0.0
 
 
+def _spelling_credit(similarity: float) -> float:
+    """For texts that differ only by misspellings, the share of the cosine the slips may have
+    cost: 1 at :data:`SPELLING_MIN_SIMILARITY`, down to 0 at the knee, where the cosine alone
+    already speaks; 0 below the minimum."""
+    if similarity < SPELLING_MIN_SIMILARITY:
+        return 0.0
+    return max(0.0, SIMILARITY_KNEE - similarity) / (SIMILARITY_KNEE - SPELLING_MIN_SIMILARITY)
+
+
 def similarity_features(similarity: float, best: float) -> list[float]:
     """The :data:`SIMILARITY_FEATURES`: cosine, its part above the knee, and its margin to ``best``."""
     return [
@@ -181,7 +190,7 @@ def pair_features(query: TextProfile, stored: TextProfile, similarity: float, be
     return [
         *similarity_features(similarity, best),
         overlap,
-        1.0 if typos and not unmatched and similarity >= SPELLING_MIN_SIMILARITY else 0.0,
+        _spelling_credit(similarity) if typos and not unmatched else 0.0,
         (1.0 - similarity) * (query.length + stored.length) / 2 if minimal_edit else 0.0,
         1.0 if added else 0.0,
         negation_mismatch,

@@ -8,6 +8,7 @@ from cacheback.match._features import (
     FEATURE_SIGNS,
     GATED_FEATURES,
     SIMILARITY_FEATURES,
+    SIMILARITY_KNEE,
     SPELLING_MIN_SIMILARITY,
     has_antonym,
     has_role_swap,
@@ -105,7 +106,9 @@ def test_runner_up_candidates_carry_their_margin() -> None:
 
 def test_spelling_only_when_every_difference_is_a_slip() -> None:
     slips = ("Is there step-free access at the station?", "Is there step-free acess at the staion?")
-    assert features(*slips, similarity=0.6)["spelling_only"] == 1.0
+    credit = [features(*slips, similarity=s)["spelling_only"] for s in (SPELLING_MIN_SIMILARITY, 0.6, 0.8)]
+    assert credit == sorted(credit, reverse=True) and credit[0] == 1.0 and credit[-1] > 0.0
+    assert features(*slips, similarity=SIMILARITY_KNEE)["spelling_only"] == 0.0
     assert features(*slips, similarity=SPELLING_MIN_SIMILARITY - 0.01)["spelling_only"] == 0.0
     assert features("How do I reset my password?", "How can I reset my password?")["spelling_only"] == 0.0
     assert (
