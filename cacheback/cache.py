@@ -587,7 +587,9 @@ class SemanticCache:
             )
         if not semantic:
             return None
-        candidates = self._candidates(storage, query, qhash, namespace, key, self.candidates_k)
+        candidates = self._candidates(
+            storage, query, qhash, namespace, key, self.candidates_k, self.matcher.min_similarity()
+        )
         if accept is not None:
             candidates = [c for c in candidates if accept(c)]
         if not candidates:
@@ -604,8 +606,11 @@ class SemanticCache:
         )
 
     def _candidates(
-        self, storage: Storage, query: str, qhash: str, namespace: str, key: str, k: int
+        self, storage: Storage, query: str, qhash: str, namespace: str, key: str, k: int,
+        floor: float = -1.0,
     ) -> list[Candidate]:
+        """The ``k`` nearest live entries; those below ``floor`` (a similarity the matcher can
+        never accept) are not even read from storage."""
         if not self._semantic_allowed("index"):
             return []
         vector = self._embed(query)
@@ -620,6 +625,9 @@ class SemanticCache:
             self._semantic_failed("index", exc)
             return []
         self._semantic_ok("index")
+        if len(ids) and sims[-1] < floor:
+            keep = sims >= floor
+            ids, sims = ids[keep], sims[keep]
         if len(ids) == 0:
             return []
         live = storage.get_many(ids.tolist(), self._clock())

@@ -55,6 +55,28 @@ def test_unrelated_question_misses(cache: SemanticCache) -> None:
     assert cache.get("What are your opening hours on Sunday?") is None
 
 
+def test_candidates_the_matcher_could_never_serve_are_not_read(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SemanticCache(":memory:", embedder=embedder, similarity_threshold=0.9) as strict:
+        strict.put("How do I reset my password?", "Settings > Security > Reset password.")
+        reads: list[list[int]] = []
+        storage = strict._storage
+        assert storage is not None
+        real_get_many = storage.get_many
+
+        def spy(ids: list[int], now: float) -> object:
+            reads.append(ids)
+            return real_get_many(ids, now)
+
+        monkeypatch.setattr(storage, "get_many", spy)
+        assert strict.get("What are your opening hours on Sunday?") is None
+        assert reads == []
+        assert strict.get("How can I reset my password?") is not None
+        assert len(reads) == 1
+        assert len(strict.candidates("What are your opening hours on Sunday?")) == 1
+
+
 @pytest.mark.parametrize("semantic_query", ["How do I reset my password?", "How can I reset my password?"])
 def test_namespace_and_scope_never_cross(cache: SemanticCache, semantic_query: str) -> None:
     cache.put("How do I reset my password?", "A", namespace="tenant-a", scope={"model": "m1"})

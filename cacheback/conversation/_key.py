@@ -165,3 +165,6 @@ class ContextMatcher(Matcher):
         if not fitting:
             return Decision(None, 0.0)
         return self.base.decide(query, fitting)
+
+    def min_similarity(self) -> float:
+        return self.base.min_similarity()
