@@ -71,7 +71,7 @@ def test_bad_filter_is_refused(cosine_graph: HNSWIndex) -> None:
     with pytest.raises(InvalidInputError):
         cosine_graph.knn_query(np.ones(64), 1, filter="abc")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
-        cosine_graph.knn_query(np.ones(64), 1, filter=[1.5])
+        cosine_graph.knn_query(np.ones(64), 1, filter=[1.5])  # type: ignore[list-item]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -200,7 +200,7 @@ def test_bookkeeping() -> None:
     with pytest.raises(InvalidInputError):
         index.add_items(np.zeros((2, 2)), [1])
     with pytest.raises(InvalidInputError):
-        index.add_items(np.zeros((1, 2)), [1.5])
+        index.add_items(np.zeros((1, 2)), [1.5])  # type: ignore[list-item]
     with pytest.raises(InvalidInputError):
         index.knn_query(np.array([np.nan, 0.0]), 1)
     with pytest.raises(InvalidInputError):
