@@ -93,9 +93,11 @@ class PartitionCodes:
         return [None if part is None else list(part) for part in self._table]
 
     def code(self, partition: Partition) -> int | None:
+        """The code of ``partition``, None when it has no entries."""
         return self._code.get(partition)
 
     def size(self, code: int) -> int:
+        """How many indexed entries carry ``code``."""
         return int(self._sizes[code])
 
     def lookup(self, partitions: Iterable[Partition]) -> np.ndarray:
@@ -131,6 +133,7 @@ class PartitionCodes:
                 self._free.append(code)
 
     def of_namespace(self, namespace: str) -> list[int]:
+        """The codes of every partition in ``namespace``."""
         return [code for part, code in self._code.items() if part[0] == namespace]
 
     def nbytes(self) -> int:
@@ -140,6 +143,7 @@ class PartitionCodes:
                 + 56 * len(self._code) + strings)
 
     def _new_code(self, part: Partition) -> int:
+        """A free code for ``part``, or the next one (growing the counts geometrically)."""
         if self._free:
             code = self._free.pop()
             self._table[code] = part
