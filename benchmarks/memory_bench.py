@@ -5,12 +5,15 @@ many minutes) and kept in benchmarks/.cache/. Their vectors are real MiniLM embe
 shared data texts and their rewrites (ann_bench.py's cached pool), or seeded random unit vectors
 when that pool is unavailable; the stored texts are synthetic. Each size is then measured
 through the public ``SemanticCache`` in a fresh process: a cold open (vectors read from SQLite;
-at 20k entries and more the index is promoted to HNSW in the background, waited for, and saved
-on close), then, when an index file was saved, a warm open from it. Each row: open, first
-lookup (model session load), 200 lookups.
+from HNSW_MIN_ITEMS entries the index is promoted to HNSW in the background, waited for, and
+saved on close), then, when an index file was saved, a warm open from it. Each row: open, first
+lookup (model session load), 200 lookups, and what the vector index holds by part.
+
+With ``--no-model`` the lookups embed nothing: they are handed held-out query vectors of the
+same pool, so the process never loads the ONNX session and its RSS is the cache's own.
 
     python benchmarks/memory_bench.py                 # 10k and 100k
-    python benchmarks/memory_bench.py --sizes 100000
+    python benchmarks/memory_bench.py --sizes 100000 --no-model
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +32,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import CACHE_DIR, REPO, markdown_table, peak_rss_mb, rss_mb  # noqa: E402
 
 from cacheback.ann import HNSW_MIN_ITEMS  # noqa: E402
+from cacheback.embed import Embedder, OnnxMiniLMEmbedder  # noqa: E402
 
 TARGET_RSS_MB = 250
 _DIM = 384
-_BUILD_VERSION = 2
 _LOOKUPS = 200
+_PARTS = ("vectors", "graph", "ids", "partitions")
+
+
+class StoredVectors(Embedder):
+    """Hands out precomputed query vectors in turn, under the default model's name (the one the
+    benchmark databases are built with), so lookups run without an ONNX session."""
+
+    name = OnnxMiniLMEmbedder.name
+    dim = _DIM
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self._vectors = vectors
+        self._next = 0
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        picks = (self._next + np.arange(len(texts))) % len(self._vectors)
+        self._next += len(texts)
+        return self._vectors[picks]
 
 
 def _texts(i: int, rng: np.random.Generator, answers: list[str]) -> tuple[str, str, str]:
@@ -48,18 +70,35 @@ def _texts(i: int, rng: np.random.Generator, answers: list[str]) -> tuple[str, s
     return query, answer, payload
 
 
-def _vectors(n: int) -> tuple[np.ndarray, str]:
-    """``n`` unit vectors: ann_bench's real MiniLM pool when it can be had, else random ones."""
+def _vectors(n: int, queries: int = 0) -> tuple[np.ndarray, str]:
+    """``n`` unit vectors, then ``queries`` held-out ones: ann_bench's real MiniLM pool when it
+    can be had, else random ones."""
     try:
         from ann_bench import real_pool
 
         pool = real_pool()
-        if len(pool) >= n:
-            return np.ascontiguousarray(pool[:n], dtype=np.float32), "real"
+        if len(pool) >= n + queries:
+            rows = np.r_[0:n, len(pool) - queries:len(pool)]
+            return np.ascontiguousarray(pool[rows], dtype=np.float32), "real"
     except (ImportError, SystemExit, OSError, ValueError) as exc:
         print(f"real vectors unavailable ({exc}); using random ones", file=sys.stderr)
-    vectors = np.random.default_rng(n).standard_normal((n, _DIM)).astype(np.float32)
+    vectors = np.random.default_rng(n).standard_normal((n + queries, _DIM)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), "random"
+
+
+def _db_path(n: int, source: str) -> Path:
+    return CACHE_DIR / f"memory-{n}-{source}-{OnnxMiniLMEmbedder.name}.db"
+
+
+def query_vectors(source: str) -> Path:
+    """A file of ``_LOOKUPS + 1`` held-out query vectors for ``--no-model`` lookups."""
+    path = CACHE_DIR / f"memory-queries-{source}.npy"
+    if not path.is_file():
+        vectors, got = _vectors(0, _LOOKUPS + 1)
+        if got != source:
+            raise SystemExit(f"{source} query vectors unavailable")
+        np.save(path, vectors)
+    return path
 
 
 def build_db(n: int) -> tuple[Path, str]:
@@ -70,11 +109,11 @@ def build_db(n: int) -> tuple[Path, str]:
     from cacheback.storage import NewEntry, SQLiteStorage
 
     for source in ("real", "random"):
-        path = CACHE_DIR / f"memory-{n}-{source}-v{_BUILD_VERSION}.db"
+        path = _db_path(n, source)
         if path.is_file():
             return path, source
     vectors, source = _vectors(n)
-    path = CACHE_DIR / f"memory-{n}-{source}-v{_BUILD_VERSION}.db"
+    path = _db_path(n, source)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
     tmp.unlink(missing_ok=True)
@@ -100,8 +139,9 @@ def build_db(n: int) -> tuple[Path, str]:
     return path, source
 
 
-def measure(path: Path, build_timeout: float) -> dict[str, float | str]:
-    """Run in a fresh process: RSS and timings of opening and querying the cache at ``path``.
+def measure(path: Path, build_timeout: float, queries: Path | None) -> dict[str, float | str]:
+    """Run in a fresh process: RSS and timings of opening and querying the cache at ``path``,
+    with the ONNX model, or with the query vectors in ``queries`` and no model.
 
     A cache of ``HNSW_MIN_ITEMS`` entries or more promotes its index to HNSW in a background
     thread; this waits for that (polling the public ``stats()``) before the lookups, and the
@@ -110,9 +150,10 @@ def measure(path: Path, build_timeout: float) -> dict[str, float | str]:
     import cacheback
 
     warm = Path(str(path) + ".index").exists()
+    embedder: Embedder | str = "default" if queries is None else StoredVectors(np.load(queries))
     baseline = rss_mb()
     start = time.perf_counter()
-    cache = cacheback.SemanticCache(path)
+    cache = cacheback.SemanticCache(path, embedder=embedder)
     opened = time.perf_counter() - start
     after_open = rss_mb()
     start = time.perf_counter()
@@ -133,7 +174,10 @@ def measure(path: Path, build_timeout: float) -> dict[str, float | str]:
         cache.get(f"Customer question {i * 7}: how can I fix a problem with my account?")
         timings.append(time.perf_counter() - start)
     stats = cache.stats()
+    parts = cache._vectors.memory() if hasattr(cache._vectors, "memory") else {}
     result: dict[str, float | str] = {
+        **{f"{part}_mb": parts[part] / 2**20 for part in _PARTS if part in parts},
+        "model": "ONNX" if queries is None else "none",
         "open": "warm (index file)" if warm else "cold (from SQLite)",
         "entries": stats["entries"], "indexed": stats["indexed_vectors"], "index_kind": kind,
         "baseline_mb": baseline, "open_s": opened, "after_open_mb": after_open,
@@ -145,12 +189,19 @@ def measure(path: Path, build_timeout: float) -> dict[str, float | str]:
     return result
 
 
-def _measure_in_subprocess(path: Path, build_timeout: float) -> dict[str, float | str]:
+def _measure_in_subprocess(path: Path, build_timeout: float,
+                           queries: Path | None) -> dict[str, float | str]:
+    extra = [] if queries is None else ["--queries", str(queries)]
     out = subprocess.run(
-        [sys.executable, __file__, "--measure", str(path), "--build-timeout", str(build_timeout)],
+        [sys.executable, __file__, "--measure", str(path), "--build-timeout", str(build_timeout),
+         *extra],
         check=True, capture_output=True, text=True, cwd=REPO,
     )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def _mb(row: dict[str, float | str], key: str) -> str:
+    return f"{float(row[key]):.1f}" if key in row else "-"
 
 
 def main() -> None:
@@ -158,39 +209,52 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--build-timeout", type=float, default=1200,
                         help="seconds to wait for the background HNSW build (1200)")
+    parser.add_argument("--no-model", action="store_true",
+                        help="look up held-out query vectors instead of running the ONNX model")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--queries", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
-        print(json.dumps(measure(args.measure, args.build_timeout)))
+        print(json.dumps(measure(args.measure, args.build_timeout, args.queries)))
         return
-    rows = []
+    rows, parts = [], []
     sources = set()
     for n in args.sizes:
         path, source = build_db(n)
         sources.add(source)
+        queries = query_vectors(source) if args.no_model else None
         Path(str(path) + ".index").unlink(missing_ok=True)
-        runs = [_measure_in_subprocess(path, args.build_timeout)]
+        runs = [_measure_in_subprocess(path, args.build_timeout, queries)]
         if Path(str(path) + ".index").exists():
-            runs.append(_measure_in_subprocess(path, args.build_timeout))
+            runs.append(_measure_in_subprocess(path, args.build_timeout, queries))
         for r in runs:
             rss = float(r["after_queries_mb"])
-            rows.append([f"{int(r['entries']):,}", r["open"], r["index_kind"], f"{r['file_mb']:.0f}",
+            head = [f"{int(r['entries']):,}", r["open"], r["index_kind"], r["model"]]
+            rows.append([*head, f"{r['file_mb']:.0f}",
                          f"{r['open_s']:.2f}", f"{r['first_query_s']:.2f}", f"{r['hnsw_wait_s']:.0f}",
                          f"{r['lookup_p50_ms']:.1f}", f"{r['baseline_mb']:.0f}",
                          f"{r['after_open_mb']:.0f}", f"{rss:.0f}", f"{r['peak_mb']:.0f}",
                          f"{'yes' if rss <= TARGET_RSS_MB else 'no'} (<= {TARGET_RSS_MB})"])
+            parts.append([*head, *(_mb(r, f"{part}_mb") for part in _PARTS), f"{rss:.0f}"])
     print("## Memory and open time (fresh process per row, public SemanticCache, one partition)\n")
     print(markdown_table(
-        ["entries", "open", "index", "db MB", "open s", "first query s", "HNSW build wait s",
-         "lookup p50 ms", "RSS after import MB", "RSS after open MB", "RSS after lookups MB",
-         "peak RSS MB", "within target"], rows))
+        ["entries", "open", "index", "model", "db MB", "open s", "first query s",
+         "HNSW build wait s", "lookup p50 ms", "RSS after import MB", "RSS after open MB",
+         "RSS after lookups MB", "peak RSS MB", "within target"], rows))
     print("\nRSS after import: Python + numpy + cacheback before opening. Open: SemanticCache() "
           "incl. the model sha256 check and loading every vector (cold) or the saved HNSW index "
-          "(warm). First query: loads the ONNX session. HNSW build wait: from the first query "
+          "(warm). First query: loads the ONNX session (model ONNX) or nothing (model none: "
+          "held-out query vectors, no session). HNSW build wait: from the first query "
           f"until the background promotion (at {HNSW_MIN_ITEMS:,} entries) finished. RSS after "
           f"lookups: after {_LOOKUPS} lookups. Vectors: {' and '.join(sorted(sources))} "
           "(real = MiniLM embeddings of the shared data and rewrites; random = seeded unit vectors, "
           "the hard case for HNSW); stored texts are synthetic.")
+    print("\n## What the vector index holds after the lookups (MB)\n")
+    print(markdown_table(["entries", "open", "index", "model", *_PARTS, "RSS after lookups"],
+                         parts))
+    print("\nvectors: the stored vectors (int16 codes in an HNSW index, float32 in brute force) "
+          "and their norms; graph: HNSW links and levels; ids: labels, groups, tombstones and "
+          "the id -> slot map; partitions: the (namespace, scope) code table.")
 
 
 if __name__ == "__main__":
