@@ -240,6 +240,12 @@ class PartitionedVectors:
                 for entry_id in self._index.ids(group=code).tolist():
                     self.remove(entry_id)
 
+    def count(self, partition: Partition) -> int:
+        """How many rows ``partition`` holds (0 when it is unknown)."""
+        with self._lock:
+            code = self._codes.code(partition)
+            return 0 if code is None else self._codes.size(code)
+
     def search(self, query: np.ndarray, partition: Partition, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Ids and cosine similarities of the ``k`` nearest rows in ``partition``, best first."""
         with self._lock:

@@ -613,11 +613,19 @@ class SemanticCache:
         never accept) are not even read from storage."""
         if not self._semantic_allowed("index"):
             return []
+        try:
+            self._sync_vectors()
+        except StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - out of memory in the index, say
+            self._semantic_failed("index", exc)
+            return []
+        if not self._vectors.count((namespace, key)):
+            return []  # nothing to compare with: the embedding would be wasted
         vector = self._embed(query)
         if vector is None:
             return []
         try:
-            self._sync_vectors()
             ids, sims = self._vectors.search(vector, (namespace, key), k + _SEARCH_SLACK)
         except StorageError:
             raise

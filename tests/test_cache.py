@@ -284,21 +284,23 @@ def test_cache_object_keeps_working_in_a_forked_child(tmp_path: Path) -> None:
         assert cache.get("child question").response == "child answer"
 
 
+class Counting(Embedder):
+    """Wraps the real embedder and counts the texts it embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.calls = 0
+
+    def fits(self, text: str) -> bool:
+        return self.inner.fits(text)
+
+    def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+        self.calls += len(texts)
+        return self.inner.embed_batch(texts)
+
+
 def test_put_after_a_missed_get_reuses_the_lookup_vector(embedder: Embedder) -> None:
-    class Counting(Embedder):
-        name, dim = embedder.name, embedder.dim
-
-        def __init__(self) -> None:
-            self.calls = 0
-
-        def fits(self, text: str) -> bool:
-            return embedder.fits(text)
-
-        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
-            self.calls += len(texts)
-            return embedder.embed_batch(texts)
-
-    counting = Counting()
+    counting = Counting(embedder)
     with SemanticCache(":memory:", embedder=counting) as cache:
         cache.put("How do I reset my password?", "Settings.")
         assert counting.calls == 1
@@ -307,3 +309,15 @@ def test_put_after_a_missed_get_reuses_the_lookup_vector(embedder: Embedder) -> 
         assert counting.calls == 2
         nearest = cache.candidates("When do you open on Sundays?", k=1)
         assert nearest[0].query == "What are your opening hours on Sunday?"
+
+
+def test_a_lookup_in_an_empty_partition_embeds_nothing(embedder: Embedder) -> None:
+    counting = Counting(embedder)
+    with SemanticCache(":memory:", embedder=counting) as cache:
+        assert cache.get("How do I reset my password?") is None
+        assert counting.calls == 0
+        cache.put("How do I reset my password?", "Settings.", namespace="other")
+        assert cache.get("How can I reset my password?") is None
+        assert counting.calls == 1
+        assert cache.get("How can I reset my password?", namespace="other") is not None
+        assert counting.calls == 2
