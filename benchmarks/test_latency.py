@@ -1,6 +1,7 @@
 """Hit latency at 10k entries with pytest-benchmark: the core API and the drop-in OpenAI client.
 
-The cache holds BANKING77 train (10,003 distinct real customer questions, real MiniLM vectors);
+The cache holds BANKING77 train (9,998 distinct real customer questions, real MiniLM vectors, and
+two more to make 10,000, the size from which the index is an HNSW graph);
 the targets are issue #2's (exact hit p50 <= 0.3 ms, semantic hit p50 <= 5 ms including the
 embedding) and issue #5's (through ``CachedOpenAI``: <= 1 ms exact, <= 5 ms semantic). Every
 round asks a different question, so the cache's memo of recent query vectors never helps.
@@ -31,6 +32,7 @@ from cacheback.openai import CachedOpenAI  # noqa: E402
 from cacheback.testing import FakeUpstream  # noqa: E402
 
 ROUNDS = 600
+ENTRIES = 10_000
 _REWORDINGS = ("Hi, {}", "{} Thanks!", "Hello, {}", "{} Please help.")
 
 
@@ -49,10 +51,15 @@ def _reworded(texts: list[str], count: int) -> list[str]:
     return [rng.choice(_REWORDINGS).format(t) for t in rng.sample(texts, count)]
 
 
-def _served_by(tier: str, ask: Callable[[str], str | None], questions: list[str]) -> list[str]:
+def _served_by(tier: str, ask: Callable[[str], str | None], questions: list[str],
+               cache: SemanticCache) -> list[str]:
     """The questions ``ask`` answers from ``tier`` (one warm-up pass; the memo of recent
-    vectors holds 64, far fewer than the questions, so it cannot carry over)."""
-    return [q for q in questions if ask(q) == tier]
+    vectors holds 64, far fewer than the questions, so it cannot carry over). The clients store
+    the few misses, which may take the cache past 10,000 entries: the HNSW build that starts
+    then is waited for, so that it is not timed."""
+    served = [q for q in questions if ask(q) == tier]
+    cache._vectors.wait_for_build()
+    return served
 
 
 def _cycling(ask: Callable[[str], str | None], questions: list[str], served: list[str | None]
@@ -68,28 +75,36 @@ def _measure(benchmark: Any, ask: Callable[[str], str | None], questions: list[s
     return set(served)
 
 
+def _top_up(cache: SemanticCache, stored: int) -> None:
+    """Take the cache to 10,000 entries (BANKING77 has 9,998 distinct questions), where it
+    searches an HNSW graph, and wait for that graph; this also loads the model session."""
+    for i in range(ENTRIES - stored):
+        cache.put(f"Stored question {i} about opening a savings account for a child", "An answer.")
+    cache.get("load the model session")
+    cache._vectors.wait_for_build()
+    assert cache.stats()["entries"] >= ENTRIES and cache._vectors.kind == "hnsw"
+
+
 @pytest.fixture(scope="module")
 def core_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SemanticCache]:
     texts, intents = _corpus()
     path = tmp_path_factory.mktemp("core") / "core.db"
     core_bench._fill(path, texts, intents)
     cache = SemanticCache(path)
-    cache.get("load the model session")
-    cache._vectors.wait_for_build()
+    _top_up(cache, len(texts))
     yield cache
     cache.close()
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CachedOpenAI]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CachedOpenAI, SemanticCache]]:
     texts, intents = _corpus()
     path = tmp_path_factory.mktemp("client") / "client.db"
     client_bench._fill(path, texts, intents)
     cache = SemanticCache(path)
-    cache.get("load the model session")
-    cache._vectors.wait_for_build()
+    _top_up(cache, len(texts))
     with FakeUpstream() as upstream:
-        yield CachedOpenAI(api_key="bench", base_url=upstream.openai_base_url, cache=cache)
+        yield CachedOpenAI(api_key="bench", base_url=upstream.openai_base_url, cache=cache), cache
     cache.close()
 
 
@@ -116,20 +131,20 @@ def test_core_exact_hit(benchmark: Any, core_cache: SemanticCache) -> None:
 def test_core_semantic_hit(benchmark: Any, core_cache: SemanticCache) -> None:
     texts, _ = _corpus()
     ask = _core_tier(core_cache)
-    questions = _served_by("semantic", ask, _reworded(texts, ROUNDS))
+    questions = _served_by("semantic", ask, _reworded(texts, ROUNDS), core_cache)
     assert len(questions) > ROUNDS // 2
     assert _measure(benchmark, ask, questions) == {"semantic"}
 
 
-def test_client_exact_hit(benchmark: Any, client: CachedOpenAI) -> None:
+def test_client_exact_hit(benchmark: Any, client: tuple[CachedOpenAI, SemanticCache]) -> None:
     texts, _ = _corpus()
-    ask = _client_tier(client)
+    ask = _client_tier(client[0])
     assert _measure(benchmark, ask, random.Random(2).sample(texts, ROUNDS)) == {"exact"}
 
 
-def test_client_semantic_hit(benchmark: Any, client: CachedOpenAI) -> None:
+def test_client_semantic_hit(benchmark: Any, client: tuple[CachedOpenAI, SemanticCache]) -> None:
     texts, _ = _corpus()
-    ask = _client_tier(client)
-    questions = _served_by("semantic", ask, _reworded(texts, ROUNDS))
+    ask = _client_tier(client[0])
+    questions = _served_by("semantic", ask, _reworded(texts, ROUNDS), client[1])
     assert len(questions) > ROUNDS // 2
     assert _measure(benchmark, ask, questions) == {"semantic"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 from .._errors import ConfigurationError
@@ -60,16 +61,20 @@ class CalibratedMatcher(Matcher):
         asked = None
         chosen: Candidate | None = None
         top = pruned = 0.0
+        beaten = -math.inf  # a candidate bounded below this cannot beat the likeliest so far
         for c in candidates:
             ceiling = self.model.max_logit(c.similarity, best)
             if ceiling < self._floor:
                 pruned = max(pruned, sigmoid(ceiling))
+                continue
+            if ceiling < beaten:
                 continue
             if asked is None:
                 asked = profile(query)
             probability = self.model.probability(pair_features(asked, profile(c.query), c.similarity, best))
             if chosen is None or probability > top:
                 chosen, top = c, probability
+                beaten = logit(top) - BOUND_SLACK if 0.0 < top < 1.0 else beaten
         if chosen is not None and top >= self.threshold:
             return Decision(chosen, top)
         return Decision(None, max(top, pruned))
