@@ -6,8 +6,11 @@ Prints three tables:
    from ``wrk``, a C load generator: a Python client on the same 2 cores measures itself);
 2. latency a miss adds: the same new questions sent alternately straight to the fake upstream
    and through the proxy (one worker), p50 / p99 of each and of the difference; each question
-   goes to a namespace of its own (``X-Cacheback-Namespace``) so that no earlier question can
-   be a semantic match: the full miss path runs (exact lookup, embedding, empty search, store).
+   goes to one namespace (``X-Cacheback-Namespace``) seeded with a few unrelated answers, with
+   ``Cache-Control: no-store`` so that no earlier question can become a match: the full miss path
+   runs (exact lookup, embedding, a search that finds only unrelated entries) on every request
+   (an empty namespace would skip the embedding, which the cache does not compute when there is
+   nothing to compare with).
    Then the split: (a) added with the exact tier only, (b) added with the semantic tier too,
    (c) the embedding of each question alone, timed in this process with the same default
    embedder right after (b), and (b) - (c): what the proxy adds besides the embedding;
@@ -258,6 +261,13 @@ class MissSamples:
         return [a - e for a, e in zip(self.added(), self.embed)]
 
 
+_SEED_QUESTIONS = (
+    "How do I bake sourdough bread at home?", "Which houseplants need little light?",
+    "What is the offside rule in football?", "How long should I boil an egg?",
+    "Where can I see the northern lights in Europe?", "How do I change a bicycle tyre?",
+)
+
+
 def miss_samples(upstream: str, workdir: Path, samples: int, semantic: bool) -> MissSamples:
     """Each new question goes straight to the fake upstream, then through the proxy, then (with
     the semantic tier) through the same default embedder in this process, so (c) is measured
@@ -271,12 +281,18 @@ def miss_samples(upstream: str, workdir: Path, samples: int, semantic: bool) -> 
     flags = () if semantic else ("--no-semantic",)
     out = MissSamples()
     run = f"{time.time():.0f}"
+    namespace = {"x-cacheback-namespace": f"miss-{run}"}
     with proxy(upstream, 1, workdir / f"miss{'-'.join(flags)}.db", *flags) as url:
         with httpx.Client(timeout=30) as client:
+            for seed in _SEED_QUESTIONS:
+                body = {**HIT_BODY, "messages": [{"role": "user", "content": seed}]}
+                client.post(url + "/v1/chat/completions", json=body,
+                            headers={**OPENAI_HEADERS, **namespace})
+            time.sleep(0.5)  # the seeds are stored after their answers were sent
             for i in range(samples + 20):
                 question = f"What is new in release {i} of project {run}?"
                 body = {**HIT_BODY, "messages": [{"role": "user", "content": question}]}
-                headers = {**OPENAI_HEADERS, "x-cacheback-namespace": f"miss-{run}-{i}"}
+                headers = {**OPENAI_HEADERS, **namespace, "cache-control": "no-store"}
                 timings = []
                 for target in (upstream, url):
                     started = time.perf_counter()
