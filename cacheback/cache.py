@@ -64,6 +64,18 @@ def default_path() -> Path:
     return Path(base) / "cacheback" / "cache.db"
 
 
+def _rerank(stored: dict[int, np.ndarray], ids: np.ndarray, query: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates ordered by their exact similarity to ``query`` (the index's is approximate);
+    a candidate whose vector is gone or malformed is dropped."""
+    keep = [i for i in ids.tolist() if i in stored and stored[i].shape == query.shape]
+    if not keep:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    sims = np.stack([stored[i] for i in keep]) @ query
+    order = np.argsort(-sims, kind="stable")
+    return np.asarray(keep, dtype=np.int64)[order], sims[order].astype(np.float32)
+
+
 def _unit_length(vectors: np.ndarray) -> np.ndarray:
     """Which rows are finite and L2-normalised, as every Embedder promises: similarity is a plain
     dot product, so one huge component (a flipped exponent bit) would match anything."""
@@ -633,6 +645,8 @@ class SemanticCache:
             self._semantic_failed("index", exc)
             return []
         self._semantic_ok("index")
+        if len(ids) and not self._vectors.exact:
+            ids, sims = _rerank(storage.vectors_of(ids.tolist()), ids, vector)
         if len(ids) and sims[-1] < floor:
             keep = sims >= floor
             ids, sims = ids[keep], sims[keep]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cacheback.cache as cache_module
@@ -321,3 +322,14 @@ def test_a_lookup_in_an_empty_partition_embeds_nothing(embedder: Embedder) -> No
         assert counting.calls == 1
         assert cache.get("How can I reset my password?", namespace="other") is not None
         assert counting.calls == 2
+
+
+def test_rerank_orders_by_exact_similarity_and_drops_missing_vectors() -> None:
+    query = np.array([1.0, 0.0], dtype=np.float32)
+    stored = {1: np.array([0.6, 0.8], dtype=np.float32), 2: np.array([1.0, 0.0], dtype=np.float32),
+              3: np.array([0.0, 1.0, 0.0], dtype=np.float32)}
+    ids, sims = cache_module._rerank(stored, np.array([1, 3, 4, 2]), query)
+    assert ids.tolist() == [2, 1]
+    assert sims.tolist() == pytest.approx([1.0, 0.6])
+    empty_ids, empty_sims = cache_module._rerank({}, np.array([5]), query)
+    assert len(empty_ids) == len(empty_sims) == 0

@@ -249,3 +249,19 @@ def test_corrupt_or_foreign_index_file_is_rebuilt_from_sqlite(
         assert cache.stats()["counters"].get("index.rebuilt") == 1
         assert cache.get("How can I reset my password?") is None
         assert cache.get("What time do you open on Sunday?") is not None
+
+
+def test_graph_candidates_carry_exact_similarities(
+    tmp_path: Path, embedder: Embedder, small_hnsw: None
+) -> None:
+    path = fill_until_hnsw(tmp_path, embedder)
+    with SemanticCache(path, embedder=embedder) as cache:
+        assert not cache._vectors.exact
+        asked = "How can I change my email address?"
+        found = cache.candidates(asked, k=5)
+        vector = embedder.embed(asked)
+        exact = {q: float(embedder.embed(q) @ vector) for q in QUESTIONS}
+        assert [c.similarity for c in found] == sorted((c.similarity for c in found), reverse=True)
+        for c in found:
+            assert c.similarity == pytest.approx(exact[c.query], abs=1e-6)
+        assert found[0].query == max(exact, key=exact.__getitem__)

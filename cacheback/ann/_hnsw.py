@@ -22,7 +22,7 @@ from ._graph import Layer
 from ._heuristic import select_neighbours
 from ._idmap import IdMap
 from ._search import greedy_descend, search_layer
-from ._store import Float32Store, Int16Store, VectorStore
+from ._store import CODE_STORES, Float32Store, VectorStore
 
 __all__ = ["BULK_MIN_ITEMS", "COMPACT_FRACTION", "DEFAULT_EF", "EXACT_BUILD_MAX",
            "HNSWIndex"]
@@ -62,7 +62,11 @@ class HNSWIndex(ANNIndex):
     kind = "hnsw"
 
     def __init__(self, dim: int, space: str = "cosine", M: int = 16,  # noqa: N803
-                 ef_construction: int = 200, seed: int = 0, max_elements: int = 1024) -> None:
+                 ef_construction: int = 200, seed: int = 0, max_elements: int = 1024,
+                 codes: str = "int16") -> None:
+        if codes not in CODE_STORES:
+            raise InvalidInputError(f"codes must be one of {sorted(CODE_STORES)}, not {codes!r}")
+        self.codes = codes
         if not isinstance(M, (int, np.integer)) or M < 2:
             raise InvalidInputError(f"M must be an int >= 2, not {M!r}")
         if not isinstance(ef_construction, (int, np.integer)) or ef_construction < 1:
@@ -156,9 +160,10 @@ class HNSWIndex(ANNIndex):
         return score + float(self._sqn[slot]) if self._space.uses_norms else score
 
     def _store_type(self) -> type[VectorStore]:
-        """int16 codes for cosine (unit vectors: bounded components, so 16-bit codes lose
-        < 1e-5 of similarity); exact float32 for ip and l2, whose vectors are unbounded."""
-        return Int16Store if self._space.normalize else Float32Store
+        """``codes`` (int16 by default: < 1e-5 of similarity lost; int8: a quarter of the
+        memory) for cosine, whose unit vectors have bounded components; exact float32 for ip
+        and l2, whose vectors are unbounded."""
+        return CODE_STORES[self.codes] if self._space.normalize else Float32Store
 
     def _link(self, slot: int) -> None:
         """Connect a stored node to the graph, HNSW's INSERT for one element."""
@@ -387,7 +392,7 @@ class HNSWIndex(ANNIndex):
 
     def _params(self) -> dict[str, Any]:
         return {"M": self.M, "ef_construction": self.ef_construction, "seed": self.seed,
-                "entry": self._entry, "levels": len(self._layers)}
+                "entry": self._entry, "levels": len(self._layers), "codes": self.codes}
 
     def _extra_arrays(self) -> tuple[np.ndarray, ...]:
         extra: list[np.ndarray] = [self._level]
@@ -410,7 +415,7 @@ class HNSWIndex(ANNIndex):
                    capacity: int) -> HNSWIndex:
         return cls(dim, space, M=int(params["M"]),
                    ef_construction=int(params["ef_construction"]), seed=int(params["seed"]),
-                   max_elements=capacity)
+                   max_elements=capacity, codes=str(params.get("codes", "int16")))
 
     def _restore(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         n = self._n

@@ -95,6 +95,11 @@ class Storage(ABC):
         """Live embedded rows with ``id > after_id`` made by ``model``, in batches."""
 
     @abstractmethod
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored float32 embeddings of ``ids`` (rows without one are absent): the exact
+        vectors an approximate index's candidates are re-ranked by."""
+
+    @abstractmethod
     def vector_partitions(self, upto_id: int, model: str, now: float) -> dict[int, tuple[str, str]]:
         """Partition of every live row embedded by ``model`` with ``id <= upto_id`` (no vectors):
         what a saved index is checked against before it is trusted."""

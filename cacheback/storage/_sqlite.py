@@ -344,16 +344,21 @@ class SQLiteStorage(Storage):
             ).fetchone()
         return None if row is None else _row_to_entry(row)
 
-    @_storage_errors
-    def get_many(self, ids: Sequence[int], now: float) -> dict[int, Entry]:
+    def _rows_with_ids(self, columns: str, ids: Sequence[int], condition: str,
+                       params: Sequence[object] = ()) -> list[Any]:
+        """``SELECT columns`` of the rows among ``ids`` that meet ``condition``."""
         if not ids:
-            return {}
+            return []
         marks = ",".join("?" * len(ids))
         with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN ({marks}) AND {_LIVE}",
-                (*[int(i) for i in ids], now, now),
+            return conn.execute(
+                f"SELECT {columns} FROM entries WHERE id IN ({marks}) AND {condition}",
+                (*[int(i) for i in ids], *params),
             ).fetchall()
+
+    @_storage_errors
+    def get_many(self, ids: Sequence[int], now: float) -> dict[int, Entry]:
+        rows = self._rows_with_ids(_ENTRY_COLUMNS, ids, _LIVE, (now, now))
         return {row[0]: _row_to_entry(row) for row in rows}
 
     @_storage_errors
@@ -381,6 +386,14 @@ class SQLiteStorage(Storage):
                 partitions=[(r[1], r[2]) for r in rows],
                 vectors=vectors.reshape(len(rows), dim),
             )
+
+    @_storage_errors
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        rows = self._rows_with_ids("id, embedding", ids, "embedding IS NOT NULL")
+        return {
+            row[0]: np.frombuffer(row[1], dtype=np.float32)
+            for row in rows if len(row[1]) and len(row[1]) % 4 == 0
+        }
 
     @_storage_errors
     def vector_partitions(self, upto_id: int, model: str, now: float) -> dict[int, tuple[str, str]]:

@@ -150,3 +150,18 @@ def test_meta_must_be_json(tmp_path: Path) -> None:
 def test_file_starts_with_magic_and_version(saved: Path) -> None:
     magic, version, _ = struct.unpack_from("<8sII", saved.read_bytes())
     assert magic == MAGIC and version == FORMAT_VERSION
+
+
+def test_int8_graph_round_trip_keeps_its_codes(tmp_path: Path, clustered: Clustered) -> None:
+    index = HNSWIndex(64, "cosine", M=8, ef_construction=40, codes="int8")
+    index.add_items(clustered.vectors[:400], clustered.ids[:400])
+    index.save(tmp_path / "int8.index")
+    loaded = HNSWIndex.load(tmp_path / "int8.index", dim=64, space="cosine")
+    assert loaded.codes == "int8"
+    mine, theirs = loaded.knn_query(clustered.queries, 5), index.knn_query(clustered.queries, 5)
+    assert np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])
+
+
+def test_unknown_codes_are_an_input_error() -> None:
+    with pytest.raises(InvalidInputError):
+        HNSWIndex(8, "cosine", codes="int4")

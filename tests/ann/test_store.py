@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cacheback import IndexFileError
-from cacheback.ann._store import BLOCK_ELEMENTS, Float32Store, Int16Store, VectorStore
+from cacheback.ann._store import BLOCK_ELEMENTS, Float32Store, Int8Store, Int16Store, VectorStore
 
 from .conftest import code_tolerance
 
@@ -43,7 +43,7 @@ def test_int16_similarities_are_within_1e_3_of_float32() -> None:
         assert error <= code_tolerance(384) < 1e-3
 
 
-@pytest.mark.parametrize("cls", [Float32Store, Int16Store])
+@pytest.mark.parametrize("cls", [Float32Store, Int16Store, Int8Store])
 def test_blocked_products_match_one_product(cls: type[VectorStore]) -> None:
     dim = 64
     n = 3 * (BLOCK_ELEMENTS // dim) + 5
@@ -63,7 +63,7 @@ def test_float32_store_is_exact() -> None:
     assert np.array_equal(store.rows(np.arange(100)), vectors)
 
 
-@pytest.mark.parametrize("cls", [Float32Store, Int16Store])
+@pytest.mark.parametrize("cls", [Float32Store, Int16Store, Int8Store])
 def test_resize_keeps_rows_and_arrays_round_trip(cls: type[VectorStore]) -> None:
     vectors = unit_rows(40, 8)
     store = filled(cls, vectors)
@@ -76,6 +76,41 @@ def test_resize_keeps_rows_and_arrays_round_trip(cls: type[VectorStore]) -> None
 
 def test_int16_store_takes_half_the_memory() -> None:
     assert Int16Store(384, 1000).nbytes * 2 == Float32Store(384, 1000).nbytes
+
+
+def test_int8_store_takes_a_quarter_of_the_memory_plus_a_scale_per_row() -> None:
+    assert Int8Store(384, 1000).nbytes == 384 * 1000 + 4 * 1000
+
+
+def test_int8_codes_stay_within_half_a_step_of_each_row() -> None:
+    vectors = unit_rows(500, 48)
+    vectors[0] = 0.0
+    vectors[1] = np.eye(48, dtype=np.float32)[3]
+    decoded = filled(Int8Store, vectors).rows(np.arange(500))
+    step = np.abs(vectors).max(axis=1, keepdims=True) / 127
+    assert decoded.dtype == np.float32
+    assert (np.abs(decoded - vectors) <= 0.5 * step + 1e-7).all()
+    assert not decoded[0].any() and decoded[1, 3] == 1.0
+
+
+def test_int8_similarities_are_within_their_bound_and_keep_the_top_ten() -> None:
+    vectors, queries = unit_rows(2000, 384), unit_rows(50, 384, seed=1)
+    store = filled(Int8Store, vectors)
+    exact = vectors @ queries.T
+    step = np.abs(vectors).max(axis=1) * 0.5 / 127
+    bound = step[:, None] * np.abs(queries).sum(axis=1)[None, :]
+    approx = np.stack([store.scan(q, 2000) for q in queries], axis=1)
+    assert (np.abs(approx - exact) <= bound + 1e-6).all()
+    kept = [len(set(np.argsort(-approx[:, j])[:10]) & set(np.argsort(-exact[:, j])[:10]))
+            for j in range(50)]
+    assert np.mean(kept) >= 9.5
+
+
+def test_int8_scales_missing_from_a_file_are_refused() -> None:
+    arrays = filled(Int8Store, unit_rows(5, 8)).arrays(5)
+    del arrays["codes8_scales"]
+    with pytest.raises(IndexFileError, match="scales"):
+        Int8Store.from_arrays(8, arrays, 5, 5)
 
 
 @pytest.mark.parametrize(("arrays", "n"), [
