@@ -94,17 +94,6 @@ def make(api: str, mode: str, upstream: FakeUpstream, cache: Any, **overrides: A
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeUpstream]:
-    with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture
 def cache(embedder: Any) -> Iterator[SemanticCache]:
     """A plain cosine threshold, so these tests pin the client's behaviour on a semantic hit
     rather than the calibrated matcher's verdict on a particular paraphrase."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,17 +37,6 @@ async def collect(stream: Any) -> list[dict[str, Any]]:
     if hasattr(stream, "__aiter__"):
         return [event async for event in stream]
     return list(stream)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeUpstream]:
-    with FakeUpstream() as fake:
-        yield fake
 
 
 @pytest.fixture(params=sorted(CLIENTS), ids=lambda key: "-".join(key))

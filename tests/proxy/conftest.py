@@ -15,12 +15,6 @@ from cacheback.testing import FakeUpstream
 
 
 @pytest.fixture
-def upstream() -> Iterator[FakeUpstream]:
-    with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture
 def start_proxy(upstream: FakeUpstream, tmp_path: Path) -> Iterator[Callable[..., RunningProxy]]:
     """Start a proxy in front of ``upstream``; exact tier only unless a cache is given."""
     running: list[RunningProxy] = []

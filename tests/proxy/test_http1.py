@@ -23,11 +23,6 @@ pytestmark = pytest.mark.anyio
 Script = Callable[[asyncio.StreamWriter, int], "asyncio.Future[None] | None"]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class ScriptedServer:
     """A raw TCP server: records each request and answers with ``replies[i]`` (bytes, or a
     coroutine function taking the writer)."""
