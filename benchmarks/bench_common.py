@@ -7,8 +7,10 @@ import csv
 import hashlib
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -22,7 +24,11 @@ __all__ = [
     "percentiles_ms",
     "rss_mb",
     "shared_data_dir",
+    "timed_calls",
 ]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / "benchmarks" / ".cache"
@@ -60,6 +66,17 @@ def embed_cached(texts: Sequence[str], tag: str) -> np.ndarray:
     np.save(tmp, vectors)
     os.replace(tmp, path)
     return vectors
+
+
+def timed_calls(items: Sequence[T], call: Callable[[T], R]) -> tuple[list[float], list[R]]:
+    """Seconds per call of ``call`` on each item, and what each call returned."""
+    seconds: list[float] = []
+    results: list[R] = []
+    for item in items:
+        start = time.perf_counter()
+        results.append(call(item))
+        seconds.append(time.perf_counter() - start)
+    return seconds, results
 
 
 def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float, float]:

@@ -19,7 +19,6 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from bench_common import (  # noqa: E402
     markdown_table,
     percentiles_ms,
     shared_data_dir,
+    timed_calls,
 )
 
 from cacheback import SemanticCache  # noqa: E402
@@ -94,16 +94,6 @@ def _unrelated_questions() -> list[str]:
     return list(first.values())
 
 
-def _time_calls(questions: list[str], call: Callable[[str], str]) -> tuple[list[float], list[str]]:
-    """Seconds per call and the tier each call reported."""
-    seconds, tiers = [], []
-    for question in questions:
-        start = time.perf_counter()
-        tiers.append(call(question))
-        seconds.append(time.perf_counter() - start)
-    return seconds, tiers
-
-
 def _row(name: str, seconds: list[float], tiers: list[str], keep: str | None) -> list[object]:
     kept = [s for s, t in zip(seconds, tiers) if keep is None or t == keep]
     p50, p99, mean = percentiles_ms(kept)
@@ -158,23 +148,23 @@ def main() -> None:
             hit = cache.get(question, scope=scope)
             return hit.tier if hit is not None else "miss"
 
-        seconds, tiers = _time_calls(exact, core_get)
+        seconds, tiers = timed_calls(exact, core_get)
         table.append(_row("SemanticCache.get alone, exact", seconds, tiers, "exact"))
-        seconds, tiers = _time_calls(reworded, core_get)
+        seconds, tiers = timed_calls(reworded, core_get)
         table.append(_row("SemanticCache.get alone, semantic", seconds, tiers, "semantic"))
-        seconds, tiers = _time_calls(exact, ask)
+        seconds, tiers = timed_calls(exact, ask)
         table.append(_row("exact hit", seconds, tiers, "exact"))
-        seconds, tiers = _time_calls(reworded, ask)
+        seconds, tiers = timed_calls(reworded, ask)
         table.append(_row("semantic hit", seconds, tiers, "semantic"))
         table.append(_row("semantic lookup, all outcomes", seconds, tiers, None))
-        seconds, tiers = _time_calls(exact, replay)
+        seconds, tiers = timed_calls(exact, replay)
         table.append(_row("exact hit, stream=True (full replay)", seconds, tiers, "exact"))
         async_client = AsyncCachedOpenAI(**options, cache=cache)
         seconds, tiers = asyncio.run(_async_calls(async_client, exact))
         table.append(_row("async exact hit", seconds, tiers, "exact"))
         seconds, tiers = asyncio.run(_async_calls(async_client, reworded))
         table.append(_row("async semantic hit", seconds, tiers, "semantic"))
-        seconds, tiers = _time_calls(fresh, ask)
+        seconds, tiers = timed_calls(fresh, ask)
         table.append(_row("miss (lookup + fake upstream + store)", seconds, tiers, "miss"))
         raw = OpenAIChat(**options)
         raw_seconds = []

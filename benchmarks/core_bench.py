@@ -15,11 +15,16 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import banking77_texts, embed_cached, markdown_table, percentiles_ms  # noqa: E402
+from bench_common import (  # noqa: E402
+    banking77_texts,
+    embed_cached,
+    markdown_table,
+    percentiles_ms,
+    timed_calls,
+)
 
 from cacheback import SemanticCache  # noqa: E402
 from cacheback._normalize import normalise_query, query_hash  # noqa: E402
@@ -50,15 +55,6 @@ def _fill(path: Path, texts: list[str], intents: list[str]) -> None:
     storage.close()
 
 
-def _timed(queries: list[str], lookup: Callable[[str], object]) -> tuple[list[float], list[object]]:
-    seconds, results = [], []
-    for query in queries:
-        start = time.perf_counter()
-        results.append(lookup(query))
-        seconds.append(time.perf_counter() - start)
-    return seconds, results
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lookups", type=int, default=1000)
@@ -82,20 +78,20 @@ def main() -> None:
             p50, p99, mean = percentiles_ms(seconds)
             table.append([name, len(seconds), outcome, p50, p99, mean])
 
-        seconds, hits = _timed(sample, cache.get)
+        seconds, hits = timed_calls(sample, cache.get)
         row("exact hit (stored question)", seconds,
             f"{sum(1 for h in hits if getattr(h, 'tier', None) == 'exact')} exact hits")
         reworded = [rng.choice(_REWORDINGS).format(t) for t in sample]
-        seconds, hits = _timed(reworded, cache.get)
+        seconds, hits = timed_calls(reworded, cache.get)
         semantic = [s for s, h in zip(seconds, hits) if getattr(h, "tier", None) == "semantic"]
         row("semantic lookup (reworded question)", seconds,
             f"{len(semantic)} semantic hits, {sum(h is None for h in hits)} misses")
         row("  of which semantic hits", semantic, "served")
         unrelated = [f"{q} ({i})" for i, q in enumerate(_UNRELATED * (args.lookups // len(_UNRELATED)))]
-        seconds, hits = _timed(unrelated, cache.get)
+        seconds, hits = timed_calls(unrelated, cache.get)
         row("miss (unrelated question)", seconds, f"{sum(h is None for h in hits)} misses")
         fresh = [f"New question {i}: {q}" for i, q in enumerate(rng.sample(texts, 200))]
-        seconds, _ = _timed(fresh, lambda q: cache.put(q, "An answer."))
+        seconds, _ = timed_calls(fresh, lambda q: cache.put(q, "An answer."))
         row("put (embed + write)", seconds, "stored")
         entries = cache.stats()["entries"]
         cache.close()
