@@ -12,7 +12,7 @@ on disk, whose sha256 was checked, is never changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,13 +102,6 @@ def _node_bytes(node: _Node) -> bytes:
     return b"".join(parts)
 
 
-def _count(names: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for name in names:
-        counts[name] = counts.get(name, 0) + 1
-    return counts
-
-
 def fuse_int8_matmuls(model: bytes) -> tuple[bytes, int]:
     """``model`` with every ``MatMul(x, Cast(int8 W) * column_scale)`` turned into a
     ``DynamicQuantizeMatMul``, and how many were rewritten (0: the bytes come back as given)."""
@@ -128,7 +121,7 @@ def fuse_int8_matmuls(model: bytes) -> tuple[bytes, int]:
             fields = decode(f.value)
             tensors[_name_of(fields)] = _tensor(fields)
     producer = {out: i for i, node in nodes.items() for out in node.outputs}
-    uses = _count(name for node in nodes.values() for name in node.inputs)
+    uses = Counter(name for node in nodes.values() for name in node.inputs)
 
     dropped: set[int] = set()
     replaced: dict[int, _Node] = {}
