@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Field", "decode", "encode", "key", "length_delimited", "read_varint", "varint"]
+__all__ = [
+    "FIXED32", "FIXED64", "LENGTH", "VARINT", "Field", "decode", "encode", "key",
+    "length_delimited", "read_varint", "varint",
+]
 
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 
