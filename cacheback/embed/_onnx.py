@@ -15,8 +15,10 @@ import numpy as np
 from .._errors import EmbedderError, ModelChecksumError, ModelNotFoundError
 from .._heap import release_free_memory
 from ._base import Embedder, l2_normalise
-from ._int8 import fuse_int8_matmuls
+from ._blocks import fuse_blocks
+from ._int8 import fuse_int8_products
 from ._locate import MODEL_SHA256, TOKENIZER_PATH, locate_model, verify_sha256
+from ._onnx_graph import Graph, GraphFormatError
 
 __all__ = ["OnnxMiniLMEmbedder", "mean_pool"]
 
@@ -38,12 +40,13 @@ class OnnxMiniLMEmbedder(Embedder):
 
     Construction fails fast with :class:`ModelNotFoundError` or :class:`ModelChecksumError`, so
     the cache can switch its semantic tier off before serving anything. ``int8_matmul`` runs the
-    weight products in int8 (see :mod:`._int8`); ``False`` runs the graph exactly as shipped.
-    Vectors of the two modes differ slightly, so they carry different names and a cache never
-    compares one with the other.
+    weight products in int8 (see :mod:`._int8`) and, on the shipped model, each layer's attention
+    and GELU as single kernels (see :mod:`._blocks`); ``False`` runs the graph exactly as shipped.
+    Vectors of the modes differ slightly, so they carry different names and a cache never
+    compares one with another.
     """
 
-    name = "all-MiniLM-L6-v2-int8-dynamic"
+    name = "all-MiniLM-L6-v2-int8-fused"
     dim = 384
 
     def __init__(
@@ -71,8 +74,11 @@ class OnnxMiniLMEmbedder(Embedder):
         self.batch_size = 1 if int8_matmul else batch_size
         self.threads = threads
         self.int8_matmul = int8_matmul
+        self.fuse_blocks = int8_matmul and expected_sha256 == MODEL_SHA256
         if not int8_matmul:
             self.name = "all-MiniLM-L6-v2-int8"
+        elif not self.fuse_blocks:
+            self.name = "all-MiniLM-L6-v2-int8-dynamic"
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
@@ -117,10 +123,18 @@ class OnnxMiniLMEmbedder(Embedder):
             raise ModelChecksumError(f"model file {self.model_path} changed since it was verified")
         if not self.int8_matmul:
             return model
-        fused, count = fuse_int8_matmuls(model)
-        if not count:
+        try:
+            graph = Graph(model)
+        except GraphFormatError as exc:
+            raise EmbedderError(f"cannot read the model graph: {exc}") from exc
+        if not fuse_int8_products(graph):
             logger.warning("cacheback: %s has no int8 products to fuse; run as shipped", self.model_path)
-        return fused
+            return model
+        if self.fuse_blocks:
+            fused = fuse_blocks(graph)
+            if not all(fused.values()):
+                logger.warning("cacheback: %s: only %s of the layer blocks fused", self.model_path, fused)
+        return graph.encode()
 
     def run_raw(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The model's ``last_hidden_state`` and the attention mask for one padded batch."""
