@@ -6,6 +6,7 @@ Every feature is a generic linguistic signal (no domain vocabulary), computed fr
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ._spelling import misspelled_pairs
@@ -108,17 +109,19 @@ def _opposites() -> dict[str, frozenset[str]]:
 _OPPOSITES = _opposites()
 
 
-def _unprefixed(word: str) -> list[str]:
-    """The words ``word`` is the prefixed opposite of ("unsafe" -> ["safe"])."""
+@functools.lru_cache(maxsize=1 << 16)
+def _unprefixed(word: str) -> tuple[str, ...]:
+    """The words ``word`` is the prefixed opposite of ("unsafe" -> ["safe"]); memoised, as the
+    same stored questions' words come back lookup after lookup."""
     if word in FALSE_ANTONYMS:
-        return []
+        return ()
     bases = []
     for prefix in ANTONYM_PREFIXES:
         if word.startswith(prefix):
             base = word[len(prefix) :].lstrip("-")
             if len(base) >= _MIN_STEM:
                 bases.append(base)
-    return bases
+    return tuple(bases)
 
 
 def has_antonym(a: TextProfile, b: TextProfile) -> bool:
