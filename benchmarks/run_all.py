@@ -39,6 +39,7 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("test_latency.py", "pytest-benchmark: core and CachedOpenAI hit latency at 10k entries",
               pytest=True),
+    Benchmark("embed_bench.py", "one-query embedding latency per graph mode, and vector agreement"),
     Benchmark("core_bench.py", "exact / semantic hit latency at 10k entries", ("--lookups", "300")),
     Benchmark("client_bench.py", "hit latency through CachedOpenAI at 10k entries", ("--lookups", "200")),
     Benchmark("ann_bench.py", "ANN index: build time, recall, query latency, memory"),
