@@ -5,7 +5,7 @@ transposes, their shape arithmetic, a mask and a NaN guard) and each GELU as six
 query onnxruntime spends longer dispatching them than multiplying. The rewrite gives each layer
 one ``DynamicQuantizeMatMul`` for the query, key and value projections (they quantize the same
 input, so the products are the same numbers), one ``MultiHeadAttention`` and one ``BiasGelu``:
-279 nodes after onnxruntime's own fusions become 85, and a query embeds about 0.6 ms faster
+279 nodes after onnxruntime's own fusions become 63, and a query embeds about 0.7 ms faster
 (docs/benchmarks.md). The patterns are the shipped export's, so this runs only on the model
 whose sha256 is :data:`~cacheback.embed.MODEL_SHA256`; an unknown model keeps its graph.
 """
