@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -22,6 +23,7 @@ __all__ = ["ANNIndex"]
 
 _Self = TypeVar("_Self", bound="ANNIndex")
 _EMPTY_SLOTS = np.zeros(0, dtype=np.int64)
+_GROUPS_REMEMBERED = 8
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
 
 
@@ -54,6 +56,7 @@ class ANNIndex(ABC):
         self._labels = np.zeros(0, dtype=np.int64)
         self._deleted = np.zeros(0, dtype=bool)
         self._groups = np.zeros(0, dtype=np.int32)
+        self._group_memo: OrderedDict[int, Admission] = OrderedDict()
         self._set_capacity(max(1, int(max_elements)))
 
     # ------------------------------------------------------------------ public API
@@ -101,7 +104,7 @@ class ANNIndex(ABC):
         with self._lock:
             admission = resolve_filter(filter, self._slot_of, self._labels)
             if group is not None:
-                admission = admission.within(self._group_slots(group))
+                admission = admission.within(self._group_admission(group))
             for i, (slots, scores) in enumerate(self._search_many(queries, k, admission)):
                 n = len(slots)
                 labels[i, :n] = self._labels[slots]
@@ -124,6 +127,7 @@ class ANNIndex(ABC):
             self._deleted[slot] = True
             self._n_deleted += 1
             self._free.append(slot)
+            self._group_memo.clear()
 
     def resize(self, n: int) -> None:
         """Set the slot capacity to ``n`` (it also grows on its own as items are added)."""
@@ -256,6 +260,7 @@ class ANNIndex(ABC):
 
     def _set_capacity(self, capacity: int) -> None:
         """Reallocate every per-slot array to ``capacity`` slots (subclasses extend this)."""
+        self._group_memo.clear()
         keep = min(capacity, self._n)
         self._vectors.resize(capacity, keep)
         for name in ("_sqn", "_labels", "_deleted", "_groups"):
@@ -276,10 +281,29 @@ class ANNIndex(ABC):
 
     def _group_slots(self, group: int) -> np.ndarray:
         """The live slots tagged ``group``."""
+        slots = self._group_admission(group).slots
+        assert slots is not None
+        return slots
+
+    def _group_admission(self, group: int) -> Admission:
+        """The live slots tagged ``group``, also as a mask over every slot. Both take a pass over
+        the whole index, so the last few groups asked are remembered until the index changes
+        (every change to which slots are live, or to their groups, forgets them)."""
         if not isinstance(group, (int, np.integer)) or isinstance(group, bool):
             raise InvalidInputError(f"group must be an int, not {group!r}")
-        n = self._n
-        return np.flatnonzero((self._groups[:n] == group) & ~self._deleted[:n])
+        group = int(group)
+        found = self._group_memo.get(group)
+        if found is None:
+            n = self._n
+            mask = np.zeros(self.capacity, dtype=bool)
+            np.logical_and(self._groups[:n] == group, ~self._deleted[:n], out=mask[:n])
+            slots = np.flatnonzero(mask)
+            mask.flags.writeable = slots.flags.writeable = False  # shared by later queries
+            found = self._group_memo[group] = Admission(slots=slots, mask=mask)
+            while len(self._group_memo) > _GROUPS_REMEMBERED:
+                self._group_memo.popitem(last=False)
+        self._group_memo.move_to_end(group)
+        return found
 
     def _as_matrix(self, vectors: Any) -> np.ndarray:
         arr = np.asarray(vectors, dtype=np.float32)
@@ -310,6 +334,7 @@ class ANNIndex(ABC):
     def _store(self, slots: np.ndarray, vectors: np.ndarray, ids: np.ndarray,
                groups: np.ndarray) -> None:
         """Write vectors, ids and groups into ``slots`` and make them live."""
+        self._group_memo.clear()
         self._vectors.write(slots, vectors)
         self._groups[slots] = groups
         if self._space.uses_norms:

@@ -23,21 +23,26 @@ class Admission:
 
     ``slots``: the explicit allowed live slots (from an id collection), or ``None`` for all.
     ``call``: a memoised predicate on a slot (from a callable filter), or ``None``.
+    ``mask``: ``slots`` as a boolean array over every slot, when the index already has one.
     """
 
     slots: np.ndarray | None = None
     call: Callable[[int], bool] | None = None
+    mask: np.ndarray | None = None
 
     @property
     def restricted(self) -> bool:
         """True when the filter may reject live items."""
         return self.slots is not None or self.call is not None
 
-    def within(self, slots: np.ndarray) -> Admission:
-        """This admission narrowed to ``slots`` (sorted live slots)."""
-        if self.slots is not None:
-            slots = np.intersect1d(self.slots, slots, assume_unique=True)
-        return Admission(slots=slots, call=self.call)
+    def within(self, other: Admission) -> Admission:
+        """This admission narrowed to ``other``'s slots (sorted live slots; its mask is kept
+        when this one has no slots of its own)."""
+        assert other.slots is not None
+        if self.slots is None:
+            return Admission(slots=other.slots, call=self.call, mask=other.mask)
+        return Admission(slots=np.intersect1d(self.slots, other.slots, assume_unique=True),
+                         call=self.call)
 
 
 ALL = Admission()

@@ -89,6 +89,7 @@ class HNSWIndex(ANNIndex):
     def compact(self) -> None:
         """Rebuild the graph from the live items only, dropping every tombstone."""
         with self._lock:
+            self._group_memo.clear()
             live = np.flatnonzero(~self._deleted[: self._n])
             vectors, ids, groups = self._vectors.rows(live), self._labels[live], self._groups[live]
             self._n = self._n_deleted = 0
@@ -382,6 +383,8 @@ class HNSWIndex(ANNIndex):
         return passed * SELECTIVE_SHARE < len(live)
 
     def _admit_mask(self, admission: Admission) -> np.ndarray | None:
+        if admission.mask is not None and len(admission.mask) == self.capacity:
+            return admission.mask
         if admission.slots is not None:
             mask = np.zeros(self.capacity, dtype=bool)
             mask[admission.slots] = True

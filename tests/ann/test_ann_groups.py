@@ -94,3 +94,32 @@ def test_bad_groups_are_refused(clustered: Clustered) -> None:
         index.add_items(clustered.vectors[:2], clustered.ids[:2], [0])
     with pytest.raises(InvalidInputError):
         index.knn_query(clustered.queries[0], 1, group=1.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cls", [BruteForceIndex, HNSWIndex])
+def test_a_remembered_group_follows_every_edit(cls: type[ANNIndex], clustered: Clustered) -> None:
+    """Group membership is remembered between queries; each kind of edit must show at once."""
+    index, groups = grouped(cls, clustered)
+    ids = clustered.ids[:N]
+
+    def members(group: int) -> set[int]:
+        labels, _ = index.knn_query(clustered.queries[0], N, group=group)
+        return set(labels[0][labels[0] >= 0].tolist())
+
+    expected = {g: set(ids[groups == g].tolist()) for g in (0, 1, 7)}
+    assert {g: members(g) for g in expected} == expected  # remembered from here on
+    moved, dropped = int(ids[groups == 1][0]), int(ids[groups == 7][0])
+    index.add_items(clustered.vectors[[list(ids).index(moved)]], [moved], [7])  # same id, new group
+    expected[1], expected[7] = expected[1] - {moved}, expected[7] | {moved}
+    assert {g: members(g) for g in expected} == expected
+    index.mark_deleted(dropped)
+    expected[7] = expected[7] - {dropped}
+    assert {g: members(g) for g in expected} == expected
+    index.add_items(clustered.vectors[N:N + 5], clustered.ids[N:N + 5], [1] * 5)
+    expected[1] = expected[1] | set(clustered.ids[N:N + 5].tolist())
+    assert {g: members(g) for g in expected} == expected
+    index.resize(2 * index.capacity)
+    assert members(7) == expected[7]
+    if isinstance(index, HNSWIndex):
+        index.compact()
+        assert {g: members(g) for g in expected} == expected
