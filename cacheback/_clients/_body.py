@@ -13,16 +13,26 @@ __all__ = ["Call", "jsonable", "split_call"]
 
 _SDK_PACKAGES = frozenset({"openai", "anthropic"})
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _is_sentinel(value: Any) -> bool:
     """``NOT_GIVEN`` / ``omit`` from either SDK: the parameter was not given."""
     kind = type(value)
+    if kind in _SCALARS:
+        return False
     return kind.__name__ in _SENTINEL_TYPES and kind.__module__.split(".")[0] in _SDK_PACKAGES
 
 
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON data: models dumped as the SDKs send them, sentinels dropped."""
+    kind = type(value)
+    if kind in _SCALARS:  # exact types first: what a request is made of, without ABC checks
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items() if not _is_sentinel(v)}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items() if not _is_sentinel(v)}
     if isinstance(value, (str, int, float, bool)) or value is None:
