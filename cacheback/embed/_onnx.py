@@ -126,7 +126,8 @@ class OnnxMiniLMEmbedder(Embedder):
         try:
             graph = Graph(model)
         except GraphFormatError as exc:
-            raise EmbedderError(f"cannot read the model graph: {exc}") from exc
+            logger.warning("cacheback: cannot rewrite %s (%s); run as shipped", self.model_path, exc)
+            return model
         if not fuse_int8_products(graph):
             logger.warning("cacheback: %s has no int8 products to fuse; run as shipped", self.model_path)
             return model

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cacheback import EmbedderError
 from cacheback.embed import MODEL_SHA256, OnnxMiniLMEmbedder, l2_normalise, locate_model, mean_pool
 from cacheback.embed._blocks import fuse_blocks
 from cacheback.embed._int8 import fuse_int8_products
@@ -131,3 +133,13 @@ def test_a_graph_of_foreign_fields_survives(shipped: bytes) -> None:
     graph = Graph(other)
     assert graph.nodes == [] and fuse_blocks(graph) == {"attention": 0, "gelu": 0, "projections": 0}
     assert Graph(graph.encode()).nodes == []
+
+
+def test_a_model_the_editor_cannot_read_is_loaded_as_given(tmp_path: Path) -> None:
+    """No rewrite, a warning, and the file's own bytes to onnxruntime, whose refusal is typed."""
+    broken = tmp_path / "model.onnx"
+    broken.write_bytes(b"\x08")
+    embedder = OnnxMiniLMEmbedder(broken, expected_sha256=None)
+    assert embedder._model_bytes() == b"\x08"
+    with pytest.raises(EmbedderError):
+        embedder.embed("anything")
