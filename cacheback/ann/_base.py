@@ -150,7 +150,7 @@ class ANNIndex(ABC):
         """The live ids (of one ``group`` when given), in slot order."""
         with self._lock:
             if group is not None:
-                return self._labels[self._group_slots(group)]
+                return self._labels[self._group_admission(group).slots]
             return self._labels[: self._n][~self._deleted[: self._n]]
 
     def groups_of(self, ids: np.ndarray | Sequence[int]) -> np.ndarray:
@@ -278,12 +278,6 @@ class ANNIndex(ABC):
         if arr.size and not np.issubdtype(arr.dtype, np.integer):
             raise InvalidInputError(f"ids must be integers, not {arr.dtype}")
         return arr.astype(np.int64)
-
-    def _group_slots(self, group: int) -> np.ndarray:
-        """The live slots tagged ``group``."""
-        slots = self._group_admission(group).slots
-        assert slots is not None
-        return slots
 
     def _group_admission(self, group: int) -> Admission:
         """The live slots tagged ``group``, also as a mask over every slot. Both take a pass over

@@ -82,7 +82,8 @@ def _fuse_attention(graph: Graph) -> int:
         value, v_scale = _unwind(graph, weighted.inputs[1], producer)
         heads_back = _only(consumers, weighted.outputs[0], "Transpose")
         merged = _only(consumers, heads_back.outputs[0], "Reshape") if heads_back else None
-        hidden = _projection_width(graph, producer, query)
+        biased = _biased(graph, producer, query)
+        hidden = biased[1].size if biased is not None else None
         product = q_scale * k_scale
         if (merged is None or heads_back is None or heads_back.ints("perm") != _HEADS_FIRST
                 or hidden is None or v_scale != 1.0 or product <= 0):
@@ -104,11 +105,12 @@ def _fuse_attention(graph: Graph) -> int:
     return len(replace)
 
 
-def _projection_width(graph: Graph, producer: dict[str, Node], name: str) -> int | None:
-    """The output width of the biased product that made ``name``, if it is one."""
+def _biased(graph: Graph, producer: dict[str, Node], name: str
+            ) -> tuple[Node, np.ndarray] | None:
+    """The ``Add`` of a 1-D bias initializer that made ``name`` and that bias, if one did."""
     add = producer.get(name)
     bias = graph.array(add.inputs[1]) if add is not None and add.op == "Add" else None
-    return int(bias.size) if bias is not None and bias.ndim == 1 else None
+    return (add, bias) if add is not None and bias is not None and bias.ndim == 1 else None
 
 
 def _fuse_gelu(graph: Graph) -> int:
@@ -128,10 +130,9 @@ def _fuse_gelu(graph: Graph) -> int:
         if (not _close(constants, (math.sqrt(2.0), 1.0, 0.5))
                 or set(out.inputs) != {x, half.outputs[0]}):
             continue
-        add = producer.get(x)
-        bias = graph.array(add.inputs[1]) if add is not None and add.op == "Add" else None
-        if add is not None and bias is not None and bias.ndim == 1 and len(consumers[x]) == 2:
-            node = Node("BiasGelu", list(add.inputs), list(out.outputs), domain=MS_DOMAIN)
+        biased = _biased(graph, producer, x)
+        if biased is not None and len(consumers[x]) == 2:
+            node = Node("BiasGelu", list(biased[0].inputs), list(out.outputs), domain=MS_DOMAIN)
         else:
             node = Node("Gelu", [x], list(out.outputs), domain=MS_DOMAIN)
         node.name = f"{out.outputs[0]}/gelu"
@@ -156,13 +157,13 @@ def _merge_projections(graph: Graph) -> int:
     drop: set[int] = set()
     before: dict[int, list[Node]] = {}
     for attention in [n for n in graph.nodes if n.op == "MultiHeadAttention"]:
-        adds = [producer[name] for name in attention.inputs[:3] if name in producer]
-        products = [producer[a.inputs[0]] for a in adds
-                    if a.op == "Add" and a.inputs[0] in producer]
+        biased = [_biased(graph, producer, name) for name in attention.inputs[:3]]
+        adds = [b[0] for b in biased if b is not None]
+        products = [producer[a.inputs[0]] for a in adds if a.inputs[0] in producer]
         if len(products) != 3 or any(
                 p.op != "DynamicQuantizeMatMul" or len(p.inputs) != 3 for p in products):
             continue
-        parts = _projection_parts(graph, products, adds)
+        parts = _projection_parts(graph, products, [b[1] for b in biased if b is not None])
         if (parts is None or len({p.inputs[0] for p in products}) != 1
                 or any(len(consumers[name]) != 1 for name in attention.inputs[:3])):
             continue
@@ -189,14 +190,13 @@ def _merge_projections(graph: Graph) -> int:
     return len(before)
 
 
-def _projection_parts(graph: Graph, products: list[Node], adds: list[Node]
+def _projection_parts(graph: Graph, products: list[Node], biases: list[np.ndarray]
                       ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
     """Each product's (int8 weights, column scales, float32 bias), or None if one is missing."""
     parts = []
-    for product, add in zip(products, adds):
+    for product, bias in zip(products, biases):
         weights, scales = graph.array(product.inputs[1]), graph.array(product.inputs[2])
-        bias = graph.array(add.inputs[1])
-        if weights is None or scales is None or bias is None or bias.dtype != np.float32:
+        if weights is None or scales is None or bias.dtype != np.float32:
             return None
         parts.append((weights, scales, bias))
     return parts
