@@ -1,7 +1,7 @@
 """Hit latency at 10k entries with pytest-benchmark: the core API and the drop-in OpenAI client.
 
 The cache holds BANKING77 train (9,998 distinct real customer questions, real MiniLM vectors, and
-two more to make 10,000, the size from which the index is an HNSW graph);
+two more to make 10,000, searched by the index the cache picks at that size: a projected scan);
 the targets are issue #2's (exact hit p50 <= 0.3 ms, semantic hit p50 <= 5 ms including the
 embedding) and issue #5's (through ``CachedOpenAI``: <= 1 ms exact, <= 5 ms semantic). Every
 round asks a different question, so the cache's memo of recent query vectors never helps.
@@ -55,8 +55,8 @@ def _served_by(tier: str, ask: Callable[[str], str | None], questions: list[str]
                cache: SemanticCache) -> list[str]:
     """The questions ``ask`` answers from ``tier`` (one warm-up pass; the memo of recent
     vectors holds 64, far fewer than the questions, so it cannot carry over). The clients store
-    the few misses, which may take the cache past 10,000 entries: the HNSW build that starts
-    then is waited for, so that it is not timed."""
+    the few misses; a background index build they might start is waited for, so that it is
+    not timed."""
     served = [q for q in questions if ask(q) == tier]
     cache._vectors.wait_for_build()
     return served
@@ -77,12 +77,12 @@ def _measure(benchmark: Any, ask: Callable[[str], str | None], questions: list[s
 
 def _top_up(cache: SemanticCache, stored: int) -> None:
     """Take the cache to 10,000 entries (BANKING77 has 9,998 distinct questions), where it
-    searches an HNSW graph, and wait for that graph; this also loads the model session."""
+    searches a projected scan (fitted on the entries); this also loads the model session."""
     for i in range(ENTRIES - stored):
         cache.put(f"Stored question {i} about opening a savings account for a child", "An answer.")
     cache.get("load the model session")
     cache._vectors.wait_for_build()
-    assert cache.stats()["entries"] >= ENTRIES and cache._vectors.kind == "hnsw"
+    assert cache.stats()["entries"] >= ENTRIES and cache._vectors.kind == "projected"
 
 
 @pytest.fixture(scope="module")

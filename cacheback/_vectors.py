@@ -1,9 +1,10 @@
 """The in-memory candidate finder: one ANN index over every vector, searched per partition.
 
 SQLite holds the truth; this is rebuilt from it (or from a saved index file checked against it)
-and kept in step by id. The index starts as an exact scan and is promoted to HNSW in a
-background thread once it holds ``hnsw_min_items`` vectors, the size at which HNSW measured
-faster; writes made during the build are replayed onto the graph before it is swapped in.
+and kept in step by id. The index starts as a scan (exact while small, then of the vectors'
+principal axes with an exact re-rank) and is promoted to HNSW in a background thread once it
+holds ``hnsw_min_items`` vectors, the size from which the graph is the better choice; writes
+made during the build are replayed onto the graph before it is swapped in.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import IndexFileError
-from .ann import HNSW_MIN_ITEMS, ANNIndex, BruteForceIndex, HNSWIndex, load_index
+from .ann import HNSW_MIN_ITEMS, ANNIndex, HNSWIndex, ProjectedIndex, load_index
 
 __all__ = ["PartitionCodes", "PartitionedVectors", "remove_stale_temp_files"]
 
@@ -179,7 +180,7 @@ class PartitionedVectors:
         self.on_promoted = on_promoted
         self.dirty = False
         self._lock = threading.RLock()
-        self._index: ANNIndex = BruteForceIndex(max(dim, 1))
+        self._index: ANNIndex = ProjectedIndex(max(dim, 1))
         self._codes = PartitionCodes()
         self._journal: Journal | None = None
         self._builder: threading.Thread | None = None
@@ -197,8 +198,9 @@ class PartitionedVectors:
 
     @property
     def exact(self) -> bool:
-        """Whether search similarities are exact; the graph's int8 codes are not (about 4e-4
-        off, near-ties may swap), so its candidates are re-ranked by the stored vectors."""
+        """Whether search similarities are exact (the scans keep float32 vectors); the graph's
+        int8 codes are not (about 4e-4 off, near-ties may swap), so its candidates are
+        re-ranked by the stored vectors."""
         return not isinstance(self._index, HNSWIndex)
 
     def add(self, ids: np.ndarray, partitions: list[Partition], vectors: np.ndarray) -> int:
@@ -241,7 +243,7 @@ class PartitionedVectors:
                 self._generation += 1
                 self._journal = None
                 self._builder = None
-                self._index = BruteForceIndex(max(self.dim, 1))
+                self._index = ProjectedIndex(max(self.dim, 1))
                 self._codes = PartitionCodes()
                 self.dirty = True
                 return
@@ -293,7 +295,7 @@ class PartitionedVectors:
 
     def _build(self, generation: int) -> None:
         """Build the graph from a snapshot, then catch up with the writes journaled meanwhile,
-        outside the lock while many remain (the exact scan keeps answering); swap it in."""
+        outside the lock while many remain (the scan keeps answering); swap it in."""
         try:
             with self._lock:
                 if generation != self._generation:
@@ -316,8 +318,8 @@ class PartitionedVectors:
                         self.dirty = True
                         break
                 _replay(graph, ops)
-        except Exception as exc:  # noqa: BLE001 - the exact scan keeps serving
-            logger.warning("cacheback: HNSW build failed, exact search continues: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the scan keeps serving
+            logger.warning("cacheback: HNSW build failed, the scan continues: %s", exc)
             with self._lock:
                 if generation == self._generation:
                     self._journal = None

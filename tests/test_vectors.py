@@ -169,7 +169,7 @@ def test_a_long_journal_is_caught_up_before_the_swap(monkeypatch: pytest.MonkeyP
         vectors.add(np.arange(lo, lo + 100), [part] * 100, data[lo:lo + 100])
     for entry_id in range(0, 40):
         vectors.remove(entry_id)
-    assert vectors.kind == "brute" and vectors.search(data[700], part, 1)[0][0] == 700
+    assert vectors.kind == "projected" and vectors.search(data[700], part, 1)[0][0] == 700
     release.set()
     assert vectors.wait_for_build(timeout=120) and vectors.kind == "hnsw"
     assert len(vectors) == 1460

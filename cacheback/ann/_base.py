@@ -172,8 +172,9 @@ class ANNIndex(ABC):
         return sum(self.memory().values())
 
     def memory(self) -> dict[str, int]:
-        """Approximate bytes held, by part: ``vectors`` (with their norms), ``graph`` (links
-        and levels; none for brute force) and ``ids`` (labels, groups, tombstones, id map)."""
+        """Approximate bytes held, by part: ``vectors`` (with their norms), ``graph`` (the
+        search structure: HNSW links and levels, or the projection; none for brute force) and
+        ``ids`` (labels, groups, tombstones, id map)."""
         with self._lock:
             ids = (self._labels.nbytes + self._deleted.nbytes + self._groups.nbytes
                    + self._slot_of.nbytes)
@@ -315,6 +316,19 @@ class ANNIndex(ABC):
         if slot is None and self._free:
             slot = self._free.pop()
         return slot
+
+    def _claim_slots(self, ids: np.ndarray) -> np.ndarray:
+        """A slot for each id: its own, else a tombstone to reuse, else a fresh one at the end."""
+        slots = np.empty(len(ids), dtype=np.int64)
+        fresh = []
+        for i, label in enumerate(ids.tolist()):
+            slot = self._reusable_slot(label)
+            if slot is None:
+                fresh.append(i)
+            else:
+                slots[i] = slot
+        slots[fresh] = self._append_slots(len(fresh))
+        return slots
 
     def _append_slots(self, count: int) -> np.ndarray:
         """Claim ``count`` fresh slots at the end, growing the arrays geometrically."""

@@ -23,16 +23,7 @@ class BruteForceIndex(ANNIndex):
     kind = "brute"
 
     def _insert(self, vectors: np.ndarray, ids: np.ndarray, groups: np.ndarray) -> None:
-        slots = np.empty(len(ids), dtype=np.int64)
-        fresh = []
-        for i, label in enumerate(ids.tolist()):
-            slot = self._reusable_slot(label)
-            if slot is None:
-                fresh.append(i)
-            else:
-                slots[i] = slot
-        slots[fresh] = self._append_slots(len(fresh))
-        self._store(slots, vectors, ids, groups)
+        self._store(self._claim_slots(ids), vectors, ids, groups)
 
     def _search(self, query: np.ndarray, k: int,
                 admission: Admission) -> tuple[np.ndarray, np.ndarray]:

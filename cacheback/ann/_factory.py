@@ -10,32 +10,39 @@ from ._base import ANNIndex
 from ._brute import BruteForceIndex
 from ._hnsw import HNSWIndex
 from ._persist import read_index_file
+from ._projected import ProjectedIndex
 
 __all__ = ["HNSW_MIN_ITEMS", "choose_index", "load_index", "promote"]
 
-HNSW_MIN_ITEMS = 10_000
-"""From this many items HNSW (at the smallest ef giving recall@1 >= 0.99) answers faster than an
-exact scan. Measured with ``OPENBLAS_NUM_THREADS=1 python benchmarks/ann_bench.py --sizes
---synthetic 0 --crossover`` on 384-d MiniLM vectors (2 vCPUs, load ~2), best p50 of 3 rounds:
-5k items 0.41 ms exact vs 0.39 ms HNSW (a tie), 10k 0.73 vs 0.41, 20k 1.41 vs 0.74, 40k 3.48 vs
-0.74. With threaded BLAS on a busy machine the exact scan is slower still (8 ms stalls from 5k).
+HNSW_MIN_ITEMS = 20_000
+"""From this many items an HNSW graph; below it a :class:`ProjectedIndex` (itself an exact scan
+under ``PROJECT_MIN_ITEMS``). Measured with ``OPENBLAS_NUM_THREADS=1 python
+benchmarks/ann_bench.py --sizes --synthetic 0 --crossover`` on 384-d MiniLM vectors (2 vCPUs),
+best p50 of 3 rounds, exact / projected / HNSW at the smallest ef giving recall@1 >= 0.99:
+5k 0.52 / 0.25 / 0.44 ms, 10k 0.86 / 0.37 / 0.48, 20k 1.87 / 0.81 / 1.41, 30k 2.69 / 1.05 /
+0.96, 40k 3.93 / 1.45 / 0.80; the projected scan's recall@1 was 0.997-1.0 throughout. Inside
+the cache the graph costs more than here (int8 codes, ef 64, a re-rank from SQLite), and the
+projected index keeps float32 vectors (1.8 KB an item against the graph's 0.6 KB), so the
+switch comes at 20k rather than at the 30k tie.
 """
 
-_KINDS: dict[str, type[ANNIndex]] = {"hnsw": HNSWIndex, "brute": BruteForceIndex}
+_KINDS: dict[str, type[ANNIndex]] = {"hnsw": HNSWIndex, "projected": ProjectedIndex,
+                                     "brute": BruteForceIndex}
 
 
 def choose_index(n_expected: int, dim: int, space: str = "cosine",
                  **hnsw_options: Any) -> ANNIndex:
-    """An empty index suited to about ``n_expected`` items: HNSW from ``HNSW_MIN_ITEMS`` up."""
+    """An empty index suited to about ``n_expected`` items: HNSW from ``HNSW_MIN_ITEMS`` up,
+    a projected scan below."""
     capacity = max(1024, int(n_expected))
     if n_expected >= HNSW_MIN_ITEMS:
         return HNSWIndex(dim, space, max_elements=capacity, **hnsw_options)
-    return BruteForceIndex(dim, space, max_elements=capacity)
+    return ProjectedIndex(dim, space, max_elements=capacity)
 
 
 def promote(index: ANNIndex, **hnsw_options: Any) -> ANNIndex:
-    """``index`` itself, or an HNSW copy of it (same items, groups and meta) once a
-    brute-force index has reached ``HNSW_MIN_ITEMS`` items."""
+    """``index`` itself, or an HNSW copy of it (same items, groups and meta) once a scanning
+    index has reached ``HNSW_MIN_ITEMS`` items."""
     if isinstance(index, HNSWIndex) or len(index) < HNSW_MIN_ITEMS:
         return index
     vectors, ids = index.items()

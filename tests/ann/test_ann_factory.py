@@ -8,6 +8,7 @@ from cacheback.ann import (
     HNSW_MIN_ITEMS,
     BruteForceIndex,
     HNSWIndex,
+    ProjectedIndex,
     _factory,
     choose_index,
     promote,
@@ -15,7 +16,7 @@ from cacheback.ann import (
 
 
 def test_choose_by_expected_size() -> None:
-    assert isinstance(choose_index(HNSW_MIN_ITEMS - 1, 8), BruteForceIndex)
+    assert isinstance(choose_index(HNSW_MIN_ITEMS - 1, 8), ProjectedIndex)
     big = choose_index(HNSW_MIN_ITEMS, 8, space="l2", M=8)
     assert isinstance(big, HNSWIndex) and big.M == 8 and big.space == "l2"
     assert big.capacity >= HNSW_MIN_ITEMS

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cacheback import InvalidInputError
-from cacheback.ann import BruteForceIndex, HNSWIndex, _factory, load_index, promote
+from cacheback.ann import BruteForceIndex, HNSWIndex, ProjectedIndex, _factory, load_index, promote
 from cacheback.ann._base import ANNIndex
 
 from .conftest import Clustered
@@ -21,12 +21,18 @@ def grouped(cls: type[ANNIndex], clustered: Clustered) -> tuple[ANNIndex, np.nda
     1 (400) and 7 (200; both small enough for an exact scan of their slots)."""
     groups = np.repeat(np.array([0, 1, 7], dtype=np.int32), [2400, 400, 200])
     groups = np.random.default_rng(5).permutation(groups)
-    index = HNSWIndex(64, "cosine", M=8, ef_construction=60) if cls is HNSWIndex else cls(64)
+    index: ANNIndex
+    if cls is HNSWIndex:
+        index = HNSWIndex(64, "cosine", M=8, ef_construction=60)
+    elif cls is ProjectedIndex:
+        index = ProjectedIndex(64, "cosine", components=16)  # fewer axes than dims: it projects
+    else:
+        index = cls(64)
     index.add_items(clustered.vectors[:N], clustered.ids[:N], groups)
     return index, groups
 
 
-@pytest.mark.parametrize("cls", [BruteForceIndex, HNSWIndex])
+@pytest.mark.parametrize("cls", [BruteForceIndex, ProjectedIndex, HNSWIndex])
 def test_search_stays_in_its_group_and_finds_the_exact_best(cls: type[ANNIndex],
                                                             clustered: Clustered) -> None:
     index, groups = grouped(cls, clustered)
@@ -41,7 +47,7 @@ def test_search_stays_in_its_group_and_finds_the_exact_best(cls: type[ANNIndex],
     assert set(index.ids(group=7).tolist()) == set(clustered.ids[:N][groups == 7].tolist())
 
 
-@pytest.mark.parametrize("cls", [BruteForceIndex, HNSWIndex])
+@pytest.mark.parametrize("cls", [BruteForceIndex, ProjectedIndex, HNSWIndex])
 def test_group_combines_with_a_filter(cls: type[ANNIndex], clustered: Clustered) -> None:
     index, groups = grouped(cls, clustered)
     in_one = clustered.ids[:N][groups == 1]
@@ -96,7 +102,7 @@ def test_bad_groups_are_refused(clustered: Clustered) -> None:
         index.knn_query(clustered.queries[0], 1, group=1.5)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("cls", [BruteForceIndex, HNSWIndex])
+@pytest.mark.parametrize("cls", [BruteForceIndex, ProjectedIndex, HNSWIndex])
 def test_a_remembered_group_follows_every_edit(cls: type[ANNIndex], clustered: Clustered) -> None:
     """Group membership is remembered between queries; each kind of edit must show at once."""
     index, groups = grouped(cls, clustered)
