@@ -44,6 +44,7 @@ BENCHMARKS = (
     Benchmark("client_bench.py", "hit latency through CachedOpenAI at 10k entries", ("--lookups", "200")),
     Benchmark("ann_bench.py", "ANN index: build time, recall, query latency, memory"),
     Benchmark("match_quality.py", "match decision: right and wrong hits per data set", ("--no-lodo",)),
+    Benchmark("index_quality.py", "served answers with the exact scan, the projected scan and HNSW"),
     Benchmark("conversation_quality.py", "conversation-aware matching on fow-cache conversations"),
     Benchmark("ceag_quality.py", "synthesis tier: quality score and cost per tier", ("--queries", "300")),
     Benchmark("proxy_bench.py", "proxy throughput and the latency a miss adds",
