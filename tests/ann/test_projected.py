@@ -32,7 +32,7 @@ def exact(clustered: Clustered, space: str = "cosine", n: int = 5000) -> BruteFo
 @pytest.mark.parametrize("space", ["cosine", "ip", "l2"])
 def test_recall_against_brute_force_with_exact_distances(clustered: Clustered, space: str) -> None:
     index, truth = projected(clustered, space), exact(clustered, space)
-    assert index.fitted
+    assert index.projecting
     labels, dists = index.knn_query(clustered.queries, 10)
     true_labels, _ = truth.knn_query(clustered.queries, 10)
     assert recall(labels, true_labels) >= 0.95
@@ -56,22 +56,36 @@ def test_the_estimate_itself_ranks_well() -> None:
     index, truth = ProjectedIndex(64, "l2", components=AXES), BruteForceIndex(64, "l2")
     for built in (index, truth):
         built.add_items(vectors[:5000], np.arange(5000))
+    assert index.projecting
     index.set_ef(20)
     labels, _ = index.knn_query(vectors[5000:], 1)
     true_labels, _ = truth.knn_query(vectors[5000:], 1)
     assert np.mean(labels[:, 0] == true_labels[:, 0]) >= 0.95
 
 
+def test_a_fit_the_check_rejects_leaves_the_index_scanning_exactly() -> None:
+    """Five big clusters of isotropic noise: 16 axes place an item in its cluster but cannot
+    rank it within one, so the check declines the projection and searches stay exact."""
+    rng = np.random.default_rng(4)
+    centres = rng.standard_normal((5, 64))
+    vectors = (centres[rng.integers(0, 5, 5100)] + 0.5 * rng.standard_normal((5100, 64)))
+    index, truth = ProjectedIndex(64, "cosine", components=AXES), BruteForceIndex(64, "cosine")
+    for built in (index, truth):
+        built.add_items(vectors[:5000].astype(np.float32), np.arange(5000))
+    assert index._fitted == 5000 and not index.projecting
+    assert np.array_equal(index.knn_query(vectors[5000:], 10)[0], truth.knn_query(vectors[5000:], 10)[0])
+
+
 def test_small_indexes_scan_exactly_until_the_axes_are_fitted(clustered: Clustered) -> None:
     small = ProjectedIndex(64, components=AXES)
     small.add_items(clustered.vectors[:500], clustered.ids[:500])
-    assert not small.fitted
+    assert not small.projecting
     assert np.array_equal(small.knn_query(clustered.queries, 5)[0],
                           exact(clustered, n=500).knn_query(clustered.queries, 5)[0])
     same_dims = ProjectedIndex(16, components=64)
     assert same_dims.components == 16
     same_dims.add_items(clustered.vectors[:3000, :16], clustered.ids[:3000])
-    assert not same_dims.fitted
+    assert not same_dims.projecting
 
 
 def test_items_added_after_the_fit_are_found(clustered: Clustered) -> None:
@@ -125,7 +139,7 @@ def test_round_trip_keeps_the_axes_and_the_answers(clustered: Clustered, tmp_pat
     index.meta = {"note": 1}
     index.save(tmp_path / "p.index")
     loaded = load_index(tmp_path / "p.index", dim=64)
-    assert isinstance(loaded, ProjectedIndex) and loaded.fitted and loaded.ef == 64
+    assert isinstance(loaded, ProjectedIndex) and loaded.projecting and loaded.ef == 64
     assert loaded.meta == {"note": 1} and len(loaded) == 4999
     assert np.array_equal(loaded._axes, index._axes)
     for got, want in zip(loaded.knn_query(clustered.queries, 5), index.knn_query(clustered.queries, 5)):
