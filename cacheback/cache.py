@@ -652,23 +652,27 @@ class SemanticCache:
             ids, sims = ids[keep], sims[keep]
         if len(ids) == 0:
             return []
-        live = storage.get_many(ids.tolist(), self._clock())
         found: list[Candidate] = []
-        for entry_id, sim in zip(ids.tolist(), sims.tolist()):
-            entry = live.get(entry_id)
-            if entry is None or (entry.namespace, entry.scope_key) != (namespace, key):
-                self._vectors.remove(entry_id)  # deleted or expired behind the index's back
-                self._count("index.stale_dropped")
-                continue
-            if (qhash, entry_id) in self._blocked:
-                continue
-            found.append(Candidate(
-                entry_id=entry_id, query=entry.query, response=entry.response,
-                similarity=float(min(sim, 1.0)), payload=entry.payload, metadata=entry.metadata,
-                created=entry.created, namespace=namespace, scope_key=key,
-            ))
-            if len(found) == k:
-                break
+        pending = list(zip(ids.tolist(), sims.tolist()))
+        while pending and len(found) < k:
+            # Read only as many rows as are still wanted; the slack is read only for rows
+            # that turn out stale or blocked.
+            batch, pending = pending[: k - len(found)], pending[k - len(found):]
+            live = storage.get_many([entry_id for entry_id, _ in batch], self._clock())
+            for entry_id, sim in batch:
+                entry = live.get(entry_id)
+                if entry is None or (entry.namespace, entry.scope_key) != (namespace, key):
+                    self._vectors.remove(entry_id)  # deleted or expired behind the index's back
+                    self._count("index.stale_dropped")
+                    continue
+                if (qhash, entry_id) in self._blocked:
+                    continue
+                found.append(Candidate(
+                    entry_id=entry_id, query=entry.query, response=entry.response,
+                    similarity=float(min(sim, 1.0)), payload=entry.payload,
+                    metadata=entry.metadata, created=entry.created, namespace=namespace,
+                    scope_key=key,
+                ))
         return found
 
     def candidates(

@@ -113,6 +113,21 @@ def test_ttl_per_entry_and_per_cache(embedder: Embedder) -> None:
         assert cache.get("What is the capital of France?") is None
 
 
+def test_expired_neighbours_give_way_to_the_next_live_ones(embedder: Embedder) -> None:
+    """Rows are read for the k wanted candidates first; rows that turn out expired (still in
+    the index) are dropped from it and the next neighbours are read in their place."""
+    clock = Clock()
+    with SemanticCache(":memory:", embedder=embedder, clock=clock) as cache:
+        for i in range(3):
+            cache.put(f"How do I reset my password? ({i})", f"short {i}", ttl=10)
+        for i in range(3):
+            cache.put(f"How can I reset my password, please? ({i})", f"long {i}")
+        clock.now += 11
+        found = cache.candidates("How do I reset my password?", k=3)
+        assert sorted(c.response for c in found) == ["long 0", "long 1", "long 2"]
+        assert cache.stats()["counters"]["index.stale_dropped"] == 3
+
+
 def test_eviction_by_count_drops_least_recently_hit(embedder: Embedder) -> None:
     clock = Clock()
     with SemanticCache(":memory:", embedder=embedder, max_entries=3, clock=clock) as cache:
