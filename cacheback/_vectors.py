@@ -180,7 +180,7 @@ class PartitionedVectors:
         self.on_promoted = on_promoted
         self.dirty = False
         self._lock = threading.RLock()
-        self._index: ANNIndex = ProjectedIndex(max(dim, 1))
+        self._index: ANNIndex = self._scan()
         self._codes = PartitionCodes()
         self._journal: Journal | None = None
         self._builder: threading.Thread | None = None
@@ -188,6 +188,12 @@ class PartitionedVectors:
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def _scan(self) -> ProjectedIndex:
+        """The index a cache starts with; it is not fitted from the size at which the graph
+        replaces it (a cold start of a large cache then scans exactly until the graph is
+        built, without the projection's memory)."""
+        return ProjectedIndex(max(self.dim, 1), fit_below=self.hnsw_min_items)
 
     def __contains__(self, entry_id: object) -> bool:
         return entry_id in self._index
@@ -243,7 +249,7 @@ class PartitionedVectors:
                 self._generation += 1
                 self._journal = None
                 self._builder = None
-                self._index = ProjectedIndex(max(self.dim, 1))
+                self._index = self._scan()
                 self._codes = PartitionCodes()
                 self.dirty = True
                 return
@@ -324,6 +330,8 @@ class PartitionedVectors:
                 if generation == self._generation:
                     self._journal = None
                     self.hnsw_min_items = max(self.hnsw_min_items, 2 * len(self._index))
+                    if isinstance(self._index, ProjectedIndex):
+                        self._index.fit_below = self.hnsw_min_items
                     self._builder = None
             return
         if self.on_promoted is not None:

@@ -5,14 +5,17 @@ quarter of what the full scan reads; the ``ef`` items that estimate ranks best a
 on their stored vectors, so the distances returned are exact and only the recall is
 approximate. The axes are fitted on the items themselves (a sample of at most ``FIT_SAMPLE``)
 once ``PROJECT_MIN_ITEMS`` are held, and refitted after as many inserts again as the last fit
-saw. Each fit is checked before it is used: some items are asked as queries, and unless the
-estimate's candidates hold nearly all of their true nearest neighbours the index keeps scanning
-exactly (data whose variance is spread over too many directions). Below ``PROJECT_MIN_ITEMS``,
-or when fewer items qualify than ``ef``, the index scans exactly too.
+saw, by the next search (so a bulk load fits once). Each fit is checked before it is used:
+some items are asked as queries, and unless the estimate's candidates hold nearly all of their
+true nearest neighbours the index keeps scanning exactly (data whose variance is spread over too
+many directions). Below ``PROJECT_MIN_ITEMS``, or when fewer items qualify than ``ef``, the
+index scans exactly too.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,6 +50,7 @@ vectors of the labelled data sets pass with 0.99 or more; clustered isotropic no
 CHECK_POOL = 16_384
 """At most this many items are searched by the check (a seeded sample, the candidates scaled
 down to the same share)."""
+logger = logging.getLogger("cacheback")
 _FIT_BLOCK = 8192
 _UNFITTED = np.zeros((0, 0), dtype=np.float32)
 
@@ -55,7 +59,9 @@ class ProjectedIndex(ANNIndex):
     """Approximate k-NN by a principal-axes scan and an exact re-rank; see :class:`ANNIndex`.
 
     ``components`` axes are scanned (capped at ``dim``; at ``dim`` the index scans exactly),
-    ``set_ef`` sets how many candidates are re-ranked (at least ``k``). Vectors are kept as
+    ``set_ef`` sets how many candidates are re-ranked (at least ``k``). ``fit_below`` stops
+    fitting from that many items on: a caller about to replace the index by a graph at that
+    size saves the work and the memory (an existing projection is kept). Vectors are kept as
     float32, so returned distances are exact, as with :class:`BruteForceIndex`.
     """
 
@@ -63,13 +69,16 @@ class ProjectedIndex(ANNIndex):
     _proj: np.ndarray = _UNFITTED
 
     def __init__(self, dim: int, space: str = "cosine", max_elements: int = 1024,
-                 components: int = DEFAULT_COMPONENTS, seed: int = 0) -> None:
-        if not isinstance(components, (int, np.integer)) or isinstance(components, bool) \
-                or components < 1:
-            raise InvalidInputError(f"components must be a positive int, not {components!r}")
+                 components: int = DEFAULT_COMPONENTS, seed: int = 0,
+                 fit_below: int | None = None) -> None:
+        for name, value in (("components", components), ("fit_below", fit_below)):
+            if value is not None and (not isinstance(value, (int, np.integer))
+                                      or isinstance(value, bool) or value < 1):
+                raise InvalidInputError(f"{name} must be a positive int, not {value!r}")
         super().__init__(dim, space, max_elements)
         self.components = min(int(components), self.dim)
         self.seed = int(seed)
+        self.fit_below = None if fit_below is None else int(fit_below)
         self.ef = DEFAULT_CANDIDATES
         self._center = np.zeros(self.dim, dtype=np.float32)
         self._axes = np.zeros((self.dim, self.components), dtype=np.float32)
@@ -87,11 +96,26 @@ class ProjectedIndex(ANNIndex):
         slots = self._claim_slots(ids)
         self._store(slots, vectors, ids, groups)
         self._since_fit += len(ids)
-        if self.components < self.dim and len(self) >= PROJECT_MIN_ITEMS \
+        if self.projecting:
+            self._guarded(lambda: self._project_into(slots, vectors))
+
+    def _refit_if_due(self) -> None:
+        """Fit when the index has reached ``PROJECT_MIN_ITEMS`` and taken as many inserts as
+        the last fit saw. Done by the search that finds it due, so a bulk load fits once."""
+        n = len(self)
+        if self.components < self.dim and PROJECT_MIN_ITEMS <= n < (self.fit_below or n + 1) \
                 and self._since_fit >= max(self._fitted, PROJECT_MIN_ITEMS):
-            self._fit()
-        elif self.projecting:
-            self._proj[slots] = self._project(self._vectors.rows(slots))
+            self._guarded(self._fit)
+
+    def _guarded(self, update: Callable[[], object]) -> None:
+        """Run a projection ``update``; if it fails (out of memory, say), drop the projection
+        and scan exactly: the items themselves are already stored."""
+        try:
+            update()
+        except Exception as exc:  # noqa: BLE001 - only the speed-up is lost
+            self._proj = _UNFITTED
+            self._fitted, self._since_fit = len(self), 0
+            logger.warning("cacheback: projection dropped, the index scans exactly: %r", exc)
 
     def _fit(self) -> None:
         """Fit the axes on (a sample of) the live items and project every slot, unless the
@@ -143,6 +167,9 @@ class ProjectedIndex(ANNIndex):
             hi = min(self._n, lo + _FIT_BLOCK)
             self._proj[lo:hi] = self._project(self._vectors.range_rows(lo, hi))
 
+    def _project_into(self, slots: np.ndarray, vectors: np.ndarray) -> None:
+        self._proj[slots] = self._project(vectors)
+
     def _project(self, rows: np.ndarray) -> np.ndarray:
         return (rows - self._center) @ self._axes
 
@@ -158,6 +185,7 @@ class ProjectedIndex(ANNIndex):
 
     def _search(self, query: np.ndarray, k: int,
                 admission: Admission) -> tuple[np.ndarray, np.ndarray]:
+        self._refit_if_due()
         wanted = max(self.ef, k)
         pool = admission.slots
         if not self.projecting or (len(self) if pool is None else len(pool)) <= wanted:
@@ -202,7 +230,8 @@ class ProjectedIndex(ANNIndex):
 
     def _params(self) -> dict[str, Any]:
         return {"components": self.components, "seed": self.seed, "fitted": self._fitted,
-                "since_fit": self._since_fit, "projecting": self.projecting}
+                "since_fit": self._since_fit, "projecting": self.projecting,
+                "fit_below": self.fit_below}
 
     def _extra_arrays(self) -> tuple[np.ndarray, ...]:
         return (self._proj, self._axes, self._center)
@@ -213,8 +242,9 @@ class ProjectedIndex(ANNIndex):
     @classmethod
     def _construct(cls, dim: int, space: str, params: dict[str, Any],
                    capacity: int) -> ProjectedIndex:
+        fit_below = params["fit_below"]
         return cls(dim, space, max_elements=capacity, components=int(params["components"]),
-                   seed=int(params["seed"]))
+                   seed=int(params["seed"]), fit_below=None if fit_below is None else int(fit_below))
 
     def _restore(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         center, axes = arrays["center"], arrays["axes"]

@@ -18,8 +18,10 @@ AXES = 16
 
 
 def projected(clustered: Clustered, space: str = "cosine", n: int = 5000) -> ProjectedIndex:
+    """An index of the first ``n`` items, fitted (the first search fits)."""
     index = ProjectedIndex(64, space, components=AXES)
     index.add_items(clustered.vectors[:n], clustered.ids[:n])
+    index.knn_query(clustered.queries[0], 1)
     return index
 
 
@@ -56,6 +58,8 @@ def test_the_estimate_itself_ranks_well() -> None:
     index, truth = ProjectedIndex(64, "l2", components=AXES), BruteForceIndex(64, "l2")
     for built in (index, truth):
         built.add_items(vectors[:5000], np.arange(5000))
+    assert not index.projecting  # the first search fits
+    index.knn_query(vectors[0], 1)
     assert index.projecting
     index.set_ef(20)
     labels, _ = index.knn_query(vectors[5000:], 1)
@@ -72,20 +76,54 @@ def test_a_fit_the_check_rejects_leaves_the_index_scanning_exactly() -> None:
     index, truth = ProjectedIndex(64, "cosine", components=AXES), BruteForceIndex(64, "cosine")
     for built in (index, truth):
         built.add_items(vectors[:5000].astype(np.float32), np.arange(5000))
+    index.knn_query(vectors[0], 1)
     assert index._fitted == 5000 and not index.projecting
     assert np.array_equal(index.knn_query(vectors[5000:], 10)[0], truth.knn_query(vectors[5000:], 10)[0])
+
+
+def test_a_failed_fit_keeps_every_item_and_scans_exactly(clustered: Clustered,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fit that fails (out of memory, say) must not fail the search that ran it, nor lose
+    anything: the index scans exactly until the next fit is due."""
+    def failing(matrix: np.ndarray) -> None:
+        raise np.linalg.LinAlgError("Eigenvalues did not converge")
+
+    monkeypatch.setattr(np.linalg, "eigh", failing)
+    index = projected(clustered)
+    assert len(index) == 5000 and not index.projecting
+    assert np.array_equal(index.knn_query(clustered.queries, 5)[0],
+                          exact(clustered).knn_query(clustered.queries, 5)[0])
+    monkeypatch.undo()
+    index.add_items(clustered.vectors[:5000], clustered.ids[:5000])  # as many inserts again
+    index.knn_query(clustered.queries[0], 1)
+    assert index.projecting
 
 
 def test_small_indexes_scan_exactly_until_the_axes_are_fitted(clustered: Clustered) -> None:
     small = ProjectedIndex(64, components=AXES)
     small.add_items(clustered.vectors[:500], clustered.ids[:500])
-    assert not small.projecting
     assert np.array_equal(small.knn_query(clustered.queries, 5)[0],
                           exact(clustered, n=500).knn_query(clustered.queries, 5)[0])
+    assert not small.projecting
     same_dims = ProjectedIndex(16, components=64)
     assert same_dims.components == 16
     same_dims.add_items(clustered.vectors[:3000, :16], clustered.ids[:3000])
+    same_dims.knn_query(clustered.queries[0, :16], 1)
     assert not same_dims.projecting
+
+
+def test_no_fit_from_fit_below_on(clustered: Clustered) -> None:
+    index = ProjectedIndex(64, components=AXES, fit_below=4000)
+    index.add_items(clustered.vectors[:3000], clustered.ids[:3000])
+    index.knn_query(clustered.queries[0], 1)
+    assert index.projecting  # fitted below the limit; kept above it
+    index.add_items(clustered.vectors[3000:5000], clustered.ids[3000:5000])
+    index.knn_query(clustered.queries[0], 1)
+    assert index.projecting and index._fitted == 3000
+    late = ProjectedIndex(64, components=AXES, fit_below=4000)
+    late.add_items(clustered.vectors[:5000], clustered.ids[:5000])
+    late.knn_query(clustered.queries[0], 1)
+    assert not late.projecting
 
 
 def test_items_added_after_the_fit_are_found(clustered: Clustered) -> None:
@@ -104,8 +142,11 @@ def test_axes_are_refitted_after_as_many_inserts_as_the_fit_saw(clustered: Clust
     first = index._axes.copy()
     for j in range(size - 1):  # replacing items, so the index does not grow
         index.add_items(clustered.vectors[4999 - j], [clustered.ids[j]])
+    index.knn_query(clustered.queries[0], 1)
     assert np.array_equal(index._axes, first) and len(index) == size
     index.add_items(clustered.vectors[4999 - size], [clustered.ids[size - 1]])
+    assert np.array_equal(index._axes, first)  # due now, fitted by the next search
+    index.knn_query(clustered.queries[0], 1)
     assert not np.allclose(np.abs(index._axes), np.abs(first), atol=1e-3)
 
 
@@ -155,7 +196,8 @@ def test_malformed_axes_in_a_file_are_refused(clustered: Clustered, tmp_path: Pa
         ProjectedIndex.load(tmp_path / "bad.index")
 
 
-@pytest.mark.parametrize("components", [0, -3, True, 2.5])
-def test_bad_components_are_an_input_error(components: object) -> None:
+@pytest.mark.parametrize("value", [0, -3, True, 2.5])
+@pytest.mark.parametrize("name", ["components", "fit_below"])
+def test_bad_settings_are_an_input_error(name: str, value: object) -> None:
     with pytest.raises(InvalidInputError):
-        ProjectedIndex(8, components=components)  # type: ignore[arg-type]
+        ProjectedIndex(8, **{name: value})  # type: ignore[arg-type]
