@@ -252,9 +252,10 @@ def main() -> None:
     print("\n## What the vector index holds after the lookups (MB)\n")
     print(markdown_table(["entries", "open", "index", "model", *_PARTS, "RSS after lookups"],
                          parts))
-    print("\nvectors: the stored vectors (int8 or int16 codes in an HNSW index, float32 in brute force) "
-          "and their norms; graph: HNSW links and levels; ids: labels, groups, tombstones and "
-          "the id -> slot map; partitions: the (namespace, scope) code table.")
+    print("\nvectors: the stored vectors (int8 or int16 codes in an HNSW index, float32 in the "
+          "scans) and their norms; graph: HNSW links and levels, or the projected scan's "
+          "coordinates; ids: labels, groups, tombstones and the id -> slot map; partitions: the "
+          "(namespace, scope) code table.")
 
 
 if __name__ == "__main__":
