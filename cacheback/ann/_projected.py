@@ -26,7 +26,7 @@ from ._filter import Admission
 from ._space import dots
 from ._store import BLOCK_ELEMENTS
 
-__all__ = ["CHECK_QUERIES", "CHECK_RECALL", "DEFAULT_CANDIDATES", "DEFAULT_COMPONENTS",
+__all__ = ["CHECK_POOL", "CHECK_QUERIES", "CHECK_RECALL", "DEFAULT_CANDIDATES", "DEFAULT_COMPONENTS",
            "FIT_SAMPLE", "PROJECT_MIN_ITEMS", "ProjectedIndex"]
 
 DEFAULT_COMPONENTS = 96
