@@ -20,33 +20,19 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import markdown_table  # noqa: E402
+from bench_common import LookupEmbedder, markdown_table  # noqa: E402
 from match_data import Stream, load_stream  # noqa: E402
 
 from cacheback import SemanticCache  # noqa: E402
 from cacheback.ann import BruteForceIndex, ProjectedIndex  # noqa: E402
-from cacheback.embed import Embedder  # noqa: E402
 
 INDEXES = ("exact scan", "projected scan", "HNSW graph")
 
 
-class _LookupEmbedder(Embedder):
-    """Serves precomputed vectors by text, so every index sees the very same vectors."""
-
-    name = "all-MiniLM-L6-v2-int8"
-    dim = 384
-
-    def __init__(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        self._rows = dict(zip(texts, vectors))
-
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self._rows[t] for t in texts])
-
-
 def _cache(stream: Stream, index: str) -> SemanticCache:
     assert stream.stored_vectors is not None and stream.query_vectors is not None
-    embedder = _LookupEmbedder(stream.stored + stream.queries,
-                               np.vstack([stream.stored_vectors, stream.query_vectors]))
+    embedder = LookupEmbedder(stream.stored + stream.queries,
+                              np.vstack([stream.stored_vectors, stream.query_vectors]))
     cache = SemanticCache(":memory:", embedder=embedder)
     vectors = cache._vectors
     if index == "exact scan":

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from bench_common import LookupEmbedder
 from match_data import DATASETS, load_stream, shared_data_dir
 from match_eval import (
     FOLDS,
@@ -36,7 +37,6 @@ from match_eval import (
 from cacheback import SemanticCache
 from cacheback._types import Candidate
 from cacheback.cache import DEFAULT_SIMILARITY_THRESHOLD
-from cacheback.embed import Embedder
 from cacheback.match import DEFAULT_MAX_WRONG_HIT_RATE, CalibratedMatcher, MatchModel
 from cacheback.match._fit import budget_thresholds
 from cacheback.match._model import logit
@@ -397,24 +397,11 @@ def report_latency(preps: dict[str, Prepared]) -> None:
     report_get_latency(prep)
 
 
-class _LookupEmbedder(Embedder):
-    """The stream's precomputed MiniLM vectors by text, so timing shows the cache, not the model."""
-
-    name = "all-MiniLM-L6-v2-int8"
-    dim = 384
-
-    def __init__(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        self._rows = dict(zip(texts, vectors))
-
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self._rows[t] for t in texts])
-
-
 def report_get_latency(prep: Prepared, stored: int = 2000, asked: int = 500) -> None:
     """``SemanticCache.get`` p50 with the calibrated matcher and with plain cosine, same cache."""
     s = prep.stream
     assert s.stored_vectors is not None and s.query_vectors is not None
-    embedder = _LookupEmbedder(s.stored + s.queries, np.vstack([s.stored_vectors, s.query_vectors]))
+    embedder = LookupEmbedder(s.stored + s.queries, np.vstack([s.stored_vectors, s.query_vectors]))
     queries = [s.queries[i] for i in prep.kept[:asked]]
     print(
         f"\n== SemanticCache.get, {stored} stored banking77 texts, {asked} new queries (vectors precomputed)"

@@ -360,11 +360,7 @@ class ANNIndex(ABC):
             dots = self._vectors.scan(query, self._n)
         else:
             dots = self._vectors.dots(slots, query)
-        if self._space.uses_norms:
-            sq = self._sqn[: self._n] if slots is None else self._sqn[slots]
-            scores = sq - 2.0 * dots
-        else:
-            scores = np.negative(dots, out=dots)
+        scores = self._space.scores(dots, self._sqn, slice(0, self._n) if slots is None else slots)
         if slots is None and self._n_deleted:
             scores[self._deleted[: self._n]] = np.inf
         return scores

@@ -148,12 +148,9 @@ class ProjectedIndex(ANNIndex):
             return True
         rows = self._vectors.rows(pool)
         queries = rows[asked]
-        true = queries @ rows.T
-        est = (queries @ self._axes) @ self._proj[pool].T + (queries @ self._center)[:, None]
-        if self._space.uses_norms:
-            true, est = self._sqn[pool] - 2.0 * true, self._sqn[pool] - 2.0 * est
-        else:
-            true, est = -true, -est
+        true = self._space.scores(queries @ rows.T, self._sqn, pool)
+        est = self._space.scores((queries @ self._axes) @ self._proj[pool].T
+                                 + (queries @ self._center)[:, None], self._sqn, pool)
         mine = (np.arange(len(asked)), asked)
         true[mine] = est[mine] = np.inf
         nearest = np.argpartition(true, k - 1, axis=1)[:, :k]
@@ -206,22 +203,18 @@ class ProjectedIndex(ANNIndex):
         A pool of over a quarter of the slots is cut from a scan of them all, which reads
         memory in order; products stay small enough to run on this thread."""
         probe = query @ self._axes
-        gather = pool is not None and 4 * len(pool) < self._n
-        n = len(pool) if gather and pool is not None else self._n
+        gathered = pool if pool is not None and 4 * len(pool) < self._n else None
+        n = self._n if gathered is None else len(gathered)
         step = max(1, BLOCK_ELEMENTS // self.components)
         est = np.empty(n, dtype=np.float32)
         for lo in range(0, n, step):
             hi = min(n, lo + step)
-            rows = self._proj.take(pool[lo:hi], axis=0) if gather and pool is not None \
-                else self._proj[lo:hi]
+            rows = self._proj[lo:hi] if gathered is None else self._proj.take(gathered[lo:hi], axis=0)
             est[lo:hi] = dots(rows, probe)
-        if pool is not None and not gather:
+        if pool is not None and gathered is None:
             est = est[pool]
         est += np.float32(query @ self._center)
-        if self._space.uses_norms:
-            est = (self._sqn[: self._n] if pool is None else self._sqn[pool]) - 2.0 * est
-        else:
-            np.negative(est, out=est)
+        est = self._space.scores(est, self._sqn, slice(0, self._n) if pool is None else pool)
         if pool is None and self._n_deleted:
             est[self._deleted[: self._n]] = np.inf
         return est

@@ -54,6 +54,14 @@ class Space:
             return np.zeros(len(vectors), dtype=np.float32)
         return np.einsum("ij,ij->i", vectors, vectors).astype(np.float32)
 
+    def scores(self, dots: np.ndarray, sq_norms: np.ndarray,
+               rows: slice | np.ndarray) -> np.ndarray:
+        """Search scores from the ``dots`` of ``rows`` with the query (``sq_norms[rows]`` is read
+        only in l2 space); ``dots`` may be overwritten."""
+        if self.uses_norms:
+            return sq_norms[rows] - 2.0 * dots
+        return np.negative(dots, out=dots)
+
     def offset(self, query: np.ndarray) -> float:
         """What to add to a score to get the distance for this (prepared) query."""
         return float(query @ query) if self.uses_norms else 1.0
