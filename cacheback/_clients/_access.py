@@ -14,6 +14,7 @@ from ..cache import SemanticCache
 from ..ceag import SynthesisResult, SynthesisTier
 from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
+from ._media import has_media, media_body, resolver_for
 from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
 
@@ -49,6 +50,7 @@ class CacheAccess:
         self.namespace = namespace
         self.ttl = ttl
         self.conversation = ConversationPolicy(cache.embedder) if policy.conversation_aware else None
+        self.media = resolver_for(cache, policy.media)
         self._warned = False
 
     def _failed(self, action: str, exc: BaseException) -> None:
@@ -75,8 +77,24 @@ class CacheAccess:
         return dataclasses.replace(plan, scope=scope, conversation=key)
 
     def prepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
-        """How a request body uses the cache: the dialect's rules, then the conversation key."""
-        return self.keyed(self.dialect.plan(body, self.policy, options), body)
+        """How a request body uses the cache: images and audio keyed (``cacheback.media``),
+        the dialect's rules, then the conversation key."""
+        if self.media is None or options.bypass or not has_media(body):
+            return self.keyed(self.dialect.plan(body, self.policy, options), body)
+        keyed_body, resolved = media_body(body, self.media, self.namespace)
+        if resolved.text is None:
+            return Plan.bypass(str(resolved.reason))
+        plan = self.dialect.plan(keyed_body, self.policy, options)
+        if plan.query is not None:
+            plan = dataclasses.replace(plan, scope={**plan.scope, **resolved.scope})
+        return self.keyed(plan, keyed_body)
+
+    async def aprepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
+        """:meth:`prepare` for asyncio: a request with media (which may be transcribed or
+        decoded) is keyed in a worker thread."""
+        if self.media is not None and not options.bypass and has_media(body):
+            return await asyncio.to_thread(self.prepare, body, options)
+        return self.prepare(body, options)
 
     def answer(self, plan: Plan, body: Mapping[str, Any]
                ) -> tuple[dict[str, Any], CacheRecord] | None:

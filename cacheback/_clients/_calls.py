@@ -97,7 +97,8 @@ class AsyncCachedCall(_CallBase):
 
     async def create(self, **kwargs: Any) -> Any:
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
-        call, plan = self._prepare(kwargs)
+        call = split_call(kwargs)
+        plan = await self.access.aprepare(call.body, call.options)
         served = await self.access.aanswer(plan, call.body)
         if served is not None:
             response, record = served

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import InvalidInputError
 
+from ..media import MediaPolicy
+
 if TYPE_CHECKING:
     from ..ceag import SynthesisTier
     from ..conversation import ConversationKey
@@ -30,7 +32,8 @@ class CachePolicy:
     ``conversation_aware``: key chats by their last user message and compare the context a
     follow-up was asked in, instead of scoping on every earlier turn (docs/ceag.md).
     ``synthesis``: a ``cacheback.ceag.SynthesisTier`` to try between a miss and the upstream
-    call (off when None).
+    call (off when None). ``media``: how questions with images or audio are keyed
+    (``cacheback.media.MediaPolicy``; None: they bypass the cache).
     """
 
     max_semantic_temperature: float | None = 0.0
@@ -38,6 +41,7 @@ class CachePolicy:
     cache_tool_calls: bool = True
     conversation_aware: bool = False
     synthesis: SynthesisTier | None = None
+    media: MediaPolicy | None = field(default_factory=MediaPolicy)
 
 
 @dataclass(frozen=True)

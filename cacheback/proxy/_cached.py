@@ -63,10 +63,11 @@ def cached_route(api: Api) -> Any:
     return endpoint
 
 
-def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -> Plan:
+async def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -> Plan:
     """The engine's plan for this body; one the rules cannot read goes upstream untouched."""
     try:
-        return access.prepare(body, CallOptions(refresh=not controls.lookup, ttl=controls.ttl))
+        return await access.aprepare(body, CallOptions(refresh=not controls.lookup,
+                                                       ttl=controls.ttl))
     except Exception as exc:  # noqa: BLE001 - the cache must never break the request
         return Plan.bypass(f"unreadable request: {type(exc).__name__}")
 
@@ -86,7 +87,7 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
         state.metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
         return error_response(api, 400, str(exc))
     access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
-    plan = _plan(access, body, controls)
+    plan = await _plan(access, body, controls)
     if plan.query is None:
         return await _relay(request, state, api, raw, body, None, controls, plan.reason)
     served = await _answer(state, access, plan, body)

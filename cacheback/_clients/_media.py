@@ -1,0 +1,63 @@
+"""Images and audio in the last user turn, for the engine: one resolver per cache and policy.
+
+A request whose last turn holds images or audio is rewritten, for keying only, into a text turn
+(its text plus any transcript), planned by the dialect as usual, and its scope gains the media
+ids (``cacheback.media``). The body sent upstream is never changed.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from ..cache import SemanticCache
+from ..media import MediaPolicy, MediaResolver, Resolved
+
+__all__ = ["has_media", "media_body", "resolver_for"]
+
+_TEXT_TYPES = frozenset({"text", "input_text"})
+_resolvers: weakref.WeakKeyDictionary[SemanticCache, dict[MediaPolicy, MediaResolver]] = \
+    weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def resolver_for(cache: SemanticCache, policy: MediaPolicy | None) -> MediaResolver | None:
+    """The resolver shared by every client and proxy request on ``cache`` under ``policy``
+    (so the image registry and the Whisper model exist once per cache)."""
+    if policy is None:
+        return None
+    with _lock:
+        per_cache = _resolvers.setdefault(cache, {})
+        resolver = per_cache.get(policy)
+        if resolver is None:
+            resolver = per_cache[policy] = MediaResolver(policy, db_path=cache.path)
+        return resolver
+
+
+def _last_content(body: Mapping[str, Any]) -> Any:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], Mapping):
+        return None
+    return messages[-1].get("content")
+
+
+def has_media(body: Mapping[str, Any]) -> bool:
+    """Whether the last turn has a non-text part (cheap: no decoding)."""
+    content = _last_content(body)
+    if not isinstance(content, list):
+        return False
+    return any(not (isinstance(p, Mapping) and p.get("type") in _TEXT_TYPES) for p in content)
+
+
+def media_body(body: Mapping[str, Any], resolver: MediaResolver, namespace: str
+               ) -> tuple[dict[str, Any], Resolved]:
+    """``body`` with its last turn's content replaced by the resolved text, and the resolution
+    (whose ``text`` is None when the request must bypass the cache)."""
+    resolved = resolver.resolve(_last_content(body), namespace)
+    if resolved.text is None:
+        return dict(body), resolved
+    messages = list(body["messages"])
+    messages[-1] = {**messages[-1], "content": resolved.text}
+    return {**body, "messages": messages}, resolved

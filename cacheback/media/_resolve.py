@@ -1,0 +1,136 @@
+"""From a message with images or audio to a cache key: the text to match and the scope to add.
+
+* Each image becomes an id (:class:`ImageRegistry`): near-duplicates share one, so the scope
+  ``{"media": {"images": [...]}}`` is equal exactly when the request is about the same images,
+  in order; the text part then goes through the normal exact and semantic tiers. An image known
+  only by URL is keyed by its URL (it cannot be fetched offline).
+* Each audio part is transcribed (:class:`Transcriber`); the transcript joins the text as the
+  question, so a re-spoken question can hit semantically. A transcript below the confidence gate,
+  or no transcriber, means the request bypasses the cache, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._image import ImageDecodeError, ImageRegistry, fingerprint
+from ._parts import MediaContent, UnsupportedPart, split_content
+from ._voice import MAX_NO_SPEECH, MIN_AVG_LOGPROB, Transcriber, TranscriptionError, WhisperTranscriber
+
+__all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
+
+log = logging.getLogger("cacheback.media")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A media message as a cache key, or the reason it cannot be one (``text`` is None)."""
+
+    text: str | None
+    scope: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    transcript: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaPolicy:
+    """What the cache does with images and audio in a question.
+
+    ``images``: key image questions by near-duplicate image ids (needs Pillow for image bytes).
+    ``voice``: key spoken questions by their transcript (needs the ``[voice]`` extra).
+    ``min_avg_logprob`` / ``max_no_speech``: the transcript confidence gate.
+    ``registry_path``: where image ids persist ("auto": beside the cache's database file).
+    """
+
+    images: bool = True
+    voice: bool = True
+    min_avg_logprob: float = MIN_AVG_LOGPROB
+    max_no_speech: float = MAX_NO_SPEECH
+    registry_path: str | os.PathLike[str] | None = "auto"
+    transcriber: Transcriber | None = None
+
+
+def _registry_path(policy: MediaPolicy, db_path: str | os.PathLike[str] | None) -> Path | None:
+    if policy.registry_path != "auto":
+        return Path(policy.registry_path) if policy.registry_path is not None else None
+    if db_path is None or str(db_path) == ":memory:" or "://" in str(db_path):
+        return None
+    return Path(str(db_path) + ".images")
+
+
+class MediaResolver:
+    """Turns a message's content into a :class:`Resolved` key under one :class:`MediaPolicy`."""
+
+    def __init__(self, policy: MediaPolicy | None = None, *,
+                 db_path: str | os.PathLike[str] | None = None) -> None:
+        self.policy = policy or MediaPolicy()
+        self.registry = ImageRegistry(_registry_path(self.policy, db_path))
+        self.transcriber: Transcriber = self.policy.transcriber or WhisperTranscriber()
+
+    def resolve(self, content: Any, namespace: str) -> Resolved:
+        """The key of a message ``content`` that holds images or audio."""
+        try:
+            parts = split_content(content)
+        except UnsupportedPart as exc:
+            return Resolved(None, reason=f"last user turn has a part the cache cannot key ({exc})")
+        if not parts.has_media:
+            return Resolved(parts.text)
+        scope: dict[str, Any] = {}
+        if parts.images:
+            ids = self._image_ids(parts, namespace)
+            if isinstance(ids, str):
+                return Resolved(None, reason=ids)
+            scope["images"] = ids
+        text = parts.text
+        transcript = None
+        if parts.audio:
+            heard = self._transcripts(parts)
+            if heard.text is None:
+                return heard
+            transcript = heard.text
+            text = "\n".join(filter(None, [text, transcript]))
+            scope["audio"] = len(parts.audio)
+        if not text.strip():
+            return Resolved(None, reason="a media question with no text to match")
+        return Resolved(text, {"media": scope}, transcript=transcript)
+
+    def _image_ids(self, parts: MediaContent, namespace: str) -> list[str] | str:
+        if not self.policy.images:
+            return "image questions are not cached (MediaPolicy.images=False)"
+        ids = []
+        for image in parts.images:
+            detail = image.detail or "auto"
+            if image.data is None:
+                digest = hashlib.sha256(str(image.url).encode("utf-8")).hexdigest()
+                ids.append(f"url:{digest}:{detail}")
+                continue
+            try:
+                ids.append(f"{self.registry.resolve(namespace, fingerprint(image.data))}:{detail}")
+            except ImageDecodeError as exc:
+                return f"image not keyed: {exc}"
+        return ids
+
+    def _transcripts(self, parts: MediaContent) -> Resolved:
+        if not self.policy.voice:
+            return Resolved(None, reason="voice questions are not cached (MediaPolicy.voice=False)")
+        texts = []
+        for audio in parts.audio:
+            try:
+                heard = self.transcriber.transcribe(audio.data, audio.format)
+            except TranscriptionError as exc:
+                return Resolved(None, reason=f"audio not transcribed: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a transcriber must never break the call
+                log.warning("cacheback: transcriber failed: %r", exc)
+                return Resolved(None, reason=f"audio not transcribed: {type(exc).__name__}")
+            if not heard.usable(min_avg_logprob=self.policy.min_avg_logprob,
+                                max_no_speech=self.policy.max_no_speech):
+                return Resolved(None, reason=(
+                    f"transcript not confident enough (avg log-prob {heard.avg_logprob:.2f}, "
+                    f"no-speech {heard.no_speech_prob:.2f})"))
+            texts.append(heard.text)
+        return Resolved(" ".join(texts))
