@@ -6,9 +6,9 @@ different photos never count as the same, however alike their subjects (docs/med
 
 The hash: the image in grey, reduced to 64 x 64 by box averaging, its 2-D DCT, and the signs of
 the 255 lowest non-DC frequencies (16 x 16 block) against their median: 255 bits. Re-encoding and
-resizing move a few bits; a crop moves more, so a registered image also keeps the hashes of its
-centre and four corner crops (95% of each side), and a new image matches a registered one when
-its hash is within :data:`MAX_DISTANCE` bits of any of them.
+resizing move a few bits; a crop moves more, so a registered image also keeps the hashes of nine
+crops to 95% of each side (offsets 0, 2.5% and 5% across and down), and a new image matches a
+registered one when its hash is within :data:`MAX_DISTANCE` bits of any of its ten hashes.
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def _crops(grey: Any) -> list[Any]:
     dx, dy = int(w * CROP), int(h * CROP)
     if dx < 1 or dy < 1:
         return []
-    boxes = [(dx // 2, dy // 2, w - dx + dx // 2, h - dy + dy // 2)]
-    boxes += [(ox, oy, w - dx + ox, h - dy + oy) for ox in (0, dx) for oy in (0, dy)]
+    boxes = [(ox, oy, w - dx + ox, h - dy + oy)
+             for ox in (0, dx // 2, dx) for oy in (0, dy // 2, dy)]
     return [grey.crop(box) for box in boxes]
 
 
@@ -87,7 +87,7 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ImageFingerprint:
-    """An image's hash, and the hashes of its five crops (for registering it)."""
+    """An image's hash, and the hashes of its nine crops (for registering it)."""
 
     full: np.ndarray
     crops: tuple[np.ndarray, ...]

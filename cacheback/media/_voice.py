@@ -78,8 +78,9 @@ def default_model_dir() -> Path | None:
 class WhisperTranscriber(Transcriber):
     """Whisper via faster-whisper (CTranslate2, int8 on the CPU), loaded on first use.
 
-    Decoding is greedy at temperature 0 without fallback, so the same audio always gives the
-    same text. ``memo`` transcripts are kept per audio sha256.
+    Decoding is a beam search of 5 at temperature 0 without fallback, so the same audio always
+    gives the same text (beam 5 transcribed 10-13 of 14 synthetic questions word for word where
+    greedy decoding managed 7-11, at the same cost: the encoder dominates). ``memo`` transcripts are kept per audio sha256.
     """
 
     name = "whisper-tiny.en"
@@ -135,7 +136,7 @@ class WhisperTranscriber(Transcriber):
             model = self._load_locked()
             try:
                 segments, info = model.transcribe(
-                    io.BytesIO(data), language="en", beam_size=1, temperature=0.0,
+                    io.BytesIO(data), language="en", beam_size=5, temperature=0.0,
                     condition_on_previous_text=False, without_timestamps=True, vad_filter=False)
                 segments = list(segments)
             except Exception as exc:  # noqa: BLE001 - PyAV and CTranslate2 errors vary

@@ -1,0 +1,77 @@
+"""Spoken questions through Whisper tiny.en: re-spoken questions share a key, near ones do not,
+and noise is never a key."""
+
+from __future__ import annotations
+
+import base64
+import io
+import wave
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from cacheback import SemanticCache
+from cacheback.media import MediaResolver, Transcript, WhisperTranscriber
+from cacheback.media._resolve import MediaPolicy
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def resolver() -> MediaResolver:
+    transcriber = WhisperTranscriber()
+    if not transcriber.available:
+        pytest.skip("the [voice] extra is not installed")
+    return MediaResolver(MediaPolicy(transcriber=transcriber))
+
+
+def _audio(wav: bytes) -> list[dict[str, object]]:
+    return [{"type": "input_audio",
+             "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}}]
+
+
+def test_respoken_question_hits_and_near_question_misses(
+        resolver: MediaResolver, say: Callable[..., bytes], embedder: object) -> None:
+    with SemanticCache(":memory:", embedder=embedder) as cache:
+        stored = resolver.resolve(_audio(say("Where is the Berlin office?", "en-us", 150)), "ns")
+        assert stored.text is not None and "berlin" in stored.text.lower()
+        cache.put(stored.text, "Berlin: Friedrichstrasse 1.", namespace="ns", scope=stored.scope)
+        again = resolver.resolve(_audio(say("Where is the Berlin office?", "en-gb", 185)), "ns")
+        assert again.text is not None
+        hit = cache.get(again.text, namespace="ns", scope=again.scope)
+        assert hit is not None and hit.response.startswith("Berlin")
+        other = resolver.resolve(_audio(say("Where is the Paris office?", "en-gb", 150)), "ns")
+        assert other.text is None or cache.get(other.text, namespace="ns", scope=other.scope) is None
+
+
+def _noise_wav(seconds: float = 2.0, rate: int = 16000) -> bytes:
+    samples = (np.random.default_rng(0).normal(0, 0.3, int(seconds * rate)) * 32767)
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.clip(samples, -32768, 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def test_noise_is_never_a_key(resolver: MediaResolver) -> None:
+    key = resolver.resolve(_audio(_noise_wav()), "ns")
+    assert key.text is None and key.reason
+
+
+def test_same_recording_is_transcribed_once(resolver: MediaResolver,
+                                            say: Callable[..., bytes]) -> None:
+    wav = say("How do I reset my password?", "en-us", 160)
+    first = resolver.transcriber.transcribe(wav, "wav")
+    assert resolver.transcriber.transcribe(wav, "wav") is first
+
+
+@pytest.mark.parametrize("transcript", [
+    Transcript("", -0.1, 0.0, 1.0),
+    Transcript("where is it", -1.5, 0.1, 1.0),
+    Transcript("where is it", -0.2, 0.9, 1.0),
+])
+def test_unsure_transcripts_are_not_usable(transcript: Transcript) -> None:
+    assert not transcript.usable()
