@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..cache import SemanticCache
+from ._audio import audio_route
 from ._cached import cached_route
 from ._config import ProxyConfig
 from ._forward import forward
@@ -53,6 +54,8 @@ def create_app(config: ProxyConfig | None = None, *, cache: SemanticCache | None
     routes = [
         Route("/v1/chat/completions", cached_route("openai"), methods=["POST"]),
         Route("/v1/messages", cached_route("anthropic"), methods=["POST"]),
+        Route("/v1/audio/transcriptions", audio_route("transcriptions"), methods=["POST"]),
+        Route("/v1/audio/translations", audio_route("translations"), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),

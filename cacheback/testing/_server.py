@@ -8,6 +8,7 @@ real protocol error, and every request is logged (with API keys redacted) for as
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import socket
 import sys
@@ -36,6 +37,7 @@ from ._faults import Fault
 __all__ = ["FakeUpstream"]
 
 _ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_AUDIO_ROUTES = frozenset({"/v1/audio/transcriptions", "/v1/audio/translations"})
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
 _REQUEST_ID_HEADER: dict[Api, str] = {"openai": "x-request-id", "anthropic": "request-id"}
 _MALFORMED = b'{"id": "truncated'
@@ -235,6 +237,9 @@ class FakeUpstream:
         api = _ROUTES.get(path)
         length = int(handler.headers.get("content-length") or 0)
         raw = handler.rfile.read(length)
+        if path in _AUDIO_ROUTES:
+            self._transcribe(handler, path, raw)
+            return
         if api is None:
             handler.send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
             return
@@ -268,6 +273,32 @@ class FakeUpstream:
             handler.send_json(200, _MALFORMED, request_id)
         else:
             handler.send_json(200, response, request_id)
+
+    def _transcribe(self, handler: _Handler, path: str, raw: bytes) -> None:
+        """A deterministic stand-in for Whisper: the text names the audio's sha256 and size; a
+        ``response_format`` of text, srt or vtt answers as text."""
+        from ..proxy._multipart import MultipartError, parse_form
+
+        headers = {k.lower(): ("<redacted>" if k.lower() in _SECRET_HEADERS else v)
+                   for k, v in handler.headers.items()}
+        try:
+            form = parse_form(handler.headers.get("content-type", ""), raw)
+        except MultipartError as exc:
+            handler.send_json(400, error_body("openai", 400, f"invalid form: {exc}"))
+            return
+        self._record(UpstreamRequest("openai", path, {**form.fields, "file_bytes": len(form.file)},
+                                     headers, time.time()))
+        time.sleep(self.latency)
+        text = f"transcript of {hashlib.sha256(form.file).hexdigest()[:12]} ({len(form.file)} bytes)"
+        if form.fields.get("response_format") in ("text", "srt", "vtt"):
+            data = text.encode()
+            handler.send_response(200)
+            handler.send_header("content-type", "text/plain; charset=utf-8")
+            handler.send_header("content-length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return
+        handler.send_json(200, {"text": text, "usage": {"type": "duration", "seconds": 2}})
 
     def _answer(self, request: UpstreamRequest, serial: int) -> dict[str, Any]:
         reply = self.responder(request)
