@@ -11,6 +11,7 @@ package is not needed: requests go over httpx (``cacheback.providers``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ from ._clients import (
     open_access,
     openai_objects,
 )
+from ._clients._audio import AudioCache, CachedAudio
 from .providers import DEFAULT_TIMEOUT, AsyncOpenAIChat, OpenAIChat
 
 __all__ = [
@@ -51,6 +53,22 @@ class Chat:
 
     def __init__(self, completions: CreateResource | AsyncCreateResource) -> None:
         self.completions = completions
+
+
+def _sdk_audio(client: Any, sdk_class: str, asynchronous: bool) -> CachedAudio:
+    """``client.audio`` through the official SDK, built from the cached client's settings, with
+    transcriptions and translations cached exactly (docs/media.md)."""
+    try:
+        import openai as sdk
+    except ImportError as exc:
+        raise AttributeError("client.audio needs the official openai package") from exc
+    settings = client._provider.settings
+    sdk_client = getattr(sdk, sdk_class)(
+        api_key=settings.api_key, base_url=settings.base_url, timeout=settings.timeout,
+        max_retries=settings.retry.max_retries, default_headers=dict(settings.default_headers),
+        default_query=dict(settings.default_query) or None)
+    audio = AudioCache(client.cache, client.namespace, client._access.ttl)
+    return CachedAudio(sdk_client.audio, audio, asynchronous=asynchronous)
 
 
 class CachedOpenAI(ClientLifecycle):
@@ -82,6 +100,11 @@ class CachedOpenAI(ClientLifecycle):
         super().__init__(provider, access, owned)
         self.chat = Chat(CreateResource(SyncCachedCall(provider, access, openai_objects())))
 
+    @functools.cached_property
+    def audio(self) -> CachedAudio:
+        """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
+        return _sdk_audio(self, "OpenAI", asynchronous=False)
+
 
 class AsyncCachedOpenAI(AsyncClientLifecycle):
     """The asyncio twin of ``CachedOpenAI`` (``openai.AsyncOpenAI`` with the cache in front)."""
@@ -104,3 +127,8 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
         self.chat = Chat(AsyncCreateResource(AsyncCachedCall(provider, access, openai_objects())))
+
+    @functools.cached_property
+    def audio(self) -> CachedAudio:
+        """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
+        return _sdk_audio(self, "AsyncOpenAI", asynchronous=True)
