@@ -73,9 +73,9 @@ def voice(cache_path: str) -> None:
     wrong = [r[2].avg_logprob for r in rows if not r[3]]
     print(f"\n{len(clips)} clips ({len(QUESTIONS)} questions x {len(VOICES)} voice/speed pairs); "
           f"transcription p50 {np.median(times) * 1e3:.0f} ms, p90 {np.percentile(times, 90) * 1e3:.0f} ms")
+    low, high = (np.min(wrong), np.max(wrong)) if wrong else (float("nan"), float("nan"))
     print(f"word-exact transcripts: {len(right)}/{len(rows)}; avg log-prob of exact ones "
-          f"{np.min(right):.2f}..{np.max(right):.2f}, of others "
-          f"{(np.min(wrong) if wrong else float('nan')):.2f}..{(np.max(wrong) if wrong else float('nan')):.2f}")
+          f"{np.min(right):.2f}..{np.max(right):.2f}, of others {low:.2f}..{high:.2f}")
     for qi, vi, heard, exact in rows:
         if not exact:
             print(f"  [{VOICES[vi][0]} {VOICES[vi][1]}] {QUESTIONS[qi]!r} -> {heard.text!r} "

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from .._errors import InvalidInputError
-
 from ..media import MediaPolicy
 
 if TYPE_CHECKING:

@@ -5,6 +5,7 @@ cannot read is relayed untouched, and any cache fault is a miss."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +31,7 @@ def _key(request: Request, raw: bytes, endpoint: str) -> AudioKey:
     return audio_key(endpoint, form.fields, form.file, form.filename)
 
 
-def audio_route(endpoint: str) -> object:
+def audio_route(endpoint: str) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for one audio endpoint."""
 
     async def route(request: Request) -> Response:
