@@ -66,3 +66,46 @@ def test_an_unreadable_form_is_relayed(proxy: RunningProxy, upstream: FakeUpstre
     reply = httpx.post(proxy.url + "/v1/audio/transcriptions", content=b"not a form",
                        headers={"authorization": "Bearer sk-x", "content-type": "text/plain"})
     assert reply.status_code == 400 and reply.headers["x-cacheback"] == "bypass"
+
+
+def _photo() -> bytes:
+    from cacheback.testing._media import photo_paths
+    paths = [p for p in photo_paths() if "skimage" in str(p)]
+    if not paths:
+        pytest.skip("scikit-image's bundled photos are not installed")
+    return paths[0].read_bytes()
+
+
+def test_chat_about_a_reencoded_photo_hits(proxy: RunningProxy, upstream: FakeUpstream) -> None:
+    import base64
+
+    from cacheback.testing._media import image_variants
+    photo = _photo()
+
+    def body(data: bytes) -> dict[str, object]:
+        url = "data:image/png;base64," + base64.b64encode(data).decode()
+        return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": url}},
+            {"type": "text", "text": "What is in this picture?"}]}]}
+
+    assert proxy.post("/v1/chat/completions", body(photo)).headers["x-cacheback"] == "miss"
+    proxy.wait_stored(1)
+    again = proxy.post("/v1/chat/completions", body(image_variants(photo)["jpeg_q40"]))
+    assert again.headers["x-cacheback"] == "hit"
+    assert upstream.request_count() == 1
+
+
+def test_a_spoken_question_asked_again_hits(proxy: RunningProxy, upstream: FakeUpstream) -> None:
+    import base64
+
+    from cacheback.media import WhisperTranscriber
+    from cacheback.testing._media import speak, speech_available
+    if not speech_available() or not WhisperTranscriber().available:
+        pytest.skip("espeak-ng or the [voice] extra is not installed")
+    wav = base64.b64encode(speak("How do I reset my password?", "en-us", 130)).decode()
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}]}]}
+    assert proxy.post("/v1/chat/completions", body).headers["x-cacheback"] == "miss"
+    proxy.wait_stored(1)
+    assert proxy.post("/v1/chat/completions", body).headers["x-cacheback"] == "hit"
+    assert upstream.request_count() == 1
