@@ -13,7 +13,9 @@ from ._errors import InvalidInputError
 __all__ = ["clean_text", "normalise_query", "query_hash", "scope_key", "validate_text"]
 
 _WS = re.compile(r"\s+")
-_TRAILING = re.compile(r"[\s?.!…]+$")
+#: Trailing question marks, full stops, ellipses and exclamation marks, except an exclamation
+#: mark after a digit (a factorial: "what is 3!" is not "what is 3").
+_TRAILING = re.compile(r"(?:[\s?.…]|(?<![0-9])!)+$")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -32,9 +34,21 @@ def validate_text(value: object, what: str) -> str:
 
 
 def normalise_query(text: str) -> str:
-    """Case-fold, NFKC-normalise and collapse white space; trailing ``?.!`` do not change meaning."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return _TRAILING.sub("", _WS.sub(" ", folded).strip()) or folded.strip()
+    """The exact-tier form of a query: only what cannot change its meaning is normalised.
+
+    * canonical composition (NFC): "é" typed as one code point or as "e" + a combining accent;
+    * white space runs (any Unicode space, tabs, new lines) become one space, ends trimmed;
+    * lower case by ``str.lower`` (one letter to one letter), not full case folding, which
+      rewrites "ß" as "ss" and "ﬁ" as "fi";
+    * trailing ``?``, ``.``, ``…`` and ``!`` (but not a factorial's ``!`` after a digit).
+
+    Compatibility forms are kept (no NFKC): "3²" is not "32", "①" not "1", "ﬁ" not "fi",
+    fullwidth "１" not "1", "½" not "1/2". Anything else that may be the same question is for the
+    semantic tier and its match decision. Changing this function changes every stored key:
+    :mod:`cacheback.storage._schema` re-keys existing rows in a migration.
+    """
+    composed = unicodedata.normalize("NFC", text).lower()
+    return _TRAILING.sub("", _WS.sub(" ", composed).strip()) or composed.strip()
 
 
 def query_hash(normalised: str) -> str:

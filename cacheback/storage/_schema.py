@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from .._errors import SchemaVersionError
+from .._normalize import normalise_query, query_hash
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "check_compatible", "migrate"]
 
 #: Marks a file as a cacheback database ("CbK1").
 APPLICATION_ID = 0x43624B31
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+def _rekey(conn: sqlite3.Connection) -> None:
+    """Recompute every exact-tier key with the current :func:`normalise_query` (NFC and lower
+    case since schema 4; NFKC and case folding before, which merged "3²" with "32"). An old
+    entry is never found under the new key of a different question. Two rows that now share a
+    key are the same question: the newer one is kept. Feedback rows are re-keyed too, so a pair
+    reported wrong stays blocked."""
+    rows = conn.execute("SELECT id, namespace, scope_key, query FROM entries ORDER BY id DESC")
+    seen: set[tuple[str, str, str]] = set()
+    updates, duplicates = [], []
+    for entry_id, namespace, scope, query in rows.fetchall():
+        norm = normalise_query(query)
+        digest = query_hash(norm)
+        if (namespace, scope, digest) in seen:
+            duplicates.append((entry_id,))
+            continue
+        seen.add((namespace, scope, digest))
+        updates.append((digest, norm, entry_id))
+    conn.executemany("DELETE FROM entries WHERE id = ?", duplicates)
+    conn.execute("UPDATE entries SET query_hash = 'rekey:' || id")
+    conn.executemany("UPDATE entries SET query_hash = ?, norm_query = ? WHERE id = ?", updates)
+    feedback = conn.execute("SELECT id, query FROM feedback").fetchall()
+    conn.executemany("UPDATE feedback SET query_hash = ? WHERE id = ?",
+                     [(query_hash(normalise_query(q)), i) for i, q in feedback])
+
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # 1: entries, running totals kept by triggers, feedback
     (
         """
@@ -101,6 +131,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         INSERT INTO meta VALUES ('db_uuid', lower(hex(randomblob(16))))
         """,
     ),
+    # 4: exact-tier keys from the meaning-preserving normalisation (NFC + lower case)
+    (_rekey,),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -125,6 +157,9 @@ def migrate(conn: sqlite3.Connection) -> None:
     if version == 0:
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     for number in range(version, SCHEMA_VERSION):
-        for statement in MIGRATIONS[number]:
-            conn.execute(statement)
+        for step in MIGRATIONS[number]:
+            if isinstance(step, str):
+                conn.execute(step)
+            else:
+                step(conn)
         conn.execute(f"PRAGMA user_version = {number + 1}")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cacheback import CorruptDatabaseError, SchemaVersionError, StorageError
+from cacheback._normalize import normalise_query, query_hash
 from cacheback.storage import APPLICATION_ID, SCHEMA_VERSION, NewEntry, SQLiteStorage, json_text
 
 
@@ -130,9 +131,42 @@ def test_migrates_a_version_1_file_and_keeps_its_rows(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 1")
     conn.close()
     storage = SQLiteStorage(path)
-    found = storage.get_exact("ns", "", "h-q", 1_000.0)
+    found = storage.get_exact("ns", "", query_hash(normalise_query("q")), 1_000.0)
     assert found is not None and found.response == "answer to q"
     assert len(storage.db_uuid()) == 32
+    storage.close()
+
+
+def test_schema_4_rekeys_old_rows_so_no_other_question_finds_them(tmp_path: Path) -> None:
+    """A version-3 file keyed "What is 3² + 4²?" under NFKC + case folding ("what is 32 + 42")
+    must not answer "What is 32 + 42?" after the upgrade; the row itself stays and is found
+    under its new key, and its feedback stays keyed to it."""
+    import hashlib
+    import unicodedata
+
+    def old_key(text: str) -> str:
+        folded = unicodedata.normalize("NFKC", text).casefold().rstrip("?")
+        return hashlib.sha256(folded.encode()).hexdigest()
+
+    path = tmp_path / "cache.db"
+    storage = SQLiteStorage(path)
+    question = "What is 3² + 4²?"
+    storage.put(_entry(question, query_hash=old_key(question)))
+    storage.put(_entry("Straße?", query_hash=old_key("Straße?")))
+    storage.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 3")
+        conn.execute(
+            "INSERT INTO feedback (entry_id, namespace, scope_key, query, query_hash, matched_query,"
+            " similarity, tier, correct, created) VALUES (1, 'ns', '', ?, ?, ?, 1.0, 'exact', 0, 0)",
+            (question, old_key(question), question))
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.get_exact("ns", "", old_key("What is 32 + 42?"), 1_000.0) is None
+    assert storage.get_exact("ns", "", query_hash(normalise_query("strasse")), 1_000.0) is None
+    found = storage.get_exact("ns", "", query_hash(normalise_query(question)), 1_000.0)
+    assert found is not None and found.query == question
+    assert (query_hash(normalise_query(question)), 1) in storage.blocked_pairs()
     storage.close()
 
 
