@@ -66,4 +66,6 @@ def scope_key(scope: Any) -> str:
         )
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"scope must be JSON-serialisable: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInputError("scope is nested too deeply") from exc
     return hashlib.sha256(clean_text(canonical).encode("utf-8")).hexdigest()[:32]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -32,8 +31,19 @@ from ._errors import (
     StorageError,
 )
 from ._heap import release_free_memory
-from ._normalize import clean_text, normalise_query, query_hash, scope_key, validate_text
+from ._normalize import clean_text, normalise_query, scope_key, validate_text
 from ._types import Candidate, Hit
+from ._validate import (
+    check_bool,
+    check_callable,
+    check_depth,
+    check_entry_id,
+    check_namespace,
+    check_optional_namespace,
+    check_positive_int,
+    check_ttl,
+    query_and_hash,
+)
 from ._vectors import PartitionedVectors, remove_stale_temp_files
 from .embed import Embedder, default_embedder
 from .match import Matcher, build_matcher
@@ -99,29 +109,6 @@ def _move_aside(path: str) -> str:
     return moved
 
 
-def _check_ttl(ttl: float | None, what: str) -> float | None:
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl):
-        raise InvalidInputError(f"{what} must be a finite number of seconds or None")
-    if ttl <= 0:
-        raise InvalidInputError(f"{what} must be positive, got {ttl}")
-    return float(ttl)
-
-
-def _check_namespace(namespace: object) -> str:
-    if not isinstance(namespace, str) or not namespace or clean_text(namespace) != namespace:
-        raise InvalidInputError("namespace must be a non-empty str of valid Unicode")
-    return namespace
-
-
-def _query_and_hash(query: object) -> tuple[str, str]:
-    """The storable query and its exact-tier hash. The hash is taken before lone surrogates are
-    replaced, so two different undecodable queries never share a key."""
-    cleaned = validate_text(query, "query")
-    return cleaned, query_hash(normalise_query(query))  # type: ignore[arg-type]
-
-
 class SemanticCache:
     """A local semantic cache of question -> answer, keyed by namespace and scope.
 
@@ -153,12 +140,16 @@ class SemanticCache:
                 f"eviction_policy must be one of {sorted(EVICTION_POLICIES)}, not {eviction_policy!r}"
             )
         for name, limit in (("max_entries", max_entries), ("max_bytes", max_bytes)):
-            if limit is not None and (not isinstance(limit, int) or limit < 1):
-                raise ConfigurationError(f"{name} must be a positive int or None")
+            if limit is not None:
+                check_positive_int(limit, name, configuration=True)
+        check_positive_int(candidates_k, "candidates_k", configuration=True)
+        check_positive_int(max_query_chars, "max_query_chars", configuration=True)
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ConfigurationError(f"path must be a str, a PathLike or None, not {type(path).__name__}")
         if matcher is not None and (similarity_threshold is not None or max_wrong_hit_rate is not None):
             raise ConfigurationError("give either matcher or similarity_threshold/max_wrong_hit_rate")
         self.path = ":memory:" if str(path) == ":memory:" else str(path or default_path())
-        self.default_ttl = _check_ttl(ttl, "ttl")
+        self.default_ttl = check_ttl(ttl, "ttl")
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.eviction_policy = eviction_policy
@@ -466,13 +457,15 @@ class SemanticCache:
     ) -> int | None:
         """Store ``response`` as the answer to ``query``; returns the entry id, or ``None`` when
         the store was skipped (storage fault, oversize query). A same-key entry is replaced."""
-        query, qhash = _query_and_hash(query)
+        query, qhash = query_and_hash(query)
         response = validate_text(response, "response")
-        namespace = _check_namespace(namespace)
+        namespace = check_namespace(namespace)
         key = scope_key(scope)
-        ttl = _check_ttl(ttl, "ttl") or self.default_ttl
+        ttl = check_ttl(ttl, "ttl") or self.default_ttl
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidInputError("metadata must be a dict or None")
+        check_depth(metadata, "metadata")
+        check_depth(payload, "payload")
         try:
             payload_text = (
                 payload if payload is None else clean_text(payload) if isinstance(payload, str)
@@ -548,9 +541,11 @@ class SemanticCache:
         """The cached answer for ``query`` in this namespace and scope, or ``None`` on a miss.
         ``accept`` is a per-call veto on entries, exact and semantic (conversation-aware keys
         use it to refuse answers given in another context)."""
-        query, qhash = _query_and_hash(query)
-        namespace = _check_namespace(namespace)
+        query, qhash = query_and_hash(query)
+        namespace = check_namespace(namespace)
         key = scope_key(scope)
+        check_bool(semantic, "semantic")
+        check_callable(accept, "accept")
         self._count("gets")
         if len(query) > self.max_query_chars:
             self._count("skipped.oversize_query")
@@ -680,9 +675,10 @@ class SemanticCache:
     ) -> list[Candidate]:
         """The ``k`` nearest live entries in this namespace and scope, best first, with no match
         decision applied: the raw material of the synthesis tier. Empty on any fault."""
-        query, qhash = _query_and_hash(query)
-        namespace = _check_namespace(namespace)
+        query, qhash = query_and_hash(query)
+        namespace = check_namespace(namespace)
         key = scope_key(scope)
+        check_positive_int(k, "k")
         storage = self._ready()
         if storage is None or len(query) > self.max_query_chars:
             return []
@@ -721,6 +717,9 @@ class SemanticCache:
         judgement is kept in SQLite for recalibration."""
         if not isinstance(hit, Hit):
             raise InvalidInputError("report() takes the Hit that get() returned")
+        check_bool(correct, "correct")
+        if note is not None and not isinstance(note, str):
+            raise InvalidInputError("note must be a str or None")
         with self._lock:
             if not correct:
                 self._blocked.add((hit.query_hash, hit.entry_id))
@@ -740,6 +739,7 @@ class SemanticCache:
 
     def delete(self, entry_id: int) -> bool:
         """Remove one entry; ``True`` if it existed."""
+        entry_id = check_entry_id(entry_id)
         storage = self._ready()
         if storage is None:
             return False
@@ -753,6 +753,7 @@ class SemanticCache:
 
     def clear(self, namespace: str | None = None) -> int:
         """Remove every entry, or those of one namespace; returns how many were removed."""
+        namespace = check_optional_namespace(namespace)
         storage = self._ready()
         if storage is None:
             return 0

@@ -28,14 +28,23 @@ class NamespaceError(ValueError):
     """``X-Cacheback-Namespace`` is not a valid name."""
 
 
+def _usable(key: str) -> str | None:
+    """A key made of visible ASCII, else None (a key with spaces, tabs or control characters is
+    not one the upstream accepts, and must not become a tenant)."""
+    key = key.strip(" \t")
+    return key if key and key.isascii() and key.isprintable() and " " not in key else None
+
+
 def caller_key(headers: Mapping[str, str]) -> str | None:
-    """The API key a request presents: ``x-api-key`` (Anthropic) or a ``Bearer`` token."""
+    """The API key a request presents: ``x-api-key`` (Anthropic) or a ``Bearer`` token
+    (``Bearer`` and the token separated by spaces or tabs, any case)."""
     key = headers.get("x-api-key")
     if key:
-        return key
-    auth = headers.get("authorization") or ""
-    scheme, _, token = auth.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+        return _usable(key)
+    parts = (headers.get("authorization") or "").split(None, 1)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return _usable(parts[1])
 
 
 def load_salt(db_path: str) -> bytes:

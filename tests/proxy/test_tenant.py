@@ -52,3 +52,17 @@ def test_a_damaged_salt_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "c.db.salt").write_text("not hex")
     with pytest.raises(OSError, match="valid salt"):
         load_salt(str(tmp_path / "c.db"))
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"authorization": "Bearer\tsk-abc"}, "sk-abc"),
+    ({"authorization": "bearer   sk-abc  "}, "sk-abc"),
+    ({"authorization": "Bearer sk-a b"}, None),
+    ({"authorization": "Bearer sk-\x01abc"}, None),
+    ({"authorization": "Bearer "}, None),
+    ({"authorization": "Basic dXNlcg=="}, None),
+    ({"x-api-key": " sk-ant-1 "}, "sk-ant-1"),
+    ({"x-api-key": "sk-ant\t1"}, None),
+])
+def test_caller_key_reads_only_well_formed_keys(headers: dict[str, str], expected: str | None) -> None:
+    assert caller_key(headers) == expected
