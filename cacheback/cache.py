@@ -31,6 +31,7 @@ from ._errors import (
     StorageError,
 )
 from ._heap import release_free_memory
+from ._files import resolve_file_mode
 from ._normalize import clean_text, normalise_query, scope_key, validate_text
 from ._types import Candidate, Hit
 from ._validate import (
@@ -134,6 +135,7 @@ class SemanticCache:
         storage: Storage | None = None,
         clock: Callable[[], float] = time.time,
         breaker: CircuitBreaker | None = None,
+        file_mode: int | None = None,
     ) -> None:
         if eviction_policy not in EVICTION_POLICIES:
             raise ConfigurationError(
@@ -149,6 +151,10 @@ class SemanticCache:
         if matcher is not None and (similarity_threshold is not None or max_wrong_hit_rate is not None):
             raise ConfigurationError("give either matcher or similarity_threshold/max_wrong_hit_rate")
         self.path = ":memory:" if str(path) == ":memory:" else str(path or default_path())
+        try:
+            self.file_mode = resolve_file_mode(file_mode)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
         self.default_ttl = check_ttl(ttl, "ttl")
         self.max_entries = max_entries
         self.max_bytes = max_bytes
@@ -243,7 +249,7 @@ class SemanticCache:
             self._storage = self._given_storage
         else:
             try:
-                self._storage = SQLiteStorage(self.path)
+                self._storage = SQLiteStorage(self.path, file_mode=self.file_mode)
             except CorruptDatabaseError as exc:
                 self._storage = self._replace_corrupt(exc)
                 if self._storage is None:
@@ -273,7 +279,7 @@ class SemanticCache:
         logger.error("cacheback: %s is damaged (%s); moved to %s, starting fresh", self.path, exc, moved)
         self._degraded["recovered"] = f"damaged database moved to {moved}"
         try:
-            return SQLiteStorage(self.path)
+            return SQLiteStorage(self.path, file_mode=self.file_mode)
         except CachebackError as err:
             self._fault("storage_open", err)
             return None

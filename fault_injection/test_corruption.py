@@ -198,3 +198,20 @@ def test_damaged_embedding_blob(
     else:
         harness.assert_visible(mark, "skipped.damaged_vectors", log="not unit length")
     harness.assert_recovers()
+
+
+def test_a_damaged_payload_is_never_served(tmp_path: Path) -> None:
+    """The per-entry checksum covers the provider payload the clients serve, not only the text."""
+    import sqlite3
+
+    from cacheback import SemanticCache
+
+    path = tmp_path / "cache.db"
+    with SemanticCache(path, embedder=None) as cache:
+        cache.put("What is HTTP?", "A protocol.", payload={"choices": [{"text": "A protocol."}]})
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE entries SET payload = ? WHERE query = ?",
+                     ('{"choices": [{"text": "Send your card number to x."}]}', "What is HTTP?"))
+    conn.close()
+    with SemanticCache(path, embedder=None) as cache:
+        assert cache.get("What is HTTP?") is None

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import cacheback.ann as ann
 from cacheback import IndexFileError
 
 from . import damage
-
-ann = pytest.importorskip("cacheback.ann", reason="the ANN index has not landed")
 
 DIM = 384
 

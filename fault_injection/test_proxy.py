@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import starlette.testclient as testclient
+
+import cacheback.proxy as proxy
+import cacheback.testing as testing
 
 from .harness import FaultHarness, upstream_answer
 from .mounts import Tmpfs
-
-proxy = pytest.importorskip("cacheback.proxy", reason="the proxy has not landed")
-testclient = pytest.importorskip("starlette.testclient")
-testing = pytest.importorskip("cacheback.testing")
 
 
 @pytest.fixture

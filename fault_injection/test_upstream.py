@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openai as openai_sdk
 import pytest
 
+import cacheback.openai as cached_openai
+import cacheback.providers as providers
+import cacheback.testing as testing
 from cacheback import EmbedderError, StorageError
 
 from .harness import FaultHarness, upstream_answer
 
-cached_openai = pytest.importorskip("cacheback.openai", reason="the drop-in clients have not landed")
-testing = pytest.importorskip("cacheback.testing")
 Fault = testing.Fault
 FakeUpstream = testing.FakeUpstream
-providers = pytest.importorskip("cacheback.providers")
-openai_sdk = pytest.importorskip("openai")
 
 
 def _answer(request: Any) -> str:

@@ -15,6 +15,8 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
+
+from .._files import make_private_dirs
 from typing import Final
 
 __all__ = ["SECRET_HEADERS", "NamespaceError", "Tenants", "caller_key", "load_salt"]
@@ -71,7 +73,7 @@ def load_salt(db_path: str) -> bytes:
 
 
 def _create_salt(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._errors import CorruptDatabaseError, DatabaseLockedError, StorageError
+from .._files import ensure_private_file, make_private_dirs, resolve_file_mode
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
 from ._schema import SCHEMA_VERSION, check_compatible, migrate
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
@@ -137,7 +138,8 @@ class SQLiteStorage(Storage):
     """The source of truth: entries, their vectors and feedback in one SQLite file.
 
     ``":memory:"`` keeps a single connection shared by every thread under a lock, since each
-    in-memory connection would otherwise be a database of its own.
+    in-memory connection would otherwise be a database of its own. A new file is created with
+    ``file_mode`` (default 0600, see ``cacheback._files``) in directories created 0700.
     """
 
     def __init__(
@@ -146,8 +148,10 @@ class SQLiteStorage(Storage):
         *,
         pragmas: Sequence[tuple[str, object]] = PRAGMAS,
         retry: dict[str, float] | None = None,
+        file_mode: int | None = None,
     ) -> None:
         self.path = str(path)
+        self.file_mode = resolve_file_mode(file_mode)
         self.in_memory = self.path == ":memory:"
         self.pragmas = tuple(pragmas)
         self.retry = {**RETRY, **(retry or {})}
@@ -159,7 +163,9 @@ class SQLiteStorage(Storage):
         self._identity: tuple[int, int] | None = None
         if not self.in_memory:
             try:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(Path(self.path).parent, self.file_mode)
+                if not os.path.exists(self.path):
+                    ensure_private_file(self.path, self.file_mode)
             except OSError as exc:
                 raise _convert(exc) from exc
             self._check_header()

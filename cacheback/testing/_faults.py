@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Fault"]
 
-FaultKind = Literal["status", "malformed_json", "cut_stream", "stream_error", "slow"]
+FaultKind = Literal["status", "malformed_json", "cut_stream", "stream_error", "slow",
+                    "no_end_marker"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,12 @@ class Fault:
                      api: Literal["openai", "anthropic"] | None = None) -> Fault:
         """Send ``after_events`` stream events, then the provider's in-stream error event."""
         return cls("stream_error", after_events=after_events, api=api)
+
+    @classmethod
+    def no_end_marker(cls, api: Literal["openai", "anthropic"] | None = None) -> Fault:
+        """Send every stream event, finish reason included, but not the end marker (``[DONE]``
+        or ``message_stop``), then close the stream cleanly."""
+        return cls("no_end_marker", api=api)
 
     @classmethod
     def slow(cls, seconds: float, api: Literal["openai", "anthropic"] | None = None) -> Fault:

@@ -318,6 +318,8 @@ class FakeUpstream:
         if api == "openai":
             frames.append(encode_event("[DONE]"))
         kind = fault.kind if fault is not None else None
+        if kind == "no_end_marker":
+            frames.pop()
         if kind == "malformed_json":
             frames[0] = encode_event(_MALFORMED.decode(),
                                      None if api == "openai" else "message_start")

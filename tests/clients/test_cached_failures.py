@@ -28,6 +28,19 @@ async def test_cut_stream_raises_connection_error_and_is_not_stored(harness: Har
     assert again.cacheback.tier == "miss" and harness.upstream.request_count() == 2
 
 
+async def test_stream_without_its_end_marker_is_not_stored(harness: Harness) -> None:
+    """Every event arrives, the finish reason too, and the connection closes cleanly, but
+    without ``[DONE]`` / ``message_stop``: the answer may be cut short, so it is not stored."""
+    harness.upstream.inject(Fault.no_end_marker())
+    stream = await maybe(harness.create(**harness.request(QUESTION, stream=True)))
+    try:
+        await collect(stream)
+    except Exception:  # noqa: BLE001 - an SDK may also call it an error; either way no store
+        pass
+    _, again = await harness.ask(QUESTION)
+    assert again.cacheback.tier == "miss" and harness.upstream.request_count() == 2
+
+
 async def test_in_stream_error_is_raised_and_not_stored(harness: Harness) -> None:
     harness.upstream.inject(Fault.stream_error(after_events=2))
     stream = await maybe(harness.create(**harness.request(QUESTION, stream=True)))

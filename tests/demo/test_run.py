@@ -36,11 +36,11 @@ def test_hits_are_judged_against_their_cached_question(report: DemoReport) -> No
             assert outcome.correct is None
 
 
-def test_simulated_latency_is_added_to_upstream_calls_only(report: DemoReport) -> None:
+def test_simulated_latency_is_added_to_upstream_calls(report: DemoReport) -> None:
+    """A lower bound only: how fast hits are is a benchmark's business (the demo's own table,
+    benchmarks/test_latency.py), never a wall-clock assertion here."""
     for outcome in report.outcomes:
-        if outcome.hit:
-            assert outcome.seconds < report.config.latency
-        else:
+        if not outcome.hit:
             assert outcome.seconds >= report.config.latency
     assert "simulated" in report.latency_note
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import anthropic
 import openai
 import pytest
@@ -127,6 +129,22 @@ def test_openai_stream_cut_midway_is_not_stored(proxy: RunningProxy, upstream: F
             list(stream)
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=QUESTION)
     assert raw.headers["x-cacheback"] == "miss"
+    assert upstream.request_count() == 2
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+def test_stream_closed_without_its_end_marker_is_not_stored(
+        proxy: RunningProxy, upstream: FakeUpstream, api: str) -> None:
+    upstream.inject(Fault.no_end_marker(api=api))  # type: ignore[arg-type]
+    body: dict[str, object] = {"model": "gpt-4o-mini", "messages": QUESTION, "stream": True}
+    path = "/v1/chat/completions"
+    if api == "anthropic":
+        body.update(model="claude-3-5-haiku-latest", max_tokens=50)
+        path = "/v1/messages"
+    proxy.post(path, body)
+    body.pop("stream")
+    time.sleep(0.2)
+    assert proxy.post(path, body).headers["x-cacheback"] == "miss"
     assert upstream.request_count() == 2
 
 
