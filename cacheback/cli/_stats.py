@@ -37,9 +37,12 @@ def collect_stats(storage: SQLiteStorage, now: float | None = None) -> dict[str,
     """Entries, size, all-time hits and the tokens and dollars those hits did not spend."""
     now = time.time() if now is None else now
     namespaces: Counter[str] = Counter()
-    expired = hits = saved_in = saved_out = 0
+    expired = hits = saved_in = saved_out = damaged = 0
     saved_usd = 0.0
     for row in storage.iter_entries():
+        if row["damaged"]:
+            damaged += 1
+            continue
         namespaces[row["namespace"]] += 1
         if row["expires"] is not None and row["expires"] <= now:
             expired += 1
@@ -56,6 +59,7 @@ def collect_stats(storage: SQLiteStorage, now: float | None = None) -> dict[str,
         "path": storage.path,
         "entries": entries,
         "expired_entries": expired,
+        "damaged_entries": damaged,
         "namespaces": dict(sorted(namespaces.items())),
         "file_bytes": counts["file_bytes"],
         "payload_bytes": counts["payload_bytes"],
@@ -66,12 +70,21 @@ def collect_stats(storage: SQLiteStorage, now: float | None = None) -> dict[str,
     }
 
 
+def _printable(name: str) -> str:
+    """A namespace as it may be printed: control and unprintable characters escaped."""
+    return name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
+
+
 def _print_human(stats: dict[str, Any]) -> None:
     saved, expired = stats["saved"], stats["expired_entries"]
-    namespaces = ", ".join(f"{name} ({n})" for name, n in stats["namespaces"].items()) or "none"
+    namespaces = ", ".join(f"{_printable(name)} ({n})"
+                           for name, n in stats["namespaces"].items()) or "none"
+    damaged = stats["damaged_entries"]
+    notes = [f"{expired:,} expired"] * bool(expired) + [
+        f"{damaged:,} damaged: run cacheback doctor"] * bool(damaged)
     lines = [
         ("database", stats["path"]),
-        ("entries", f"{stats['entries']:,}" + (f" ({expired:,} expired)" if expired else "")),
+        ("entries", f"{stats['entries']:,}" + (f" ({'; '.join(notes)})" if notes else "")),
         ("namespaces", namespaces),
         ("size on disk", format_bytes(stats["file_bytes"])),
         ("stored text", format_bytes(stats["payload_bytes"])),

@@ -33,9 +33,13 @@ _SHOWN_ERRORS = 5
 
 
 def export_entries(storage: SQLiteStorage, out: IO[str], namespace: str | None = None) -> int:
-    """Write every entry (or one namespace's) as a JSON line; returns how many."""
+    """Write every entry (or one namespace's) as a JSON line; returns how many. A damaged row
+    (failed checksum) is left out and reported on standard error."""
     written = 0
     for row in storage.iter_entries(namespace):
+        if row["damaged"]:
+            print(f"warning: entry {row['id']} is damaged and was not exported", file=sys.stderr)
+            continue
         line = {
             "query": row["query"],
             "response": row["response"],
@@ -186,14 +190,37 @@ def _load_embedder(enabled: bool) -> Embedder | None:
         return None
 
 
+def _check_text_file(name: str) -> None:
+    """Refuse a missing, unreadable or binary input before any database is opened or created."""
+    if name == "-":
+        return
+    try:
+        with open(name, "rb") as fh:
+            head = fh.read(65536)
+    except OSError as exc:
+        raise CommandError(f"cannot open {name}: {exc.strerror or exc}") from exc
+    if b"\0" in head:
+        raise CommandError(f"{name} is not a text file (JSON Lines expected)")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        cut_at_the_end = len(head) == 65536 and exc.start >= len(head) - 3
+        if not cut_at_the_end:
+            raise CommandError(f"{name} is not UTF-8 text (byte {exc.start})") from exc
+
+
 def _import(args: argparse.Namespace) -> int:
     path = db_path(args)
+    _check_text_file(args.file)
     embedder = _load_embedder(not args.no_embed)
     storage = SQLiteStorage(Path(path))
     try:
         with _opened(args.file, "r") as lines:
             result = import_entries(storage, lines, embedder, args.namespace)
         storage.checkpoint()
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{args.file} is not UTF-8 text past byte {exc.start} of a line; "
+                           "the lines before it were imported") from exc
     finally:
         storage.close()
     print(

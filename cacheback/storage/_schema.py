@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from .._errors import SchemaVersionError
 from .._normalize import normalise_query, query_hash
+from ._checksum import entry_checksum, legacy_checksum
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "check_compatible", "migrate"]
 
@@ -21,21 +22,27 @@ def _rekey(conn: sqlite3.Connection) -> None:
     case since schema 4; NFKC and case folding before, which merged "3²" with "32"). An old
     entry is never found under the new key of a different question. Two rows that now share a
     key are the same question: the newer one is kept. Feedback rows are re-keyed too, so a pair
-    reported wrong stays blocked."""
-    rows = conn.execute("SELECT id, namespace, scope_key, query FROM entries ORDER BY id DESC")
+    reported wrong stays blocked. Checksums that verify are rewritten to cover the namespace and
+    scope too; one that does not verify is kept, so the damaged row stays refused."""
+    rows = conn.execute("SELECT id, namespace, scope_key, query, response, payload, metadata, "
+                        "checksum FROM entries ORDER BY id DESC")
     seen: set[tuple[str, str, str]] = set()
     updates, duplicates = [], []
-    for entry_id, namespace, scope, query in rows.fetchall():
+    for entry_id, namespace, scope, query, response, payload, metadata, old in rows.fetchall():
         norm = normalise_query(query)
         digest = query_hash(norm)
         if (namespace, scope, digest) in seen:
             duplicates.append((entry_id,))
             continue
         seen.add((namespace, scope, digest))
-        updates.append((digest, norm, entry_id))
+        checksum = old
+        if old is None or legacy_checksum(query, response, payload, metadata) == old:
+            checksum = entry_checksum(namespace, scope, query, response, payload, metadata)
+        updates.append((digest, norm, checksum, entry_id))
     conn.executemany("DELETE FROM entries WHERE id = ?", duplicates)
     conn.execute("UPDATE entries SET query_hash = 'rekey:' || id")
-    conn.executemany("UPDATE entries SET query_hash = ?, norm_query = ? WHERE id = ?", updates)
+    conn.executemany("UPDATE entries SET query_hash = ?, norm_query = ?, checksum = ? WHERE id = ?",
+                     updates)
     feedback = conn.execute("SELECT id, query FROM feedback").fetchall()
     conn.executemany("UPDATE feedback SET query_hash = ? WHERE id = ?",
                      [(query_hash(normalise_query(q)), i) for i, q in feedback])

@@ -22,6 +22,7 @@ import numpy as np
 from .._errors import CorruptDatabaseError, DatabaseLockedError, StorageError
 from .._files import ensure_private_file, make_private_dirs, resolve_file_mode
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
+from ._checksum import entry_checksum
 from ._schema import SCHEMA_VERSION, check_compatible, migrate
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
 
@@ -106,17 +107,22 @@ def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
     return wrapper
 
 
-def _entry_checksum(query: str, response: str, payload: str | None, metadata: str | None) -> int:
-    """CRC-32 of everything an entry serves, so a damaged page that still decodes as text (an
-    overflow page of a long answer, say) is caught instead of served."""
-    crc = 0
-    for part in (query, response, payload, metadata):
-        crc = zlib.crc32(b"\x00" if part is None else b"\x01" + part.encode("utf-8"), crc)
-    return crc
+def _damaged(row: dict[str, Any]) -> bool:
+    """Whether an exported row fails its checksum or has values of the wrong type."""
+    texts = (row["namespace"], row["scope_key"], row["query"], row["response"])
+    if not all(isinstance(t, str) for t in texts):
+        return True
+    if any(v is not None and not isinstance(v, str) for v in (row["payload"], row["metadata"])):
+        return True
+    checksum = row.pop("checksum", None)
+    return checksum is not None and entry_checksum(
+        row["namespace"], row["scope_key"], row["query"], row["response"], row["payload"],
+        row["metadata"]) != checksum
 
 
 def _row_to_entry(row: Sequence[Any]) -> Entry:
-    if row[12] is not None and _entry_checksum(row[4], row[5], row[6], row[11]) != row[12]:
+    if row[12] is not None and entry_checksum(row[1], row[2], row[4], row[5], row[6],
+                                              row[11]) != row[12]:
         raise CorruptDatabaseError(f"entry {row[0]} does not match its checksum")
     return Entry(
         id=row[0],
@@ -335,7 +341,8 @@ class SQLiteStorage(Storage):
                     entry.namespace, entry.scope_key, entry.query_hash, entry.norm_query,
                     entry.query, entry.response, entry.payload, blob, entry.embed_model,
                     entry.created, entry.created, entry.expires, metadata, size,
-                    _entry_checksum(entry.query, entry.response, entry.payload, metadata),
+                    entry_checksum(entry.namespace, entry.scope_key, entry.query, entry.response,
+                                   entry.payload, metadata),
                 ),
             ).fetchone()
         return int(row[0])
@@ -540,10 +547,12 @@ class SQLiteStorage(Storage):
 
     @_storage_errors
     def iter_entries(self, namespace: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every row as a dict (embedding excluded), oldest first: for export."""
+        """Every row as a dict (embedding excluded), oldest first: for export and ``stats``.
+        ``damaged`` is true for a row that fails its checksum or holds values of the wrong
+        type: its other fields are not to be trusted (nor printed)."""
         sql = (
             "SELECT id, namespace, scope_key, query, response, payload, created, last_hit, "
-            "hit_count, expires, metadata FROM entries"
+            "hit_count, expires, metadata, checksum FROM entries"
         )
         params: tuple[Any, ...] = ()
         if namespace is not None:
@@ -553,7 +562,9 @@ class SQLiteStorage(Storage):
             names = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
         for row in rows:
-            yield dict(zip(names, row))
+            item = dict(zip(names, row))
+            item["damaged"] = _damaged(item)
+            yield item
 
     @_storage_errors
     def integrity_check(self) -> list[str]:
