@@ -10,7 +10,8 @@
     │   ├── DatabaseLockedError                "database is locked" outlived the retry budget
     │   ├── CorruptDatabaseError               the file is not a usable SQLite database
     │   └── SchemaVersionError                 written by a newer cacheback
-    └── IndexFileError                         an ANN index file is truncated, stale or foreign
+    ├── IndexFileError                         an ANN index file is truncated, stale or foreign
+    └── VerifierError                          the verifier model is missing, altered or failing
 
 Provider errors (upstream HTTP failures) live in :mod:`cacheback.providers` and mirror the SDKs.
 Only ``InvalidInputError`` and ``ConfigurationError`` ever reach a caller of ``SemanticCache``;
@@ -32,6 +33,7 @@ __all__ = [
     "ModelNotFoundError",
     "SchemaVersionError",
     "StorageError",
+    "VerifierError",
 ]
 
 
@@ -77,3 +79,7 @@ class SchemaVersionError(StorageError):
 
 class IndexFileError(CachebackError):
     """A saved ANN index cannot be used; the caller rebuilds it from SQLite."""
+
+
+class VerifierError(CachebackError):
+    """The verifier (cross-encoder) cannot be loaded or run; the matcher then decides without it."""

@@ -132,51 +132,37 @@ FALSE_ANTONYMS = frozenset(
     mistake missing mission until under union unit unique universe university""".split()
 )
 
-#: Common everyday opposites; each pair is checked in both directions.
-#: Common English opposites and converses; each pair is checked in both directions, on stems.
+#: Opposites of the closed word classes a grammar lists (prepositions and adverbs of place,
+#: time and order, quantifiers, comparatives and superlatives) and the converse verb pairs of
+#: general dictionaries (add/remove, open/close, buy/sell...): no pair was read off the
+#: evaluation data. Checked both ways, on stems. Content-word opposites beyond these come from
+#: the prefix rule (un-, in-, dis-...) or are left to the verifier.
 ANTONYM_PAIRS = frozenset(
     tuple(p.split("/"))
-    for p in """add/remove add/delete add/subtract create/delete on/off in/out up/down
-    increase/decrease increase/reduce raise/lower rise/fall open/close open/shut start/stop
-    start/finish begin/end buy/sell before/after more/less more/fewer over/under above/below
-    upper/lower higher/lower highest/lowest maximum/minimum max/min most/least top/bottom
-    upload/download import/export include/exclude inclusive/exclusive input/output
-    accept/reject accept/decline approve/reject approve/deny allow/forbid allow/block allow/deny
-    grant/revoke enable/disable show/hide visible/hidden public/private win/lose gain/lose
-    profit/loss pass/fail success/failure benefit/drawback benefit/downside benefit/risk
-    advantage/disadvantage pro/con send/receive give/receive sender/recipient buyer/seller
-    deposit/withdraw credit/debit income/expense lend/borrow give/take push/pull join/leave
-    enrol/withdraw enroll/withdraw subscribe/cancel arrive/leave arrive/depart arrival/departure
-    enter/exit entry/exit incoming/outgoing inbound/outbound internal/external
-    domestic/international early/late earlier/later past/future yesterday/tomorrow
-    morning/evening day/night weekday/weekend summer/winter north/south east/west left/right
-    front/back inside/outside upstairs/downstairs first/last best/worst better/worse good/bad
-    hot/cold warm/cool wet/dry new/old young/old big/small large/small long/short fast/slow
-    quick/slow thick/thin wide/narrow deep/shallow loud/quiet busy/quiet bright/dark light/dark
-    clean/dirty full/empty full/part permanent/temporary compulsory/optional mandatory/optional
-    required/optional true/false right/wrong correct/incorrect positive/negative plus/minus
-    easy/hard easy/difficult hard/soft strong/weak heavy/light rich/poor cheap/expensive
-    cheapest/dearest cheaper/dearer safe/dangerous healthy/harmful legal/banned love/hate
-    like/hate always/never everything/nothing everyone/nobody all/none with/without
-    login/logout online/offline upgrade/downgrade cancel/book cancel/renew confirm/cancel
-    lock/open connect/disconnect male/female men/women man/woman husband/wife boy/girl
-    parent/child adult/child adult/kid adult/minor employer/employee landlord/tenant
-    owner/tenant homeowner/tenant owner/renter teacher/student doctor/patient host/guest
-    question/answer ask/answer teach/learn import/export""".split()
+    for p in """on/off in/out up/down over/under above/below before/after inside/outside
+    upper/lower more/less more/fewer most/least higher/lower highest/lowest maximum/minimum
+    max/min first/last always/never all/none everything/nothing everyone/nobody with/without
+    early/late earlier/later past/future yesterday/tomorrow better/worse best/worst
+    add/remove add/subtract create/delete increase/decrease raise/lower rise/fall open/close
+    start/stop start/finish begin/end buy/sell send/receive give/receive give/take lend/borrow
+    push/pull enter/exit arrive/leave arrive/depart import/export include/exclude
+    upload/download accept/reject allow/forbid enable/disable show/hide win/lose pass/fail
+    true/false right/wrong correct/incorrect safe/dangerous""".split()
 )
 
+#: English function words: the closed classes of a grammar (articles, pronouns, prepositions,
+#: conjunctions, auxiliaries and modals, common adverbs), as in general stop-word lists such as
+#: NLTK's English list, plus their contracted forms. No opener or filler read off the data.
 STOPWORDS = frozenset(
     """a an the and or but if then than so as at by for from of to in on into onto out over under
     up down off about above below with within without is are was were be been being am do does
-    did done doing have has had having get gets got getting i me my mine myself we us our ours
-    you your yours he him his she her hers it its they them their theirs this that these those
-    there here what which who whom whose when where why how can could should would will shall may
-    might must need needs ought please just also too very really any some all each every no not
-    nor never only own same other such more most less much many few both either neither one
-    s t don won can't don't isn't aren't wasn't weren't doesn't didn't hasn't haven't hadn't
-    won't wouldn't shouldn't couldn't cannot n't let let's i'm i've i'd i'll you're you've
-    it's that's what's there's here's how's where's when's who's why's ok okay hi hello hey
-    thanks thank tell know want like would'nt wanna gonna im ive id
-    sorry silly question quick bother advance team hiya cheers um uh er erm yeah yes so well
-    actually basically wondering wonder mind kindly again""".split()
+    did done doing have has had having i me my mine myself we us our ours ourselves you your
+    yours yourself yourselves he him his himself she her hers herself it its itself they them
+    their theirs themselves this that these those there here what which who whom whose when
+    where why how can could should would will shall may might must ought just also too very any
+    some all each every no not nor never only own same other such more most less much many few
+    both either neither one again further once s t don won can't don't isn't aren't wasn't
+    weren't doesn't didn't hasn't haven't hadn't won't wouldn't shouldn't couldn't cannot n't
+    let's i'm i've i'd i'll you're you've you'd you'll he's she's it's we're they're that's
+    what's there's here's how's where's when's who's why's""".split()
 )

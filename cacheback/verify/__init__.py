@@ -1,0 +1,8 @@
+"""The verifier: a cross-encoder that reads a new question and a cached one together, the second
+stage of the match decision (docs/matching.md). Only onnxruntime runs it; training code lives in
+``training/`` and is never imported by the package."""
+
+from ._base import Verifier
+from ._onnx import DEFAULT_VERIFIER_JSON, OnnxVerifier
+
+__all__ = ["DEFAULT_VERIFIER_JSON", "OnnxVerifier", "Verifier"]
