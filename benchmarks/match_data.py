@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from bench_common import embed_cached, shared_data_dir
 
-__all__ = ["DATASETS", "Stream", "load_stream", "shared_data_dir"]
+__all__ = ["ALL_DATASETS", "DATASETS", "Stream", "load_stream", "shared_data_dir"]
 
 DATASETS = ("banking77", "clinc150", "bitext", "fow-cache", "gptcache-mock")
 _SEED = 20240611
@@ -157,13 +157,43 @@ def _gptcache_mock(data: Path) -> Stream:
     )
 
 
+#: Rows taken from the bigger general pair sets (seeded), so every set stays quick to score.
+PAIR_SAMPLE = 2000
+
+
+def _pair_stream(name: str, file: str) -> Callable[[Path], Stream]:
+    """A general pair set as a pairs-only stream: ``b`` asked of a cache holding ``a``; right
+    when the pair is labelled the same meaning (SNLI: entailment)."""
+
+    def load(data: Path) -> Stream:
+        rows = [json.loads(line) for line in (data / "pairs" / file).open(encoding="utf-8")]
+        if len(rows) > PAIR_SAMPLE:
+            rows = random.Random(f"{_SEED}-{name}").sample(rows, PAIR_SAMPLE)
+        return Stream(
+            name=name,
+            stored=[r["a"] for r in rows],
+            queries=[r["b"] for r in rows],
+            stored_label=[str(r["id"]) for r in rows],
+            query_label=[str(r["id"]) if r["label"] == 1 else f"{r['id']} (different)"
+                         for r in rows],
+            pairs_only=True,
+        )
+
+    return load
+
+
 _LOADERS: dict[str, Callable[[Path], Stream]] = {
     "banking77": _banking77,
     "clinc150": _clinc150,
     "bitext": _bitext,
     "fow-cache": _fow_cache,
     "gptcache-mock": _gptcache_mock,
+    "paws": _pair_stream("paws", "paws_wiki.jsonl"),
+    "snli": _pair_stream("snli", "snli.jsonl"),
+    "stsb": _pair_stream("stsb", "stsb.jsonl"),
 }
+#: Every labelled set, for leave-one-data-set-out figures.
+ALL_DATASETS = (*DATASETS, "paws", "snli", "stsb")
 
 
 def load_stream(name: str, data: Path | None = None, with_vectors: bool = True) -> Stream:

@@ -12,6 +12,7 @@ from ._errors import (
     ModelNotFoundError,
     SchemaVersionError,
     StorageError,
+    VerifierError,
 )
 from ._types import Candidate, Hit
 from .cache import SemanticCache
@@ -33,5 +34,6 @@ __all__ = [
     "SchemaVersionError",
     "SemanticCache",
     "StorageError",
+    "VerifierError",
     "__version__",
 ]

@@ -790,7 +790,7 @@ class SemanticCache:
             "matcher": type(self.matcher).__name__,
             "breaker": self._breaker.state,
             "last_error": self._breaker.last_error,
-            "degraded": dict(self._degraded),
+            "degraded": {**self._degraded, **(self.matcher.status() or {})},
         }
         if self._storage is not None:
             try:

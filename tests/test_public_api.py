@@ -11,7 +11,7 @@ EXPECTED = {
     "CachebackError", "Candidate", "ConfigurationError", "CorruptDatabaseError",
     "DatabaseLockedError", "EmbedderError", "Hit", "IndexFileError", "InvalidInputError",
     "ModelChecksumError", "ModelNotFoundError", "SchemaVersionError", "SemanticCache",
-    "StorageError", "__version__",
+    "StorageError", "VerifierError", "__version__",
 }
 
 

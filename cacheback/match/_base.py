@@ -35,6 +35,10 @@ class Matcher(ABC):
         left out before ``decide`` (and need not be fetched). ``-1.0`` when there is no bound."""
         return -1.0
 
+    def status(self) -> dict[str, str] | None:
+        """Degraded modes of the matcher itself (a verifier that failed), for ``stats()``."""
+        return None
+
 
 class ThresholdMatcher(Matcher):
     """Plain cosine similarity against a fixed threshold: the baseline other caches use."""

@@ -1,0 +1,314 @@
+"""Does the verifier make the match decision right on data it never saw?
+
+Leave-one-data-set-out over the eight labelled sets (BANKING77, CLINC150, bitext, fow-cache,
+GPTCache mock, PAWS, SNLI, STS-B): for each held-out set, the decision model and its budget
+table are fitted on the other seven, and the held-out set's verifier scores come from a
+cross-encoder trained without the held-out set's group (training/README.md: G1 = BANKING77 +
+bitext, G2 = CLINC150 + GPTCache + STS-B, G3 = fow-cache + PAWS + SNLI). Two decisions are
+compared at the same budgets:
+
+* ``features``: today's matcher (cosine + the text features), refitted the same way;
+* ``verified``: the same features plus the verifier's logit on the most similar candidate
+  above the similarity floor (others are never served).
+
+    python benchmarks/verifier_quality.py --models /work/artifacts/verifier [--fit]
+
+``--fit`` also writes ``cacheback/match/data/verified.json``: the combined model fitted on all
+eight sets (stacked on the out-of-group scores) and its budget table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import CACHE_DIR, markdown_table  # noqa: E402
+from match_data import ALL_DATASETS, load_stream  # noqa: E402
+from match_eval import (  # noqa: E402
+    BUDGETS,
+    L2,
+    Prepared,
+    Rows,
+    concat,
+    decide,
+    fold_of,
+    prepare,
+    probabilities,
+)
+
+from cacheback.match._features import FEATURE_NAMES, FEATURE_SIGNS  # noqa: E402
+from cacheback.match._fit import budget_thresholds, fit_logistic  # noqa: E402
+from cacheback.match._verified import VERIFIED_MODEL_PATH, VERIFY_FLOOR, VERIFY_TOP  # noqa: E402
+from cacheback.verify import OnnxVerifier  # noqa: E402
+
+GROUPS = {"banking77": "G1", "bitext": "G1", "clinc150": "G2", "gptcache-mock": "G2",
+          "stsb": "G2", "fow-cache": "G3", "paws": "G3", "snli": "G3"}
+FOW_SHOULD_HIT = ("paraphrase", "near_repeat")
+
+
+@dataclass
+class Scored:
+    """A prepared set with the verifier logit of each row (NaN: not verified)."""
+
+    prep: Prepared
+    verifier: np.ndarray
+    eligible: np.ndarray
+
+
+def _ranks(prep: Prepared) -> np.ndarray:
+    """Each row's rank by similarity within its query (rows are stored best first)."""
+    out = np.empty(len(prep.rows), dtype=np.int64)
+    pos = 0
+    for cands in prep.ids:
+        out[pos:pos + len(cands)] = np.arange(len(cands))
+        pos += len(cands)
+    return out
+
+
+def score_rows(prep: Prepared, meta: Path) -> Scored:
+    """Verifier logits of the eligible rows, cached by model sha256 and data set."""
+    ranks = _ranks(prep)
+    eligible = (ranks < VERIFY_TOP) & (prep.rows.similarity >= VERIFY_FLOOR)
+    sha = json.loads(meta.read_text())["sha256"][:12]
+    cache = CACHE_DIR / f"verifier-{sha}-{prep.stream.name}-{int(eligible.sum())}.npy"
+    logits = np.full(len(prep.rows), np.nan)
+    if cache.is_file():
+        logits[eligible] = np.load(cache)
+        return Scored(prep, logits, eligible)
+    verifier = OnnxVerifier(meta)
+    pairs = []
+    pos = 0
+    for i, cands in zip(prep.kept, prep.ids):
+        for r, j in enumerate(cands):
+            if eligible[pos + r]:
+                pairs.append((prep.stream.queries[i], prep.stream.stored[j]))
+        pos += len(cands)
+    out = np.concatenate([verifier.score(pairs[s:s + 64]) for s in range(0, len(pairs), 64)]) \
+        if pairs else np.zeros(0)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    np.save(cache, out)
+    logits[eligible] = out
+    return Scored(prep, logits, eligible)
+
+
+def _signs(with_verifier: bool) -> list[int]:
+    signs = [FEATURE_SIGNS[name] for name in FEATURE_NAMES]
+    return [*signs, 1] if with_verifier else signs
+
+
+def design(scored: list[Scored], with_verifier: bool) -> tuple[Rows, np.ndarray]:
+    """Rows of the given sets, the verifier logit appended as a feature when asked, and which
+    rows may be served (all of them without the verifier; the verified ones with it)."""
+    parts, masks = [], []
+    for s in scored:
+        rows = s.prep.rows
+        if with_verifier:
+            x = np.column_stack([rows.x, np.nan_to_num(s.verifier, nan=0.0)])
+            rows = Rows(x, rows.right, rows.similarity, rows.query, rows.dataset, rows.answerable)
+            masks.append(s.eligible)
+        else:
+            masks.append(np.ones(len(rows), dtype=bool))
+        parts.append(rows)
+    return concat(parts), np.concatenate(masks)
+
+
+def _weights(rows: Rows) -> np.ndarray:
+    weight = np.empty(len(rows))
+    for name in np.unique(rows.dataset):
+        mask = rows.dataset == name
+        weight[mask] = 1.0 / int(mask.sum())
+    return weight
+
+
+def fit(rows: Rows, eligible: np.ndarray, with_verifier: bool) -> tuple[np.ndarray, float]:
+    train = rows.take(eligible)
+    return fit_logistic(train.x, train.right, _weights(train), l2=L2, signs=_signs(with_verifier))
+
+
+def scores(rows: Rows, eligible: np.ndarray, model: tuple[np.ndarray, float]) -> np.ndarray:
+    p = probabilities(model[0], model[1], rows.x)
+    return np.where(eligible, p, 0.0)
+
+
+def budget_table(rows: Rows, eligible: np.ndarray, with_verifier: bool) -> list[tuple[float, float]]:
+    """The budget table from out-of-fold decisions on ``rows`` (5 folds by query)."""
+    fold = fold_of(rows)
+    held = np.empty(len(rows))
+    for f in range(5):
+        test = fold == f
+        model = fit(rows.take(~test), eligible[~test], with_verifier)
+        held[test] = scores(rows.take(test), eligible[test], model)
+    d = decide(rows, held)
+    return budget_thresholds(d["probability"], d["right"], d["dataset"], BUDGETS)
+
+
+def threshold_for(table: list[tuple[float, float]], budget: float) -> float:
+    for b, t in table:
+        if abs(b - budget) < 1e-12:
+            return t
+    raise KeyError(budget)
+
+
+@dataclass
+class Outcome:
+    served: int
+    wrong: int
+    right: int
+    answerable: int
+    queries: int
+
+    def row(self) -> list[object]:
+        precision = self.right / self.served if self.served else float("nan")
+        recall = self.right / self.answerable if self.answerable else float("nan")
+        return [f"{precision:.3f}", f"{recall:.3f}", f"{self.wrong / max(self.served, 1):.3f}",
+                f"{self.wrong}/{self.queries}"]
+
+
+def outcome(d: dict[str, np.ndarray], threshold: float) -> Outcome:
+    served = d["probability"] >= threshold
+    right = served & d["right"]
+    return Outcome(int(served.sum()), int((served & ~d["right"]).sum()), int(right.sum()),
+                   int(d["answerable"].sum()), len(served))
+
+
+def leave_one_out(scored: dict[str, Scored], with_verifier: bool
+                  ) -> dict[str, tuple[dict[str, np.ndarray], list[tuple[float, float]]]]:
+    """Per held-out set: its decisions (probabilities) and the table fitted without it."""
+    out = {}
+    for held in scored:
+        train_rows, train_ok = design([s for n, s in scored.items() if n != held], with_verifier)
+        model = fit(train_rows, train_ok, with_verifier)
+        table = budget_table(train_rows, train_ok, with_verifier)
+        rows, ok = design([scored[held]], with_verifier)
+        out[held] = (decide(rows, scores(rows, ok, model)), table)
+        print(f"  {'verified' if with_verifier else 'features'}: {held} done", file=sys.stderr)
+    return out
+
+
+def fow_categories(scored: Scored, d: dict[str, np.ndarray], threshold: float
+                   ) -> dict[str, tuple[int, int]]:
+    """fow-cache per category: (served, pairs); exact-tier repeats count as served."""
+    stream = scored.prep.stream
+    served = {int(q) for q, p in zip(d["query"], d["probability"]) if p >= threshold}
+    served |= set(scored.prep.exact)
+    out: dict[str, list[int]] = {}
+    for i, category in enumerate(stream.category):
+        slot = out.setdefault(category, [0, 0])
+        slot[0] += i in served
+        slot[1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def best_precision_at_recall(d: dict[str, np.ndarray], min_recall: float) -> tuple[float, float]:
+    """The best precision of any threshold whose recall is at least ``min_recall``."""
+    order = np.argsort(-d["probability"])
+    right = d["right"][order]
+    answerable = max(int(d["answerable"].sum()), 1)
+    tp = np.cumsum(right)
+    served = np.arange(1, len(right) + 1)
+    recall = tp / answerable
+    ok = recall >= min_recall
+    if not ok.any():
+        return float("nan"), float(recall[-1]) if len(recall) else float("nan")
+    precision = tp / served
+    best = int(np.argmax(np.where(ok, precision, -1.0)))
+    return float(precision[best]), float(recall[best])
+
+
+def report(scored: dict[str, Scored], budget: float) -> dict[str, object]:
+    results = {False: leave_one_out(scored, False), True: leave_one_out(scored, True)}
+    table = []
+    for name in scored:
+        line: list[object] = [name]
+        for variant in (False, True):
+            d, tab = results[variant][name]
+            line += outcome(d, threshold_for(tab, budget)).row()
+        table.append(line)
+    print(f"\n## Leave one data set out at budget {budget} (precision / recall / wrong share of hits /"
+          " wrong hits per query)\n")
+    print(markdown_table(["held out", "features P", "R", "wrong/hits", "wrong/queries",
+                          "verified P", "R", "wrong/hits", "wrong/queries"], table))
+    print("\n## The budget, requested vs measured (wrong hits / hits, leave one set out)\n")
+    rows = []
+    for name in scored:
+        line = [name]
+        for variant in (False, True):
+            d, tab = results[variant][name]
+            for b in (0.01, 0.02, 0.05):
+                o = outcome(d, threshold_for(tab, b))
+                line.append(f"{o.wrong / o.served:.3f} ({o.served})" if o.served else "- (0)")
+        rows.append(line)
+    print(markdown_table(["held out", "features 1%", "2%", "5%", "verified 1%", "2%", "5%"], rows))
+    if "fow-cache" in scored:
+        print(f"\n## fow-cache held out, per category (share served) at budget {budget}\n")
+        cats = []
+        for variant in (False, True):
+            d, tab = results[variant]["fow-cache"]
+            per = fow_categories(scored["fow-cache"], d, threshold_for(tab, budget))
+            should = sum(per[c][0] for c in per if c in FOW_SHOULD_HIT) / max(
+                sum(per[c][1] for c in per if c in FOW_SHOULD_HIT), 1)
+            trap = sum(per[c][0] for c in per if c not in FOW_SHOULD_HIT) / max(
+                sum(per[c][1] for c in per if c not in FOW_SHOULD_HIT), 1)
+            cats.append(["verified" if variant else "features",
+                         *[f"{per[c][0] / per[c][1]:.3f}" for c in sorted(per)],
+                         f"{should:.3f}", f"{trap:.3f}"])
+        names = sorted(fow_categories(scored["fow-cache"], *[results[False]["fow-cache"][0], 1.0]))
+        print(markdown_table(["decision", *names, "should-hit recall", "trap rate"], cats))
+    if "paws" in scored:
+        print("\n## PAWS held out: best precision at recall >= 0.40\n")
+        for variant in (False, True):
+            p, r = best_precision_at_recall(results[variant]["paws"][0], 0.40)
+            print(f"- {'verified' if variant else 'features'}: precision {p:.3f} at recall {r:.3f}")
+    return {"results": results}
+
+
+def fit_and_save(scored: dict[str, Scored], path: Path, info: dict[str, object]) -> None:
+    """The combined model on all sets (out-of-group verifier scores) and its budget table."""
+    rows, ok = design(list(scored.values()), True)
+    weights, bias = fit(rows, ok, True)
+    table = budget_table(rows, ok, True)
+    data = {"format": 1, "features": [*FEATURE_NAMES, "verifier"],
+            "weights": [round(float(w), 6) for w in weights], "bias": round(float(bias), 6),
+            "budgets": [[b, round(t, 6)] for b, t in table],
+            "verify_top": VERIFY_TOP, "verify_floor": VERIFY_FLOOR, "info": info}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"\nwrote {path}: bias {bias:.3f}, verifier weight {weights[-1]:.3f}, table {table}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=Path, default=Path("/work/artifacts/verifier"),
+                        help="folder with no_G1.json, no_G2.json, no_G3.json (+ their .onnx)")
+    parser.add_argument("--datasets", nargs="*", default=list(ALL_DATASETS))
+    parser.add_argument("--budget", type=float, default=0.05)
+    parser.add_argument("--fit", action="store_true", help="write the shipped combined model")
+    parser.add_argument("--model-for", default="",
+                        help="use one model json for every set (a quick run, not honest)")
+    args = parser.parse_args()
+    pick: Callable[[str], Path] = (
+        (lambda _name: Path(args.model_for)) if args.model_for
+        else (lambda name: args.models / f"no_{GROUPS[name]}.json"))
+    scored = {}
+    for name in args.datasets:
+        prep = prepare(load_stream(name))
+        scored[name] = score_rows(prep, pick(name))
+        print(f"{name}: {len(prep.kept)} queries, {int(scored[name].eligible.sum())} verified rows",
+              file=sys.stderr)
+    report(scored, args.budget)
+    if args.fit:
+        fit_and_save(scored, VERIFIED_MODEL_PATH, {
+            "fitted_on": list(scored), "verifier_models": {
+                g: json.loads((args.models / f"no_{g}.json").read_text())["sha256"]
+                for g in ("G1", "G2", "G3")}})
+
+
+if __name__ == "__main__":
+    main()
