@@ -30,8 +30,8 @@ from ._errors import (
     SchemaVersionError,
     StorageError,
 )
-from ._heap import release_free_memory
 from ._files import resolve_file_mode
+from ._heap import release_free_memory
 from ._normalize import clean_text, normalise_query, scope_key, validate_text
 from ._types import Candidate, Hit
 from ._validate import (

@@ -18,7 +18,13 @@ from typing import Literal
 
 import numpy as np
 
-from .._errors import CorruptDatabaseError, EmbedderError, SchemaVersionError, StorageError
+from .._errors import (
+    CorruptDatabaseError,
+    EmbedderError,
+    SchemaVersionError,
+    StorageError,
+    VerifierError,
+)
 from ..cache import SemanticCache
 from ..embed import (
     MODEL_ENV_VAR,
@@ -99,6 +105,35 @@ def _check_model() -> tuple[list[Check], Embedder | None]:
               f"{loaded * 1e3:.0f} ms; then {elapsed * 1e3:.1f} ms a query)")
     checks.append(Check("ok", "model runs", timing))
     return checks, embedder
+
+
+_NO_VERIFIER = "stricter matcher: the verifier is off, the feature-only decision serves fewer hits"
+
+
+def _check_verifier() -> list[Check]:
+    """The shipped verifier: its file, its sha256, one scored pair (the first call loads it)."""
+    from ..match._verified import VERIFIED_MODEL_PATH
+    from ..verify import OnnxVerifier, default_verifier_json
+
+    if not VERIFIED_MODEL_PATH.is_file():
+        return [Check("ok", "verifier", "not shipped: the feature-only matcher decides")]
+    meta = default_verifier_json()
+    try:
+        verifier = OnnxVerifier(meta)
+    except VerifierError as exc:
+        return [Check("fail", "verifier", str(exc), _NO_VERIFIER)]
+    try:
+        start = time.perf_counter()
+        verifier.score([("How do I reset my password?", "How can I reset my password?")])
+        loaded = time.perf_counter() - start
+        start = time.perf_counter()
+        verifier.score([("Where is my parcel?", "Where is my order?")])
+        elapsed = time.perf_counter() - start
+    except VerifierError as exc:
+        return [Check("fail", "verifier", str(exc), _NO_VERIFIER)]
+    return [Check("ok", "verifier", f"{meta.parent / verifier.meta['file']}: sha256 matches; "
+                  f"first pair with the load {loaded * 1e3:.0f} ms, then {elapsed * 1e3:.1f} ms "
+                  "a pair")]
 
 
 def _writable_parent(path: Path) -> bool:
@@ -211,6 +246,7 @@ def _check_cache(path: Path, embedder: Embedder | None, usable: int | None) -> l
 def run_checks(path: Path) -> list[Check]:
     """Every check, in order; later checks are skipped when what they need is broken."""
     checks, embedder = _check_model()
+    checks += _check_verifier()
     db_checks, storage = _check_database(path)
     checks += db_checks
     usable = None

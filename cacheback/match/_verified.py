@@ -1,11 +1,11 @@
 """The two-stage match decision: the text features, then a cross-encoder's second look.
 
 The bi-encoder's cosine compares two texts that were never read together; the verifier
-(``cacheback.verify``) reads the new question and a cached one side by side. Only the
-:data:`VERIFY_TOP` most similar candidate at or above :data:`VERIFY_FLOOR` is verified, and a logistic model fitted on data the verifier never saw
-(``benchmarks/verifier_quality.py``) combines its logit with the features into one calibrated
-probability, served when it clears the budget's threshold. A candidate that is not verified is
-never served.
+(``cacheback.verify``) reads the new question and a cached one side by side. Only the most
+similar candidate (:data:`VERIFY_TOP`) at or above :data:`VERIFY_FLOOR` is verified, and a
+logistic model fitted on data the verifier never saw (``benchmarks/verifier_quality.py``)
+combines its logit with the features into one calibrated probability, served when it clears
+the budget's threshold. A candidate that is not verified is never served.
 
 If the verifier cannot run (model missing, altered or raising), the decision falls back to the
 feature-only :class:`CalibratedMatcher` at a stricter budget, and says so in :meth:`status`.
@@ -54,7 +54,7 @@ def build_verified(budget: float) -> Matcher | None:
     model = VerifiedModel.load()
     fallback = CalibratedMatcher(fallback_budget(budget))
     try:
-        verifier: Verifier = OnnxVerifier()
+        verifier: Verifier = OnnxVerifier()  # $CACHEBACK_VERIFIER or the shipped json
     except VerifierError as exc:
         matcher = VerifiedMatcher(budget, verifier=_Unavailable(), model=model, fallback=fallback)
         matcher.mark_failed(exc)

@@ -15,9 +15,9 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
 from .._files import make_private_dirs
-from typing import Final
 
 __all__ = ["SECRET_HEADERS", "NamespaceError", "Tenants", "caller_key", "load_salt"]
 

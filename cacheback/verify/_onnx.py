@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,9 +16,17 @@ import numpy as np
 from .._errors import VerifierError
 from ._base import Verifier
 
-__all__ = ["DEFAULT_VERIFIER_JSON", "OnnxVerifier"]
+__all__ = ["DEFAULT_VERIFIER_JSON", "OnnxVerifier", "VERIFIER_ENV_VAR", "default_verifier_json"]
 
 DEFAULT_VERIFIER_JSON = Path(__file__).parent / "data" / "verifier.json"
+#: Points at another verifier description (its json; the model file beside it).
+VERIFIER_ENV_VAR = "CACHEBACK_VERIFIER"
+
+
+def default_verifier_json() -> Path:
+    """``$CACHEBACK_VERIFIER`` if set, else the shipped ``verifier.json``."""
+    env = os.environ.get(VERIFIER_ENV_VAR)
+    return Path(env) if env else DEFAULT_VERIFIER_JSON
 _TOKENIZER = Path(__file__).resolve().parents[1] / "embed" / "data" / "tokenizer.json"
 
 
@@ -38,9 +47,9 @@ class OnnxVerifier(Verifier):
     ``max_length`` tokens, with the tokenizer the embedder uses.
     """
 
-    def __init__(self, meta_path: str | Path = DEFAULT_VERIFIER_JSON, *, threads: int = 1,
+    def __init__(self, meta_path: str | Path | None = None, *, threads: int = 1,
                  verify_checksum: bool = True) -> None:
-        meta_path = Path(meta_path)
+        meta_path = Path(meta_path) if meta_path is not None else default_verifier_json()
         try:
             self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
             self.model_path = meta_path.parent / str(self.meta["file"])
