@@ -39,7 +39,6 @@ from match_eval import (  # noqa: E402
     Rows,
     concat,
     decide,
-    fold_of,
     prepare,
     probabilities,
 )
@@ -138,18 +137,6 @@ def scores(rows: Rows, eligible: np.ndarray, model: tuple[np.ndarray, float]) ->
     return np.where(eligible, p, 0.0)
 
 
-def budget_table(rows: Rows, eligible: np.ndarray, with_verifier: bool) -> list[tuple[float, float]]:
-    """The budget table from out-of-fold decisions on ``rows`` (5 folds by query)."""
-    fold = fold_of(rows)
-    held = np.empty(len(rows))
-    for f in range(5):
-        test = fold == f
-        model = fit(rows.take(~test), eligible[~test], with_verifier)
-        held[test] = scores(rows.take(test), eligible[test], model)
-    d = decide(rows, held)
-    return budget_thresholds(d["probability"], d["right"], d["dataset"], BUDGETS)
-
-
 def threshold_for(table: list[tuple[float, float]], budget: float) -> float:
     for b, t in table:
         if abs(b - budget) < 1e-12:
@@ -179,14 +166,38 @@ def outcome(d: dict[str, np.ndarray], threshold: float) -> Outcome:
                    int(d["answerable"].sum()), len(served))
 
 
-def leave_one_out(scored: dict[str, Scored], with_verifier: bool
-                  ) -> dict[str, tuple[dict[str, np.ndarray], list[tuple[float, float]]]]:
-    """Per held-out set: its decisions (probabilities) and the table fitted without it."""
+def unseen_decisions(scored: dict[str, Scored], with_verifier: bool
+                     ) -> dict[str, dict[str, np.ndarray]]:
+    """Each set's decisions by a model fitted on the other sets only."""
     out = {}
     for held in scored:
         train_rows, train_ok = design([s for n, s in scored.items() if n != held], with_verifier)
         model = fit(train_rows, train_ok, with_verifier)
-        table = budget_table(train_rows, train_ok, with_verifier)
+        rows, ok = design([scored[held]], with_verifier)
+        out[held] = decide(rows, scores(rows, ok, model))
+    return out
+
+
+def unseen_table(decisions: dict[str, dict[str, np.ndarray]]) -> list[tuple[float, float]]:
+    """The budget table that keeps every set's wrong-hit rate within budget *when the set was
+    unseen by the model*: thresholds read off the sets' leave-one-out decisions."""
+    probability = np.concatenate([d["probability"] for d in decisions.values()])
+    right = np.concatenate([d["right"] for d in decisions.values()])
+    groups = np.concatenate([d["dataset"] for d in decisions.values()])
+    return budget_thresholds(probability, right, groups, BUDGETS)
+
+
+def leave_one_out(scored: dict[str, Scored], with_verifier: bool
+                  ) -> dict[str, tuple[dict[str, np.ndarray], list[tuple[float, float]]]]:
+    """Per held-out set: its decisions, and a budget table built without it (nested: the
+    table comes from the other sets' own leave-one-out decisions, so the held-out set
+    chooses neither the weights nor the thresholds)."""
+    out = {}
+    for held in scored:
+        others = {n: s for n, s in scored.items() if n != held}
+        table = unseen_table(unseen_decisions(others, with_verifier))
+        train_rows, train_ok = design(list(others.values()), with_verifier)
+        model = fit(train_rows, train_ok, with_verifier)
         rows, ok = design([scored[held]], with_verifier)
         out[held] = (decide(rows, scores(rows, ok, model)), table)
         print(f"  {'verified' if with_verifier else 'features'}: {held} done", file=sys.stderr)
@@ -274,7 +285,7 @@ def fit_and_save(scored: dict[str, Scored], path: Path, info: dict[str, object])
     """The combined model on all sets (out-of-group verifier scores) and its budget table."""
     rows, ok = design(list(scored.values()), True)
     weights, bias = fit(rows, ok, True)
-    table = budget_table(rows, ok, True)
+    table = unseen_table(unseen_decisions(scored, True))
     data = {"format": 1, "features": [*FEATURE_NAMES, "verifier"],
             "weights": [round(float(w), 6) for w in weights], "bias": round(float(bias), 6),
             "budgets": [[b, round(t, 6)] for b, t in table],
