@@ -67,6 +67,7 @@ def _sdk_audio(client: Any, sdk_class: str, asynchronous: bool) -> CachedAudio:
         api_key=settings.api_key, base_url=settings.base_url, timeout=settings.timeout,
         max_retries=settings.retry.max_retries, default_headers=dict(settings.default_headers),
         default_query=dict(settings.default_query) or None)
+    client._sdk_clients.append(sdk_client)
     audio = AudioCache(client.cache, client.namespace, client._access.ttl)
     return CachedAudio(sdk_client.audio, audio, asynchronous=asynchronous)
 

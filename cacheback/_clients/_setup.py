@@ -47,6 +47,8 @@ class _Lifecycle:
         self.cache: SemanticCache = access.cache
         self.namespace = access.namespace
         self.base_url: str = provider.settings.base_url
+        #: SDK clients made on demand (``client.audio``), closed with this client.
+        self._sdk_clients: list[Any] = []
 
     def stats(self) -> dict[str, Any]:
         """The cache's ``stats()``, plus the synthesis tier's counters and cost books if enabled."""
@@ -62,6 +64,8 @@ class ClientLifecycle(_Lifecycle):
     def close(self) -> None:
         """Release the HTTP connections and, if this client opened it, the cache."""
         self._provider.close()
+        for sdk in self._sdk_clients:
+            sdk.close()
         if self._owns_cache:
             self.cache.close()
 
@@ -78,6 +82,8 @@ class AsyncClientLifecycle(_Lifecycle):
     async def close(self) -> None:
         """Release the HTTP connections and, if this client opened it, the cache."""
         await self._provider.close()
+        for sdk in self._sdk_clients:
+            await sdk.close()
         if self._owns_cache:
             self.cache.close()
 

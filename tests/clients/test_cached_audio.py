@@ -4,6 +4,7 @@ file and parameters are one upstream call, through the official SDK's types."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ WAV = b"RIFF" + bytes(range(256)) * 30
 
 
 @pytest.fixture
-def client(upstream: FakeUpstream, embedder: object) -> CachedOpenAI:
+def client(upstream: FakeUpstream, embedder: object) -> Iterator[CachedOpenAI]:
     cache = SemanticCache(":memory:", embedder=embedder)
-    return CachedOpenAI(api_key="k", base_url=upstream.openai_base_url, cache=cache)
+    with CachedOpenAI(api_key="k", base_url=upstream.openai_base_url, cache=cache) as client:
+        yield client
 
 
 @pytest.mark.parametrize("endpoint", ["transcriptions", "translations"])
@@ -61,3 +63,4 @@ async def test_async_twin(upstream: FakeUpstream, embedder: object) -> None:
     again = await client.audio.transcriptions.create(model="whisper-1", file=("a.wav", WAV))
     assert again.text == first.text and again.cacheback_hit
     assert upstream.request_count() == 1
+    await client.close()
