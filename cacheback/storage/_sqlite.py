@@ -172,7 +172,8 @@ class SQLiteStorage(Storage):
                 if not os.path.exists(self.path):
                     ensure_private_file(self.path, self.file_mode)
             except OSError as exc:
-                raise _convert(exc) from exc
+                raise StorageError(
+                    f"unable to open database file {self.path}: {exc.strerror or exc}") from exc
             self._check_header()
         try:
             if self._schema_version() != SCHEMA_VERSION:
