@@ -1,5 +1,8 @@
-"""Storage: the interface the cache needs, and its SQLite implementation (the source of truth)."""
+"""Storage: the interface the cache needs, its SQLite implementation (the default source of truth),
+the PostgreSQL + pgvector one (``_postgres``, imported when a ``postgresql://`` URL is opened) and the
+one rule that picks a backend from a path or URL (``open_storage``)."""
 
+from ._open import DATABASE_URL_ENV, is_url, open_storage, resolve_location
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
 from ._schema import APPLICATION_ID, SCHEMA_VERSION
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
@@ -7,6 +10,7 @@ from ._sqlite import SQLITE_HEADER, SQLiteStorage, is_locked_error, json_text
 
 __all__ = [
     "APPLICATION_ID",
+    "DATABASE_URL_ENV",
     "EVICTION_POLICIES",
     "PRAGMAS",
     "RETRY",
@@ -19,5 +23,8 @@ __all__ = [
     "Storage",
     "VectorBatch",
     "is_locked_error",
+    "is_url",
     "json_text",
+    "open_storage",
+    "resolve_location",
 ]
