@@ -2,7 +2,7 @@
 the PostgreSQL + pgvector one (``_postgres``, imported when a ``postgresql://`` URL is opened) and the
 one rule that picks a backend from a path or URL (``open_storage``)."""
 
-from ._open import DATABASE_URL_ENV, is_url, open_storage, resolve_location
+from ._open import DATABASE_URL_ENV, is_url, open_storage, redact_url, resolve_location
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
 from ._schema import APPLICATION_ID, SCHEMA_VERSION
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
@@ -26,5 +26,6 @@ __all__ = [
     "is_url",
     "json_text",
     "open_storage",
+    "redact_url",
     "resolve_location",
 ]

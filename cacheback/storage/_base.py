@@ -78,6 +78,19 @@ class Feedback:
 class Storage(ABC):
     """The source of truth. Every method may raise :class:`cacheback.StorageError`."""
 
+    #: True for a backend that searches its vectors itself (:meth:`search`, e.g. pgvector on a
+    #: database server): the cache then keeps no in-process index and asks the store instead.
+    searches_vectors: bool = False
+
+    def search(
+        self, namespace: str, scope_key: str, model: str, vector: np.ndarray, k: int, now: float,
+        query_hash: str | None = None,
+    ) -> list[tuple[Entry, float]]:
+        """The ``k`` live entries of (namespace, scope_key) embedded by ``model`` nearest to
+        ``vector`` by cosine similarity, best first, as (entry, similarity); pairs reported wrong
+        for ``query_hash`` left out. Only backends with ``searches_vectors`` implement it."""
+        raise NotImplementedError(f"{type(self).__name__} does not search vectors itself")
+
     @abstractmethod
     def put(self, entry: NewEntry) -> int:
         """Insert or replace the entry with the same (namespace, scope_key, query_hash)."""

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._errors import ConfigurationError
 from ._base import Storage
 from ._sqlite import SQLiteStorage
 
-__all__ = ["DATABASE_URL_ENV", "is_url", "open_storage", "resolve_location"]
+__all__ = ["DATABASE_URL_ENV", "is_url", "open_storage", "redact_url", "resolve_location"]
 
 #: The environment variable naming the database when no path or URL is given.
 DATABASE_URL_ENV = "CACHEBACK_DATABASE_URL"
@@ -31,6 +32,22 @@ def _scheme(location: str) -> str | None:
         return None
     scheme = match.group(1).lower()
     return scheme if "://" in location or scheme in _KNOWN_SCHEMES else None
+
+
+def redact_url(location: str) -> str:
+    """``location`` without a password, for logs and ``stats()``; a file path unchanged."""
+    if _scheme(location) is None:
+        return location
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)])
+    return urlunsplit(parts._replace(netloc=netloc, query=query)) if (
+        netloc != parts.netloc or "password=" in parts.query) else location
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:

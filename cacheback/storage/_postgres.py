@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from .._errors import (
     SchemaVersionError,
     StorageError,
 )
+from ._open import redact_url
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
 from ._pg_schema import MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, hnsw_index_sql
 from ._settings import EVICTION_POLICIES
@@ -44,7 +45,7 @@ try:
 except ImportError:  # pragma: no cover - the [postgres] extra is not installed
     psycopg = None  # type: ignore[assignment]
 
-__all__ = ["POSTGRES_SCHEMES", "PostgresSettings", "PostgresStorage", "redact_url"]
+__all__ = ["POSTGRES_SCHEMES", "PostgresSettings", "PostgresStorage"]
 
 logger = logging.getLogger("cacheback")
 
@@ -153,19 +154,6 @@ class PostgresSettings:
             ("hnsw.iterative_scan", self.iterative_scan),
             ("hnsw.max_scan_tuples", self.max_scan_tuples),
         ))
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its password, for logs and ``stats()``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)])
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 _UNAVAILABLE_STATES = {
