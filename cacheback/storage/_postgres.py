@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import numpy as np
 
@@ -124,7 +124,7 @@ class PostgresSettings:
         settings.check()
         if not any(name == "connect_timeout" for name, _ in kept):
             kept.append(("connect_timeout", str(settings.connect_timeout)))
-        libpq_url = f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(kept)}"
+        libpq_url = f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(kept, quote_via=quote)}"
         try:
             psycopg.conninfo.conninfo_to_dict(libpq_url)
         except psycopg.Error as exc:
@@ -310,8 +310,9 @@ class PostgresStorage(Storage):
             self._dumper = _vector_dumper(self._vector_oid)
             self._pool = ConnectionPool(
                 self._libpq_url,
-                kwargs={"autocommit": True,
-                        "options": self.settings.server_options(search_path)},
+                kwargs={"autocommit": True, "options": " ".join(filter(None, (
+                    psycopg.conninfo.conninfo_to_dict(libpq_url).get("options"),
+                    self.settings.server_options(search_path))))},
                 min_size=self.settings.pool_min, max_size=self.settings.pool_max,
                 timeout=self.settings.pool_timeout, max_lifetime=self.settings.max_lifetime,
                 reconnect_timeout=30.0, configure=self._configure, open=False,
