@@ -82,7 +82,8 @@ class PostgresSettings:
     #: libpq's connect timeout, seconds (libpq's minimum is 2). Connections are opened by the
     #: pool's workers, so a request never waits for it: it waits ``pool_timeout`` at most.
     connect_timeout: int = 2
-    #: TCP: abort a connection whose sent data is unacknowledged this long (a vanished host).
+    #: TCP: abort a connection whose sent data is unacknowledged this long (a vanished host);
+    #: libpq's ``tcp_user_timeout`` (ignored on Unix sockets).
     tcp_user_timeout_ms: int = 1000
     #: A pooled connection is replaced after this many seconds (spreads load after a failover).
     max_lifetime: float = 600.0
@@ -122,8 +123,11 @@ class PostgresSettings:
                 raise ConfigurationError(f"database URL: {name} must be a {kind.__name__}") from None
         settings = cls(**values)
         settings.check()
-        if not any(name == "connect_timeout" for name, _ in kept):
+        given = {name for name, _ in kept}
+        if "connect_timeout" not in given:
             kept.append(("connect_timeout", str(settings.connect_timeout)))
+        if "tcp_user_timeout" not in given:
+            kept.append(("tcp_user_timeout", str(settings.tcp_user_timeout_ms)))
         libpq_url = f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(kept, quote_via=quote)}"
         try:
             psycopg.conninfo.conninfo_to_dict(libpq_url)
