@@ -23,7 +23,6 @@ from bench_common import banking77_texts, markdown_table, percentiles_ms  # noqa
 
 from cacheback import SemanticCache  # noqa: E402
 from cacheback.embed import default_embedder  # noqa: E402
-from cacheback.storage import NewEntry  # noqa: E402
 from cacheback.storage._pg_schema import hnsw_index_sql  # noqa: E402
 from cacheback.storage._postgres import PostgresStorage  # noqa: E402
 from cacheback.testing import LocalPostgres  # noqa: E402
@@ -145,7 +144,8 @@ def scale(server: LocalPostgres, n: int, partitions: int) -> None:
         conn.execute(hnsw_index_sql(dim, store.settings.hnsw_m, store.settings.hnsw_ef_construction))
         build = time.perf_counter() - started
         conn.execute("ANALYZE entries")
-    queries = vectors[rng.choice(n, 300, replace=False)] + rng.normal(scale=0.03, size=(300, dim)).astype(np.float32)
+    queries = vectors[rng.choice(n, 300, replace=False)]
+    queries = queries + rng.normal(scale=0.03, size=queries.shape).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     rows = []
     for filtered in (False, True):
@@ -171,7 +171,7 @@ def scale(server: LocalPostgres, n: int, partitions: int) -> None:
                 top = found[0][0].id if filtered and found else (found[0][0] if found else None)
                 right += top == truth
             p50, p99, _ = percentiles_ms(times)
-            rows.append(("namespace of %d" % (n // partitions) if filtered else "whole table",
+            rows.append((f"namespace of {n // partitions}" if filtered else "whole table",
                          ef, right / len(queries), p50, p99))
     store.close()
     print(f"\n### pgvector HNSW at {n:,} synthetic 384-d unit vectors (2,000 clusters), m=16, "

@@ -8,7 +8,7 @@
     │   └── ModelChecksumError                 model file's sha256 is not the pinned one
     ├── StorageError                           any SQLite or PostgreSQL failure, converted at the boundary
     │   ├── DatabaseLockedError                "database is locked" outlived the retry budget
-    │   ├── DatabaseUnavailableError           the database server is down, slow, read-only or its pool is full
+    │   ├── DatabaseUnavailableError           the server is down, slow, read-only, or the pool is full
     │   ├── CorruptDatabaseError               the file is not a usable SQLite database
     │   └── SchemaVersionError                 written by a newer cacheback
     └── IndexFileError                         an ANN index file is truncated, stale or foreign

@@ -57,7 +57,7 @@ def load_salt(db_path: str, storage: object | None = None) -> bytes:
         return secrets.token_bytes(_SALT_BYTES)
     if is_url(db_path):
         try:
-            return bytes(storage.tenant_salt(_SALT_BYTES))  # type: ignore[attr-defined]
+            return bytes(storage.tenant_salt(_SALT_BYTES))  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001 - the proxy must start while the database is down
             logger.warning("cacheback-proxy: no shared tenant salt (%s); entries stay private to "
                            "this process until it restarts with the database up", exc)

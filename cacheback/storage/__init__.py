@@ -2,8 +2,8 @@
 the PostgreSQL + pgvector one (``_postgres``, imported when a ``postgresql://`` URL is opened) and the
 one rule that picks a backend from a path or URL (``open_storage``)."""
 
-from ._open import DATABASE_URL_ENV, is_url, open_storage, redact_url, resolve_location
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
+from ._open import DATABASE_URL_ENV, is_url, open_storage, redact_url, resolve_location
 from ._schema import APPLICATION_ID, SCHEMA_VERSION
 from ._settings import EVICTION_POLICIES, PRAGMAS, RETRY
 from ._sqlite import SQLITE_HEADER, SQLiteStorage, is_locked_error, json_text

@@ -30,8 +30,8 @@ from .._errors import (
     SchemaVersionError,
     StorageError,
 )
-from ._open import redact_url
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
+from ._open import redact_url
 from ._pg_schema import MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, hnsw_index_sql
 from ._settings import EVICTION_POLICIES
 
@@ -314,9 +314,9 @@ class PostgresStorage(Storage):
             self._dumper = _vector_dumper(self._vector_oid)
             self._pool = ConnectionPool(
                 self._libpq_url,
-                kwargs={"autocommit": True, "options": " ".join(filter(None, (
+                kwargs={"autocommit": True, "options": " ".join(str(part) for part in (
                     psycopg.conninfo.conninfo_to_dict(libpq_url).get("options"),
-                    self.settings.server_options(search_path))))},
+                    self.settings.server_options(search_path)) if part)},
                 min_size=self.settings.pool_min, max_size=self.settings.pool_max,
                 timeout=self.settings.pool_timeout, max_lifetime=self.settings.max_lifetime,
                 reconnect_timeout=30.0, configure=self._configure, open=False,

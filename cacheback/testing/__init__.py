@@ -12,4 +12,6 @@ from ._faults import Fault
 from ._postgres import LocalPostgres
 from ._server import FakeUpstream
 
-__all__ = ["FakeUpstream", "Fault", "LocalPostgres", "Reply", "ToolCall", "UpstreamRequest", "default_responder"]
+__all__ = [
+    "FakeUpstream", "Fault", "LocalPostgres", "Reply", "ToolCall", "UpstreamRequest", "default_responder",
+]

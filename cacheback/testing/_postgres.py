@@ -46,7 +46,7 @@ class LocalPostgres:
         return f"{self.base_url}&schema={schema}{extra}"
 
     def _pg_ctl(self, *args: str) -> None:
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(list(args), pgdata=self.directory, user=self._server.system_user, timeout=30)
 
