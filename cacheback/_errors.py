@@ -6,8 +6,9 @@
     ├── EmbedderError
     │   ├── ModelNotFoundError                 model or tokenizer file missing
     │   └── ModelChecksumError                 model file's sha256 is not the pinned one
-    ├── StorageError                           any SQLite failure, converted at the boundary
+    ├── StorageError                           any SQLite or PostgreSQL failure, converted at the boundary
     │   ├── DatabaseLockedError                "database is locked" outlived the retry budget
+    │   ├── DatabaseUnavailableError           the server is down, slow, read-only, or the pool is full
     │   ├── CorruptDatabaseError               the file is not a usable SQLite database
     │   └── SchemaVersionError                 written by a newer cacheback
     ├── IndexFileError                         an ANN index file is truncated, stale or foreign
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigurationError",
     "CorruptDatabaseError",
     "DatabaseLockedError",
+    "DatabaseUnavailableError",
     "EmbedderError",
     "IndexFileError",
     "InvalidInputError",
@@ -67,6 +69,11 @@ class StorageError(CachebackError):
 
 class DatabaseLockedError(StorageError):
     """Another connection held the write lock for longer than the retry budget."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """A database server cannot serve now: refused or lost connection, statement timeout, full
+    connection pool, read-only after a failover. Retried after the breaker's backoff."""
 
 
 class CorruptDatabaseError(StorageError):

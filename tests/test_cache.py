@@ -22,8 +22,9 @@ class Clock:
 
 
 @pytest.fixture
-def cache(embedder: Embedder) -> SemanticCache:
-    with SemanticCache(":memory:", embedder=embedder) as c:
+def cache(embedder: Embedder, db: str) -> SemanticCache:
+    """Run on both backends: SQLite in memory and a fresh PostgreSQL schema."""
+    with SemanticCache(db, embedder=embedder) as c:
         yield c
 
 
@@ -100,9 +101,9 @@ def test_same_key_put_replaces_answer(cache: SemanticCache) -> None:
     assert cache.stats()["entries"] == 1
 
 
-def test_ttl_per_entry_and_per_cache(embedder: Embedder) -> None:
+def test_ttl_per_entry_and_per_cache(embedder: Embedder, db: str) -> None:
     clock = Clock()
-    with SemanticCache(":memory:", embedder=embedder, ttl=100, clock=clock) as cache:
+    with SemanticCache(db, embedder=embedder, ttl=100, clock=clock) as cache:
         cache.put("How do I reset my password?", "short", ttl=10)
         cache.put("What is the capital of France?", "Paris")
         clock.now += 11
@@ -128,9 +129,9 @@ def test_expired_neighbours_give_way_to_the_next_live_ones(embedder: Embedder) -
         assert cache.stats()["counters"]["index.stale_dropped"] == 3
 
 
-def test_eviction_by_count_drops_least_recently_hit(embedder: Embedder) -> None:
+def test_eviction_by_count_drops_least_recently_hit(embedder: Embedder, db: str) -> None:
     clock = Clock()
-    with SemanticCache(":memory:", embedder=embedder, max_entries=3, clock=clock) as cache:
+    with SemanticCache(db, embedder=embedder, max_entries=3, clock=clock) as cache:
         ids = []
         for text in ["alpha question", "bravo question", "charlie question"]:
             clock.now += 1
@@ -145,8 +146,8 @@ def test_eviction_by_count_drops_least_recently_hit(embedder: Embedder) -> None:
         assert cache.get("alpha question", semantic=False) is not None
 
 
-def test_eviction_by_bytes(embedder: Embedder) -> None:
-    with SemanticCache(":memory:", embedder=None, max_bytes=5_000) as cache:
+def test_eviction_by_bytes(embedder: Embedder, db: str) -> None:
+    with SemanticCache(db, embedder=None, max_bytes=5_000) as cache:
         for i in range(20):
             cache.put(f"question number {i}", "x" * 500)
         stats = cache.stats()
@@ -195,15 +196,15 @@ def test_lone_surrogates_are_stored_safely(cache: SemanticCache) -> None:
     assert hit is not None and "\ufffd" in hit.response
 
 
-def test_oversize_query_is_skipped_not_raised(embedder: Embedder) -> None:
-    with SemanticCache(":memory:", embedder=embedder, max_query_chars=100) as cache:
+def test_oversize_query_is_skipped_not_raised(embedder: Embedder, db: str) -> None:
+    with SemanticCache(db, embedder=embedder, max_query_chars=100) as cache:
         assert cache.put("x" * 101, "answer") is None
         assert cache.get("x" * 101) is None
         assert cache.stats()["counters"]["skipped.oversize_query"] == 2
 
 
-def test_entries_survive_reopen_exact_and_semantic(tmp_path: Path, embedder: Embedder) -> None:
-    path = tmp_path / "cache.db"
+def test_entries_survive_reopen_exact_and_semantic(db_file: str, embedder: Embedder) -> None:
+    path = db_file
     with SemanticCache(path, embedder=embedder) as cache:
         cache.put("How do I reset my password?", "Settings.")
     with SemanticCache(path, embedder=embedder) as cache:
@@ -211,8 +212,8 @@ def test_entries_survive_reopen_exact_and_semantic(tmp_path: Path, embedder: Emb
         assert cache.get("How can I reset my password?").tier == "semantic"
 
 
-def test_second_connection_sees_new_and_deleted_entries(tmp_path: Path, embedder: Embedder) -> None:
-    path = tmp_path / "cache.db"
+def test_second_connection_sees_new_and_deleted_entries(db_file: str, embedder: Embedder) -> None:
+    path = db_file
     with SemanticCache(path, embedder=embedder) as reader, SemanticCache(
         path, embedder=embedder
     ) as writer:
@@ -223,8 +224,8 @@ def test_second_connection_sees_new_and_deleted_entries(tmp_path: Path, embedder
         assert reader.get("How can I reset my password?") is None
 
 
-def test_hit_counts_are_flushed_to_storage(tmp_path: Path, embedder: Embedder) -> None:
-    path = tmp_path / "cache.db"
+def test_hit_counts_are_flushed_to_storage(db_file: str, embedder: Embedder) -> None:
+    path = db_file
     with SemanticCache(path, embedder=embedder) as cache:
         cache.put("What is Python?", "A language.")
         for _ in range(3):
@@ -234,9 +235,9 @@ def test_hit_counts_are_flushed_to_storage(tmp_path: Path, embedder: Embedder) -
     assert rows[0]["hit_count"] == 3
 
 
-def test_threads_share_one_cache(tmp_path: Path, embedder: Embedder) -> None:
+def test_threads_share_one_cache(db_file: str, embedder: Embedder) -> None:
     errors: list[BaseException] = []
-    with SemanticCache(tmp_path / "cache.db", embedder=None) as cache:
+    with SemanticCache(db_file, embedder=None) as cache:
 
         def work(n: int) -> None:
             try:

@@ -9,7 +9,8 @@ import cacheback
 
 EXPECTED = {
     "CachebackError", "Candidate", "ConfigurationError", "CorruptDatabaseError",
-    "DatabaseLockedError", "EmbedderError", "Hit", "IndexFileError", "InvalidInputError",
+    "DatabaseLockedError", "DatabaseUnavailableError", "EmbedderError", "Hit", "IndexFileError",
+    "InvalidInputError",
     "ModelChecksumError", "ModelNotFoundError", "SchemaVersionError", "SemanticCache",
     "StorageError", "VerifierError", "__version__",
 }

@@ -1,13 +1,15 @@
-"""What every subcommand shares: the ``--db`` option, opening an existing store, sizes."""
+"""What every subcommand shares: the ``--db`` option (a file or a ``postgresql://`` URL, by the
+same rule as ``SemanticCache``), opening an existing store, sizes."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 
 from ..cache import default_path
-from ..storage import SQLiteStorage
+from ..storage import DATABASE_URL_ENV, SQLiteStorage, Storage, is_url, open_storage, resolve_location
 
 __all__ = [
     "CommandError",
@@ -29,21 +31,28 @@ class CommandError(Exception):
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", type=Path, default=None,
-        help=f"cache database file (default: {default_path()}, or $CACHEBACK_HOME/cache.db)",
+        "--db", default=None,
+        help=f"cache database file or postgresql:// URL (default: ${DATABASE_URL_ENV}, else "
+             f"{default_path()}, or $CACHEBACK_HOME/cache.db)",
     )
 
 
-def db_path(args: argparse.Namespace) -> Path:
-    """The ``--db`` the user gave, else the path ``SemanticCache()`` would use."""
-    return Path(args.db) if args.db is not None else default_path()
+def db_path(args: argparse.Namespace) -> Path | str:
+    """The ``--db`` the user gave, else what ``SemanticCache()`` would open: a database URL as
+    a str, a file as a Path. An unsupported URL is a ConfigurationError (one-line error)."""
+    given = args.db if args.db is not None else os.environ.get(DATABASE_URL_ENV) or default_path()
+    resolved = resolve_location(given)
+    return resolved if is_url(resolved) else Path(resolved)
 
 
-def open_existing(path: Path) -> SQLiteStorage:
-    """Open a store that must already exist, so a typo in ``--db`` never creates an empty file."""
-    if not path.is_file():
-        raise CommandError(f"no cache database at {path}")
-    return SQLiteStorage(path)
+def open_existing(location: Path | str) -> Storage:
+    """Open a store that must already exist, so a typo in ``--db`` never creates an empty file
+    (a database server is opened as it is: its schema is created on first use)."""
+    if isinstance(location, str):
+        return open_storage(location)
+    if not location.is_file():
+        raise CommandError(f"no cache database at {location}")
+    return SQLiteStorage(location)
 
 
 def positive_int(text: str) -> int:

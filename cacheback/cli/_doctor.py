@@ -36,7 +36,7 @@ from ..embed import (
     locate_model,
     verify_sha256,
 )
-from ..storage import SQLiteStorage
+from ..storage import SQLiteStorage, Storage, open_storage, redact_url
 from ._common import add_db_argument, db_path, format_bytes
 
 __all__ = ["Check", "add_parser", "run_checks"]
@@ -143,22 +143,29 @@ def _writable_parent(path: Path) -> bool:
     return os.access(parent, os.W_OK)
 
 
-def _check_database(path: Path) -> tuple[list[Check], SQLiteStorage | None]:
-    """Open the file as the cache would, and run SQLite's integrity check."""
-    if not path.exists():
+def _check_database(path: Path | str) -> tuple[list[Check], Storage | None]:
+    """Open the file (or database server) as the cache would, and run its integrity check."""
+    if isinstance(path, str):
+        try:
+            storage: Storage = open_storage(path)
+        except StorageError as exc:
+            return [Check("fail", "database", f"cannot open {redact_url(path)}: {exc}",
+                          _NO_STORAGE)], None
+    elif not path.exists():
         if _writable_parent(path):
             return [Check("ok", "database", f"{path} not created yet; made on first use")], None
         return [Check("fail", "database", f"{path} cannot be created: directory not writable",
                       _NO_STORAGE)], None
-    try:
-        storage = SQLiteStorage(path)
-    except CorruptDatabaseError as exc:
-        return [Check("fail", "database", f"damaged: {exc}", _FRESH_START)], None
-    except SchemaVersionError as exc:
-        return [Check("fail", "database", f"{exc}; upgrade cacheback or use another --db",
-                      _NO_STORAGE)], None
-    except StorageError as exc:
-        return [Check("fail", "database", f"cannot open: {exc}", _NO_STORAGE)], None
+    else:
+        try:
+            storage = SQLiteStorage(path)
+        except CorruptDatabaseError as exc:
+            return [Check("fail", "database", f"damaged: {exc}", _FRESH_START)], None
+        except SchemaVersionError as exc:
+            return [Check("fail", "database", f"{exc}; upgrade cacheback or use another --db",
+                          _NO_STORAGE)], None
+        except StorageError as exc:
+            return [Check("fail", "database", f"cannot open: {exc}", _NO_STORAGE)], None
     try:
         messages = storage.integrity_check()
         counts = storage.counts()
@@ -169,9 +176,9 @@ def _check_database(path: Path) -> tuple[list[Check], SQLiteStorage | None]:
         storage.close()
         return [Check("fail", "integrity", "; ".join(messages[:3]), _FRESH_START)], None
     summary = f"{counts['entries']} entries, {format_bytes(counts['file_bytes'])} on disk"
-    checks = [Check("ok", "database", f"{path}: {summary}"), Check("ok", "integrity", "ok")]
+    checks = [Check("ok", "database", f"{storage.path}: {summary}"), Check("ok", "integrity", "ok")]
     try:
-        damaged = sum(1 for row in storage.iter_entries() if row["damaged"])
+        damaged = sum(1 for row in storage.iter_entries() if row.get("damaged"))
     except StorageError as exc:
         storage.close()
         return [*checks[:1], Check("fail", "checksums", str(exc), _FRESH_START)], None
@@ -181,7 +188,7 @@ def _check_database(path: Path) -> tuple[list[Check], SQLiteStorage | None]:
     return checks, storage
 
 
-def _check_vectors(storage: SQLiteStorage, model: str, dim: int) -> tuple[list[Check], int]:
+def _check_vectors(storage: Storage, model: str, dim: int) -> tuple[list[Check], int]:
     """Live entries against the vectors stored for them by ``model``; returns usable vectors."""
     now = time.time()
     live = sum(1 for row in storage.iter_entries() if row["expires"] is None or row["expires"] > now)
@@ -210,7 +217,7 @@ def _check_vectors(storage: SQLiteStorage, model: str, dim: int) -> tuple[list[C
     return checks, usable
 
 
-def _check_cache(path: Path, embedder: Embedder | None, usable: int | None) -> list[Check]:
+def _check_cache(path: Path | str, embedder: Embedder | None, usable: int | None) -> list[Check]:
     """Open the cache itself: its in-memory index must hold every usable stored vector, and it
     names its own degraded modes (a missing model is already reported by the model checks)."""
     quiet = logging.getLogger("cacheback")
@@ -223,7 +230,9 @@ def _check_cache(path: Path, embedder: Embedder | None, usable: int | None) -> l
     finally:
         quiet.setLevel(level)
     checks = []
-    if usable is not None:
+    if stats.get("backend") == "postgresql":
+        checks.append(Check("ok", "index", "searched on the server (pgvector HNSW)"))
+    elif usable is not None:
         loaded = stats["indexed_vectors"]
         detail = f"{loaded} vectors loaded, {usable} usable in SQLite"
         if loaded == usable:
@@ -243,7 +252,7 @@ def _check_cache(path: Path, embedder: Embedder | None, usable: int | None) -> l
     return checks
 
 
-def run_checks(path: Path) -> list[Check]:
+def run_checks(path: Path | str) -> list[Check]:
     """Every check, in order; later checks are skipped when what they need is broken."""
     checks, embedder = _check_model()
     checks += _check_verifier()
@@ -258,7 +267,7 @@ def run_checks(path: Path) -> list[Check]:
         finally:
             storage.close()
     database_ok = all(c.status != "fail" for c in db_checks)
-    if database_ok and path.exists():
+    if database_ok and (isinstance(path, str) or path.exists()):
         checks += _check_cache(path, embedder, usable if embedder else None)
     return checks
 
@@ -275,7 +284,7 @@ def _run(args: argparse.Namespace) -> int:
     mode = describe_mode(checks)
     broken = any(c.status == "fail" for c in checks)
     if args.json:
-        print(json.dumps({"database": str(path), "mode": mode, "ok": not broken,
+        print(json.dumps({"database": redact_url(str(path)), "mode": mode, "ok": not broken,
                           "checks": [asdict(c) for c in checks]}, indent=2))
     else:
         width = max(len(c.name) for c in checks)

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from ..pricing import estimate_cost, usage_tokens
-from ..storage import SQLiteStorage
+from ..storage import Storage
 from ._common import add_db_argument, db_path, format_bytes, open_existing
 
 __all__ = ["add_parser", "collect_stats"]
@@ -33,14 +33,14 @@ def _payload_cost(payload: str | None) -> tuple[int, int, float]:
     return tokens_in, tokens_out, estimate_cost(str(body.get("model") or ""), body["usage"])
 
 
-def collect_stats(storage: SQLiteStorage, now: float | None = None) -> dict[str, Any]:
+def collect_stats(storage: Storage, now: float | None = None) -> dict[str, Any]:
     """Entries, size, all-time hits and the tokens and dollars those hits did not spend."""
     now = time.time() if now is None else now
     namespaces: Counter[str] = Counter()
     expired = hits = saved_in = saved_out = damaged = 0
     saved_usd = 0.0
     for row in storage.iter_entries():
-        if row["damaged"]:
+        if row.get("damaged"):
             damaged += 1
             continue
         namespaces[row["namespace"]] += 1
@@ -56,7 +56,7 @@ def collect_stats(storage: SQLiteStorage, now: float | None = None) -> dict[str,
     counts = storage.counts()
     entries = counts["entries"]
     return {
-        "path": storage.path,
+        "path": storage.path,  # type: ignore[attr-defined]
         "entries": entries,
         "expired_entries": expired,
         "damaged_entries": damaged,

@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 from .._errors import EmbedderError, InvalidInputError
 from .._normalize import normalise_query, query_hash, scope_key, validate_text
 from ..embed import Embedder, default_embedder
-from ..storage import NewEntry, SQLiteStorage
+from ..storage import NewEntry, Storage, open_storage
 from ._common import CommandError, add_db_argument, db_path, open_existing
 
 __all__ = ["ImportResult", "add_parsers", "export_entries", "import_entries", "parse_line"]
@@ -32,12 +31,12 @@ _BATCH = 64
 _SHOWN_ERRORS = 5
 
 
-def export_entries(storage: SQLiteStorage, out: IO[str], namespace: str | None = None) -> int:
+def export_entries(storage: Storage, out: IO[str], namespace: str | None = None) -> int:
     """Write every entry (or one namespace's) as a JSON line; returns how many. A damaged row
     (failed checksum) is left out and reported on standard error."""
     written = 0
     for row in storage.iter_entries(namespace):
-        if row["damaged"]:
+        if row.get("damaged"):
             print(f"warning: entry {row['id']} is damaged and was not exported", file=sys.stderr)
             continue
         line = {
@@ -116,7 +115,7 @@ class ImportResult:
 
 
 def _store_batch(
-    storage: SQLiteStorage, batch: list[NewEntry], embedder: Embedder | None, result: ImportResult
+    storage: Storage, batch: list[NewEntry], embedder: Embedder | None, result: ImportResult
 ) -> None:
     vectors: np.ndarray | None = None
     if embedder is not None:
@@ -131,7 +130,7 @@ def _store_batch(
 
 
 def import_entries(
-    storage: SQLiteStorage, lines: IO[str], embedder: Embedder | None, default_namespace: str = "default"
+    storage: Storage, lines: IO[str], embedder: Embedder | None, default_namespace: str = "default"
 ) -> ImportResult:
     """Store every valid line, embedding queries in batches; bad lines are reported, not fatal."""
     result = ImportResult()
@@ -213,7 +212,7 @@ def _import(args: argparse.Namespace) -> int:
     path = db_path(args)
     _check_text_file(args.file)
     embedder = _load_embedder(not args.no_embed)
-    storage = SQLiteStorage(Path(path))
+    storage = open_storage(path)
     try:
         with _opened(args.file, "r") as lines:
             result = import_entries(storage, lines, embedder, args.namespace)

@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}PORT).")
     parser.add_argument("--host", help=f"address to bind (default {defaults.host})")
     parser.add_argument("--port", type=int, help=f"port to bind (default {defaults.port})")
-    parser.add_argument("--db", help="cache database file (default: the per-user cache directory)")
+    parser.add_argument("--db", help="cache database file or postgresql:// URL (default: "
+                        "$CACHEBACK_DATABASE_URL, else the per-user cache directory)")
     parser.add_argument("--upstream-openai",
                         help=f"OpenAI base URL to forward to (default {defaults.upstream_openai})")
     parser.add_argument("--upstream-anthropic",

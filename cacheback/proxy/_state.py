@@ -41,7 +41,8 @@ class ProxyState:
             cache = SemanticCache(config.db or None, ttl=config.ttl,
                                   embedder="default" if config.semantic else None)
         metrics = Metrics()
-        return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path), config.namespace_by),
+        return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path, cache.storage),
+                                                                    config.namespace_by),
                    upstream=Upstream(config, transport), metrics=metrics,
                    shared=SharedMetrics(metrics, config.metrics_dir or None), owns_cache=owns_cache)
 

