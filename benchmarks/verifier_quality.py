@@ -234,8 +234,28 @@ def best_precision_at_recall(d: dict[str, np.ndarray], min_recall: float) -> tup
     return float(precision[best]), float(recall[best])
 
 
-def report(scored: dict[str, Scored], budget: float) -> dict[str, object]:
-    results = {False: leave_one_out(scored, False), True: leave_one_out(scored, True)}
+def never_seen(scored: dict[str, Scored], outside: dict[str, Scored], with_verifier: bool
+               ) -> dict[str, tuple[dict[str, np.ndarray], list[tuple[float, float]]]]:
+    """Sets outside the fit entirely: decided by the model and table of all fitted sets."""
+    if not outside:
+        return {}
+    table = unseen_table(unseen_decisions(scored, with_verifier))
+    train_rows, train_ok = design(list(scored.values()), with_verifier)
+    model = fit(train_rows, train_ok, with_verifier)
+    out = {}
+    for name, s in outside.items():
+        rows, ok = design([s], with_verifier)
+        out[name] = (decide(rows, scores(rows, ok, model)), table)
+    return out
+
+
+def report(scored: dict[str, Scored], budget: float, features_only: bool = False,
+           outside: dict[str, Scored] | None = None) -> dict[str, object]:
+    outside = outside or {}
+    results = {False: {**leave_one_out(scored, False), **never_seen(scored, outside, False)}}
+    results[True] = results[False] if features_only else {
+        **leave_one_out(scored, True), **never_seen(scored, outside, True)}
+    scored = {**scored, **outside}
     table = []
     for name in scored:
         line: list[object] = [name]
@@ -294,26 +314,58 @@ def fit_and_save(scored: dict[str, Scored], path: Path, info: dict[str, object])
     print(f"\nwrote {path}: bias {bias:.3f}, verifier weight {weights[-1]:.3f}, table {table}")
 
 
+def fit_features_and_save(scored: dict[str, Scored], info: dict[str, object]) -> None:
+    """Today's feature model refitted on every set, with the budget table read off the sets'
+    leave-one-out decisions (so the budget holds on a set the model never saw), as the shipped
+    ``cacheback/match/data/matcher.json``."""
+    from cacheback.match import DEFAULT_MODEL_PATH, MatchModel
+
+    rows, ok = design(list(scored.values()), False)
+    weights, bias = fit(rows, ok, False)
+    table = unseen_table(unseen_decisions(scored, False))
+    model = MatchModel(weights=tuple(float(w) for w in weights), bias=float(bias),
+                       budgets=tuple(table), info=info)
+    model.save(DEFAULT_MODEL_PATH)
+    print(f"\nwrote {DEFAULT_MODEL_PATH}: table {table}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=Path, default=Path("/work/artifacts/verifier"),
                         help="folder with no_G1.json, no_G2.json, no_G3.json (+ their .onnx)")
     parser.add_argument("--datasets", nargs="*", default=list(ALL_DATASETS))
+    parser.add_argument("--outside", nargs="*", default=[],
+                        help="sets never fitted on: decided by the model of all --datasets")
     parser.add_argument("--budget", type=float, default=0.05)
     parser.add_argument("--fit", action="store_true", help="write the shipped combined model")
+    parser.add_argument("--fit-features", action="store_true",
+                        help="write the shipped feature-only matcher.json (leave-one-out table)")
+    parser.add_argument("--features-only", action="store_true",
+                        help="no verifier: today's decision only (both column groups equal)")
     parser.add_argument("--model-for", default="",
                         help="use one model json for every set (a quick run, not honest)")
     args = parser.parse_args()
     pick: Callable[[str], Path] = (
         (lambda _name: Path(args.model_for)) if args.model_for
         else (lambda name: args.models / f"no_{GROUPS[name]}.json"))
-    scored = {}
-    for name in args.datasets:
+    scored: dict[str, Scored] = {}
+    outside: dict[str, Scored] = {}
+    for name in [*args.datasets, *args.outside]:
         prep = prepare(load_stream(name))
-        scored[name] = score_rows(prep, pick(name))
+        if args.features_only:
+            n = len(prep.rows)
+            scored[name] = Scored(prep, np.full(n, np.nan), np.zeros(n, dtype=bool))
+        else:
+            scored[name] = score_rows(prep, pick(name))
         print(f"{name}: {len(prep.kept)} queries, {int(scored[name].eligible.sum())} verified rows",
               file=sys.stderr)
-    report(scored, args.budget)
+        if name in args.outside:
+            outside[name] = scored.pop(name)
+    report(scored, args.budget, args.features_only, outside)
+    if args.fit_features:
+        fit_features_and_save(scored, {
+            "fitted_on": list(scored), "budget_table": "thresholds read off leave-one-data-set-out "
+            "decisions (benchmarks/verifier_quality.py)"})
     if args.fit:
         fit_and_save(scored, VERIFIED_MODEL_PATH, {
             "fitted_on": list(scored), "verifier_models": {

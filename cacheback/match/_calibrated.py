@@ -18,7 +18,7 @@ __all__ = ["DEFAULT_MAX_WRONG_HIT_RATE", "CalibratedMatcher", "build_matcher"]
 logger = logging.getLogger("cacheback")
 
 #: Measured 1-3.5% wrong hits on every held-out dev set at this setting (see docs/matching.md).
-DEFAULT_MAX_WRONG_HIT_RATE = 0.05
+DEFAULT_MAX_WRONG_HIT_RATE = 0.02
 
 
 class CalibratedMatcher(Matcher):
