@@ -8,10 +8,10 @@ import logging
 import anthropic
 import openai
 import pytest
-from conftest import Harness, collect, maybe
 
 from cacheback import providers
 from cacheback.testing import Fault
+from conftest import Harness, collect, maybe
 
 pytestmark = pytest.mark.anyio
 QUESTION = "How tall is Mount Everest?"

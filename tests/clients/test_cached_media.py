@@ -7,9 +7,9 @@ import base64
 from typing import Any
 
 import pytest
-from conftest import Harness
 
 from cacheback.testing._media import image_variants, photo_paths
+from conftest import Harness
 
 pytestmark = pytest.mark.anyio
 

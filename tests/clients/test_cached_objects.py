@@ -10,11 +10,11 @@ import anthropic.types
 import httpx
 import openai.types.chat
 import pytest
-from conftest import Harness, collect, make, maybe, stream_text
 
 from cacheback import providers
 from cacheback._clients._sdk_errors import sdk_error
 from cacheback.openai import CacheRecord
+from conftest import Harness, collect, make, maybe, stream_text
 
 pytestmark = pytest.mark.anyio
 QUESTION = "What does HTTP stand for?"

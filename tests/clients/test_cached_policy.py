@@ -6,11 +6,11 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import Harness, maybe
 
 from cacheback import InvalidInputError
 from cacheback.openai import CachePolicy, CallOptions
 from cacheback.testing import Reply, ToolCall
+from conftest import Harness, maybe
 
 pytestmark = pytest.mark.anyio
 QUESTION = "Which planet is the largest?"

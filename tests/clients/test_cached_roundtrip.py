@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import Harness, collect, maybe
 
 pytestmark = pytest.mark.anyio

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import collect, maybe
 
 from cacheback import ConfigurationError, InvalidInputError
 from cacheback.providers import (
@@ -21,6 +20,7 @@ from cacheback.providers import (
     RateLimitError,
 )
 from cacheback.testing import FakeUpstream, Fault
+from conftest import collect, maybe
 
 pytestmark = pytest.mark.anyio
 
