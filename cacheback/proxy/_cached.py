@@ -32,7 +32,7 @@ from ._controls import ControlError, Controls, parse_controls
 from ._forward import UpstreamUnreachable, post_upstream
 from ._http1 import UpstreamError, UpstreamResponse
 from ._responses import RelayResponse, error_response, outcome_headers
-from ._sse import StreamCapture, replay_bytes
+from ._sse import StreamCapture, json_text, replay_bytes
 from ._state import ProxyState
 from ._tenant import NamespaceError, caller_key
 from ._upstream import Api, response_headers
@@ -44,11 +44,17 @@ _TIER_OUTCOME = {"exact": "hit", "semantic": "semantic"}
 _SSE_HEADERS = {"cache-control": "no-cache"}
 
 
+class _TooDeep(ValueError):
+    """The body nests deeper than any JSON reader here can follow."""
+
+
 def _json_object(raw: bytes) -> dict[str, Any] | None:
     try:
         body = json.loads(raw)
     except ValueError:
         return None
+    except RecursionError as exc:
+        raise _TooDeep("the JSON body is nested too deeply") from exc
     return body if isinstance(body, dict) else None
 
 
@@ -83,7 +89,7 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
             reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"
             return await _relay(request, state, api, raw, body, None, controls, reason)
         namespace = state.tenants.namespace(key, controls.namespace)
-    except (ControlError, NamespaceError) as exc:
+    except (ControlError, NamespaceError, _TooDeep) as exc:
         state.metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
         return error_response(api, 400, str(exc))
     access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
@@ -122,8 +128,8 @@ def _answer_hit(state: ProxyState, api: Api, dialect: Dialect,
         answer = Response(replay_bytes(api, dialect.spec, response, body),
                           media_type="text/event-stream", headers={**headers, **_SSE_HEADERS})
     else:
-        answer = Response(json.dumps(response, ensure_ascii=False).encode(),
-                          media_type="application/json", headers=headers)
+        answer = Response(json_text(response).encode(), media_type="application/json",
+                          headers=headers)
     metrics.observe("cacheback_proxy_hit_seconds", time.perf_counter() - started, api=api)
     return answer
 
@@ -195,7 +201,10 @@ async def _relay_events(state: ProxyState, api: Api, upstream: UpstreamResponse,
 
 async def _store_json(state: ProxyState, api: Api, target: _Store, content: bytes) -> None:
     """Store a JSON answer once it has been sent: even parsing it stays off the response path."""
-    answer = _json_object(content)
+    try:
+        answer = _json_object(content)
+    except _TooDeep:
+        return
     if answer is not None:
         await _store(state, api, target, answer)
 
