@@ -9,6 +9,7 @@ is a miss, never an error.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -42,6 +43,8 @@ __all__ = ["cached_route"]
 _DIALECTS: dict[Api, Dialect] = {"openai": OpenAIDialect(), "anthropic": AnthropicDialect()}
 _TIER_OUTCOME = {"exact": "hit", "semantic": "semantic"}
 _SSE_HEADERS = {"cache-control": "no-cache"}
+#: Bodies above this are parsed in a worker thread, so a big one never stalls the event loop.
+_PARSE_INLINE_BYTES = 256 * 1024
 
 
 class _TooDeep(ValueError):
@@ -83,7 +86,8 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
     try:
         controls = parse_controls(request.headers)
         raw = await request.body()
-        body = _json_object(raw)
+        body = (_json_object(raw) if len(raw) < _PARSE_INLINE_BYTES
+                else await asyncio.to_thread(_json_object, raw))
         key = caller_key(request.headers)
         if key is None or body is None:
             reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"

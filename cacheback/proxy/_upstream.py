@@ -46,11 +46,15 @@ def pool_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
     return [(k, v) for k, v in raw if k not in _POOL_DROP and not k.startswith(b"x-cacheback-")]
 
 
+#: Headers the proxy's own server writes (once): relaying the upstream's copies would repeat them.
+_OWN = frozenset({"date", "server"})
+
+
 def response_headers(headers: Iterable[tuple[str, str]], *, decoded: bool = False
                      ) -> dict[str, str]:
     """Upstream response headers to return, repeated ones joined with commas as httpx joins
     them; ``decoded`` when the body was decompressed."""
-    drop = _HOP_BY_HOP | _DECODED_DROP if decoded else _HOP_BY_HOP
+    drop = (_HOP_BY_HOP | _DECODED_DROP if decoded else _HOP_BY_HOP) | _OWN
     out: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
