@@ -12,6 +12,7 @@ import dataclasses
 import os
 import socket
 import tempfile
+from typing import Any
 
 from ._config import ProxyConfig
 from ._share import reset_directory
@@ -29,7 +30,7 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _limits(config: ProxyConfig) -> dict[str, float | int]:
+def _limits(config: ProxyConfig) -> dict[str, Any]:
     """uvicorn's own bounds: concurrent connections (503 beyond, per worker) and how long an
     idle keep-alive connection is held."""
     return {"limit_concurrency": config.max_connections, "timeout_keep_alive": config.keep_alive}
