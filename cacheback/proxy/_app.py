@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import anyio
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from ..cache import SemanticCache

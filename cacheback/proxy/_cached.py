@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -169,14 +168,9 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
             capture = StreamCapture(store[0].dialect.spec, upstream.status_code, upstream.headers,
                                     state.upstream.url(api, request.scope["path"]))
 
-        async def close() -> None:
-            await upstream.aclose()
-            answer = capture.result() if capture is not None else None
-            if store is not None and answer is not None:
-                await _store(state, api, store, answer)
-
-        return RelayResponse(_relay_events(state, api, upstream, capture, started),
-                             status_code=upstream.status_code, headers=headers, on_close=close)
+        return RelayResponse(_relay_events(state, api, upstream, capture, started, store),
+                             status_code=upstream.status_code, headers=headers,
+                             on_close=upstream.aclose)
     try:
         content = await upstream.aread()
     except UpstreamError as exc:
@@ -185,26 +179,33 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
     finally:
         await upstream.aclose()
     metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
-    task = None
     if store is not None and not streaming:
-        task = BackgroundTask(_store_json, state, api, store, content)
-    return Response(content, status_code=upstream.status_code, headers=headers, background=task)
+        await _store_json(state, api, store, content)
+    return Response(content, status_code=upstream.status_code, headers=headers)
 
 
 async def _relay_events(state: ProxyState, api: Api, upstream: UpstreamResponse,
-                        capture: StreamCapture | None, started: float) -> AsyncIterator[bytes]:
-    """Pass the upstream's stream on chunk by chunk, folding its events into ``capture``; the
-    answer is stored once the response is over (``RelayResponse.on_close``), not before the
-    caller has it all."""
+                        capture: StreamCapture | None, started: float,
+                        store: _Store | None = None) -> AsyncIterator[bytes]:
+    """Pass the upstream's stream on chunk by chunk, folding its events into ``capture``. The
+    answer is stored as soon as its end marker has arrived and before the chunk carrying it is
+    passed on: a repeat sent once the caller has the whole stream finds it (read-your-writes);
+    a stream cut short is never stored."""
+    stored = False
     async for chunk in upstream.aiter_bytes():
-        yield chunk
-        if capture is not None:
+        if capture is not None and not stored:
             capture.feed(chunk)
+            answer = capture.result()
+            if answer is not None and store is not None:
+                await _store(state, api, store, answer)
+                stored = True
+        yield chunk
     state.metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
 
 
 async def _store_json(state: ProxyState, api: Api, target: _Store, content: bytes) -> None:
-    """Store a JSON answer once it has been sent: even parsing it stays off the response path."""
+    """Store a complete JSON answer before it is returned, so a repeat sent once the caller has
+    it is a hit (read-your-writes)."""
     try:
         answer = _json_object(content)
     except _TooDeep:

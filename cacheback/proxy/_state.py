@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ class ProxyState:
         if cache is None:
             cache = SemanticCache(config.db or None, ttl=config.ttl,
                                   embedder="default" if config.semantic else None)
+        _warm_up(cache)
         metrics = Metrics()
         return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path), config.namespace_by),
                    upstream=Upstream(config, transport), metrics=metrics,
@@ -62,3 +64,17 @@ class ProxyState:
             self.cache.close()
         else:
             self.cache.flush()
+
+
+def _warm_up(cache: SemanticCache) -> None:
+    """Load the embedding model now, during start-up, so the first requests (and the first
+    repeat) do not wait for it and ``/healthz`` answers only once the proxy is ready. A model
+    that cannot load leaves the cache degraded, as it would at the first query."""
+    embedder = cache.embedder
+    if embedder is None:
+        return
+    try:
+        embedder.embed("cacheback warm-up")
+    except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
+        logging.getLogger("cacheback.proxy").warning("cacheback-proxy: model warm-up failed: %r", exc)
+
