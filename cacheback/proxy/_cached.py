@@ -10,9 +10,10 @@ is a miss, never an error.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from .._clients import (
     OpenAIDialect,
     Plan,
 )
+from .._clients._flight import flight_key
 from ..pricing import usage_tokens
 from ._controls import ControlError, Controls, parse_controls
 from ._forward import UpstreamUnreachable, post_upstream
@@ -100,9 +102,27 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
     if plan.query is None:
         return await _relay(request, state, api, raw, body, None, controls, plan.reason)
     served = await _answer(state, access, plan, body)
+    if served is None:
+        flight = flight_key(namespace, plan)
+        if await state.flights.follow(flight):
+            state.metrics.inc("cacheback_proxy_coalesced_total", api=api)
+            served = await _answer(state, access, plan, body)
     if served is not None:
         return _answer_hit(state, api, access.dialect, served, body, started)
-    return await _relay(request, state, api, raw, body, (access, plan), controls, None)
+    flight = flight_key(namespace, plan) if controls.store else None
+    done = state.flights.begin(flight)
+    if done is None or flight is None:
+        return await _relay(request, state, api, raw, body, (access, plan), controls, None)
+    finish = functools.partial(state.flights.finish, flight, done)
+    try:
+        response = await _relay(request, state, api, raw, body, (access, plan), controls, None,
+                                on_done=finish)
+    except BaseException:
+        finish()
+        raise
+    if not isinstance(response, RelayResponse):
+        finish()
+    return response
 
 
 async def _answer(state: ProxyState, access: CacheAccess, plan: Plan, body: dict[str, Any]
@@ -142,7 +162,7 @@ _Store = tuple[CacheAccess, Plan]
 
 async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
                  body: dict[str, Any] | None, target: _Store | None, controls: Controls,
-                 reason: str | None) -> Response:
+                 reason: str | None, on_done: Callable[[], None] | None = None) -> Response:
     """Send the request upstream unchanged; store the answer when it is complete and allowed."""
     metrics = state.metrics
     started = time.perf_counter()
@@ -168,9 +188,16 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
             capture = StreamCapture(store[0].dialect.spec, upstream.status_code, upstream.headers,
                                     state.upstream.url(api, request.scope["path"]))
 
-        return RelayResponse(_relay_events(state, api, upstream, capture, started, store),
-                             status_code=upstream.status_code, headers=headers,
-                             on_close=upstream.aclose)
+        async def close() -> None:
+            try:
+                await upstream.aclose()
+            finally:
+                if on_done is not None:
+                    on_done()
+
+        return RelayResponse(_relay_events(state, api, upstream, capture, started, store,
+                                           on_done),
+                             status_code=upstream.status_code, headers=headers, on_close=close)
     try:
         content = await upstream.aread()
     except UpstreamError as exc:
@@ -186,7 +213,8 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
 
 async def _relay_events(state: ProxyState, api: Api, upstream: UpstreamResponse,
                         capture: StreamCapture | None, started: float,
-                        store: _Store | None = None) -> AsyncIterator[bytes]:
+                        store: _Store | None = None,
+                        on_done: Callable[[], None] | None = None) -> AsyncIterator[bytes]:
     """Pass the upstream's stream on chunk by chunk, folding its events into ``capture``. The
     answer is stored as soon as its end marker has arrived and before the chunk carrying it is
     passed on: a repeat sent once the caller has the whole stream finds it (read-your-writes);
@@ -199,6 +227,8 @@ async def _relay_events(state: ProxyState, api: Api, upstream: UpstreamResponse,
             if answer is not None and store is not None:
                 await _store(state, api, store, answer)
                 stored = True
+                if on_done is not None:
+                    on_done()
         yield chunk
     state.metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
 

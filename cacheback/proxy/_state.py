@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from .._clients import CachePolicy
+from .._clients._flight import AsyncFlights
 from ..cache import SemanticCache
 from ._config import ProxyConfig
 from ._metrics import Metrics
@@ -32,6 +33,7 @@ class ProxyState:
     policy: CachePolicy = field(default_factory=CachePolicy)
     owns_cache: bool = True
     started: float = field(default_factory=time.time)
+    flights: AsyncFlights = field(default_factory=AsyncFlights)
 
     @classmethod
     def open(cls, config: ProxyConfig, *, cache: SemanticCache | None = None,
