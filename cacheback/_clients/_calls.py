@@ -15,6 +15,7 @@ from ._access import CacheAccess
 from ._assembly import StreamAssembly
 from ._body import Call, split_call
 from ._dialects import Dialect
+from ._flight import flight_key
 from ._objects import ObjectFactory, attach_record
 from ._policy import CachePolicy, Plan
 from ._record import CacheRecord
@@ -58,11 +59,22 @@ class SyncCachedCall(_CallBase):
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call, plan = self._prepare(kwargs)
         served = self.access.answer(plan, call.body)
+        if served is None and not call.stream:
+            key = flight_key(self.access.namespace, plan)
+            with self.access.flights.lead_or_wait(key) as leader:
+                if not leader:
+                    served = self.access.answer(plan, call.body)
+                if served is None and leader:
+                    return self._upstream(call, plan)
         if served is not None:
             response, record = served
             if call.stream:
                 return CachedStream(self._replay(response, call.body), record)
             return self._result(response, record)
+        return self._upstream(call, plan)
+
+    def _upstream(self, call: Call, plan: Plan) -> Any:
+        """Ask the upstream; a complete answer is stored before it is returned."""
         record = self._upstream_record(plan)
         try:
             if call.stream:
@@ -100,11 +112,22 @@ class AsyncCachedCall(_CallBase):
         call = split_call(kwargs)
         plan = await self.access.aprepare(call.body, call.options)
         served = await self.access.aanswer(plan, call.body)
+        if served is None and not call.stream:
+            key = flight_key(self.access.namespace, plan)
+            async with self.access.aflights.lead_or_wait(key) as leader:
+                if not leader:
+                    served = await self.access.aanswer(plan, call.body)
+                if served is None and leader:
+                    return await self._upstream(call, plan)
         if served is not None:
             response, record = served
             if call.stream:
                 return AsyncCachedStream(self._areplay(response, call.body), record)
             return self._result(response, record)
+        return await self._upstream(call, plan)
+
+    async def _upstream(self, call: Call, plan: Plan) -> Any:
+        """Ask the upstream; a complete answer is stored before it is returned."""
         record = self._upstream_record(plan)
         try:
             if call.stream:
