@@ -29,6 +29,7 @@ from .._clients import (
     Plan,
 )
 from .._clients._flight import flight_key
+from .._clients._request_parts import request_parts, with_request_parts
 from ..pricing import usage_tokens
 from ._controls import ControlError, Controls, parse_controls
 from ._forward import UpstreamUnreachable, post_upstream
@@ -98,7 +99,9 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
         state.metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
         return error_response(api, 400, str(exc))
     access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
-    plan = await _plan(access, body, controls)
+    plan = with_request_parts(await _plan(access, body, controls),
+                              request_parts(request.headers.items(),
+                                            request.scope["query_string"].decode("latin-1")))
     if plan.query is None:
         return await _relay(request, state, api, raw, body, None, controls, plan.reason)
     served = await _answer(state, access, plan, body)
