@@ -13,7 +13,12 @@ import pytest
 
 from cacheback import SemanticCache, VerifierError
 from cacheback.cli._doctor import run_checks
-from cacheback.match._verified import VERIFIED_MODEL_PATH, VerifiedMatcher, fallback_budget
+from cacheback.match._verified import (
+    VERIFIED_MODEL_PATH,
+    VerifiedMatcher,
+    build_verified,
+    fallback_budget,
+)
 from cacheback.verify import DEFAULT_VERIFIER_JSON, VERIFIER_ENV_VAR, Verifier
 
 pytestmark = pytest.mark.skipif(not VERIFIED_MODEL_PATH.is_file(),
@@ -48,7 +53,7 @@ def broken(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_a_broken_model_file_gives_the_stricter_matcher(broken: str, embedder: object) -> None:
-    with SemanticCache(":memory:", embedder=embedder, max_wrong_hit_rate=0.05) as cache:
+    with SemanticCache(":memory:", embedder=embedder, matcher=build_verified(0.05)) as cache:
         assert isinstance(cache.matcher, VerifiedMatcher)
         assert cache.matcher.fallback.max_wrong_hit_rate == fallback_budget(0.05)
         cache.put("How do I reset my password?", "Settings > Security.")

@@ -14,6 +14,7 @@ from ..cache import SemanticCache
 from ..ceag import SynthesisResult, SynthesisTier
 from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
+from ._flight import AsyncFlights, Flights
 from ._media import has_media, media_body, resolver_for
 from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
@@ -51,6 +52,8 @@ class CacheAccess:
         self.ttl = ttl
         self.conversation = ConversationPolicy(cache.embedder) if policy.conversation_aware else None
         self.media = resolver_for(cache, policy.media)
+        self.flights = Flights()
+        self.aflights = AsyncFlights()
         self._warned = False
 
     def _failed(self, action: str, exc: BaseException) -> None:

@@ -15,9 +15,11 @@ from ._access import CacheAccess
 from ._assembly import StreamAssembly
 from ._body import Call, split_call
 from ._dialects import Dialect
+from ._flight import flight_key
 from ._objects import ObjectFactory, attach_record
 from ._policy import CachePolicy, Plan
 from ._record import CacheRecord
+from ._request_parts import request_parts, with_request_parts
 from ._sdk_errors import raise_as_sdk
 from ._streams import AsyncCachedStream, CachedStream
 
@@ -33,7 +35,19 @@ class _CallBase:
 
     def _prepare(self, kwargs: dict[str, Any]) -> tuple[Call, Plan]:
         call = split_call(kwargs)
-        return call, self.access.prepare(call.body, call.options)
+        return call, self._keyed(call, self.access.prepare(call.body, call.options))
+
+    def _keyed(self, call: Call, plan: Plan) -> Plan:
+        """``plan`` with the request parts outside the body that shape the answer (headers and
+        query parameters of the client and of this call) in its scope."""
+        provider: Any = getattr(self, "provider", None)
+        if provider is None or plan.query is None:
+            return plan
+        settings = provider.settings
+        headers = {**provider.spec.headers(""), **dict(settings.default_headers),
+                   **dict(call.http.get("extra_headers") or {})}
+        query = {**dict(settings.default_query), **dict(call.http.get("extra_query") or {})}
+        return with_request_parts(plan, request_parts(headers, query))
 
     def _replay(self, response: dict[str, Any], body: dict[str, Any]) -> Iterator[Any]:
         for event in self.dialect.spec.replay(response, body):
@@ -58,11 +72,22 @@ class SyncCachedCall(_CallBase):
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call, plan = self._prepare(kwargs)
         served = self.access.answer(plan, call.body)
+        if served is None and not call.stream:
+            key = flight_key(self.access.namespace, plan)
+            with self.access.flights.lead_or_wait(key) as leader:
+                if not leader:
+                    served = self.access.answer(plan, call.body)
+                if served is None and leader:
+                    return self._upstream(call, plan)
         if served is not None:
             response, record = served
             if call.stream:
                 return CachedStream(self._replay(response, call.body), record)
             return self._result(response, record)
+        return self._upstream(call, plan)
+
+    def _upstream(self, call: Call, plan: Plan) -> Any:
+        """Ask the upstream; a complete answer is stored before it is returned."""
         record = self._upstream_record(plan)
         try:
             if call.stream:
@@ -98,13 +123,24 @@ class AsyncCachedCall(_CallBase):
     async def create(self, **kwargs: Any) -> Any:
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call = split_call(kwargs)
-        plan = await self.access.aprepare(call.body, call.options)
+        plan = self._keyed(call, await self.access.aprepare(call.body, call.options))
         served = await self.access.aanswer(plan, call.body)
+        if served is None and not call.stream:
+            key = flight_key(self.access.namespace, plan)
+            async with self.access.aflights.lead_or_wait(key) as leader:
+                if not leader:
+                    served = await self.access.aanswer(plan, call.body)
+                if served is None and leader:
+                    return await self._upstream(call, plan)
         if served is not None:
             response, record = served
             if call.stream:
                 return AsyncCachedStream(self._areplay(response, call.body), record)
             return self._result(response, record)
+        return await self._upstream(call, plan)
+
+    async def _upstream(self, call: Call, plan: Plan) -> Any:
+        """Ask the upstream; a complete answer is stored before it is returned."""
         record = self._upstream_record(plan)
         try:
             if call.stream:

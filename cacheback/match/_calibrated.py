@@ -103,11 +103,4 @@ def build_matcher(
     except ConfigurationError as exc:
         logger.warning("cacheback: match model unavailable (%s); using cosine >= %s", exc, fallback_threshold)
         return ThresholdMatcher(fallback_threshold)
-    from ._verified import build_verified
-
-    try:
-        verified = build_verified(budget)
-    except ConfigurationError as exc:
-        logger.warning("cacheback: verified match model unusable (%s); features only", exc)
-        verified = None
-    return verified if verified is not None else CalibratedMatcher(budget, model=model)
+    return CalibratedMatcher(budget, model=model)

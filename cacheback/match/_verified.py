@@ -45,12 +45,12 @@ VERIFY_FLOOR = 0.5
 _NAMES = (*FEATURE_NAMES, "verifier")
 
 
-def build_verified(budget: float) -> Matcher | None:
-    """The shipped two-stage matcher at ``budget``; None when no combined model ships (the
-    feature-only matcher is then the decision). A verifier model that is missing or fails its
-    checksum gives the stricter feature-only fallback, with the reason in ``status()``."""
-    if not VERIFIED_MODEL_PATH.is_file():
-        return None
+def build_verified(budget: float) -> VerifiedMatcher:
+    """The shipped two-stage matcher at ``budget`` (opt-in: ``SemanticCache(matcher=
+    build_verified(0.02))``; the default decision is the feature-only matcher, see
+    docs/matching.md for why). A verifier model that is missing or fails its checksum gives the
+    stricter feature-only fallback, with the reason in ``status()``; a missing combined model
+    raises ``ConfigurationError``."""
     model = VerifiedModel.load()
     fallback = CalibratedMatcher(fallback_budget(budget))
     try:

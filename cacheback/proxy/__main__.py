@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ttl", type=float, help="default entry lifetime in seconds (default: none)")
     parser.add_argument("--upstream-timeout", type=float,
                         help=f"seconds to wait for the upstream (default {defaults.upstream_timeout:g})")
+    parser.add_argument("--max-body", type=int,
+                        help="largest request body in bytes, 413 beyond it (default 32 MiB)")
+    parser.add_argument("--max-connections", type=int,
+                        help="concurrent connections and requests before 503 (default 1024)")
+    parser.add_argument("--keep-alive", type=float,
+                        help="seconds an idle keep-alive connection stays open (default 5)")
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"),
                         help=f"log level (default {defaults.log_level})")
     return parser

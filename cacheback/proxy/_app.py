@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import anyio
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,6 +18,7 @@ from ._audio import audio_route
 from ._cached import cached_route
 from ._config import ProxyConfig
 from ._forward import forward
+from ._limits import BodyLimit
 from ._observe import healthz, metrics, stats
 from ._state import ProxyState
 
@@ -61,7 +63,8 @@ def create_app(config: ProxyConfig | None = None, *, cache: SemanticCache | None
         Route("/stats", stats, methods=["GET"]),
         Route("/v1/{path:path}", _passthrough, methods=_ALL_METHODS),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(BodyLimit, max_body=config.max_body)])
 
 
 async def _publish_forever(state: ProxyState) -> None:

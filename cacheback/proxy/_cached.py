@@ -9,12 +9,13 @@ is a miss, never an error.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,12 +28,14 @@ from .._clients import (
     OpenAIDialect,
     Plan,
 )
+from .._clients._flight import flight_key
+from .._clients._request_parts import request_parts, with_request_parts
 from ..pricing import usage_tokens
 from ._controls import ControlError, Controls, parse_controls
 from ._forward import UpstreamUnreachable, post_upstream
 from ._http1 import UpstreamError, UpstreamResponse
 from ._responses import RelayResponse, error_response, outcome_headers
-from ._sse import StreamCapture, replay_bytes
+from ._sse import StreamCapture, json_text, replay_bytes
 from ._state import ProxyState
 from ._tenant import NamespaceError, caller_key
 from ._upstream import Api, response_headers
@@ -42,6 +45,12 @@ __all__ = ["cached_route"]
 _DIALECTS: dict[Api, Dialect] = {"openai": OpenAIDialect(), "anthropic": AnthropicDialect()}
 _TIER_OUTCOME = {"exact": "hit", "semantic": "semantic"}
 _SSE_HEADERS = {"cache-control": "no-cache"}
+#: Bodies above this are parsed in a worker thread, so a big one never stalls the event loop.
+_PARSE_INLINE_BYTES = 256 * 1024
+
+
+class _TooDeep(ValueError):
+    """The body nests deeper than any JSON reader here can follow."""
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
@@ -49,6 +58,8 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
         body = json.loads(raw)
     except ValueError:
         return None
+    except RecursionError as exc:
+        raise _TooDeep("the JSON body is nested too deeply") from exc
     return body if isinstance(body, dict) else None
 
 
@@ -77,23 +88,44 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
     try:
         controls = parse_controls(request.headers)
         raw = await request.body()
-        body = _json_object(raw)
+        body = (_json_object(raw) if len(raw) < _PARSE_INLINE_BYTES
+                else await asyncio.to_thread(_json_object, raw))
         key = caller_key(request.headers)
         if key is None or body is None:
             reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"
             return await _relay(request, state, api, raw, body, None, controls, reason)
         namespace = state.tenants.namespace(key, controls.namespace)
-    except (ControlError, NamespaceError) as exc:
+    except (ControlError, NamespaceError, _TooDeep) as exc:
         state.metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
         return error_response(api, 400, str(exc))
     access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
-    plan = await _plan(access, body, controls)
+    plan = with_request_parts(await _plan(access, body, controls),
+                              request_parts(request.headers.items(),
+                                            request.scope["query_string"].decode("latin-1")))
     if plan.query is None:
         return await _relay(request, state, api, raw, body, None, controls, plan.reason)
     served = await _answer(state, access, plan, body)
+    if served is None:
+        flight = flight_key(namespace, plan)
+        if await state.flights.follow(flight):
+            state.metrics.inc("cacheback_proxy_coalesced_total", api=api)
+            served = await _answer(state, access, plan, body)
     if served is not None:
         return _answer_hit(state, api, access.dialect, served, body, started)
-    return await _relay(request, state, api, raw, body, (access, plan), controls, None)
+    flight = flight_key(namespace, plan) if controls.store else None
+    done = state.flights.begin(flight)
+    if done is None or flight is None:
+        return await _relay(request, state, api, raw, body, (access, plan), controls, None)
+    finish = functools.partial(state.flights.finish, flight, done)
+    try:
+        response = await _relay(request, state, api, raw, body, (access, plan), controls, None,
+                                on_done=finish)
+    except BaseException:
+        finish()
+        raise
+    if not isinstance(response, RelayResponse):
+        finish()
+    return response
 
 
 async def _answer(state: ProxyState, access: CacheAccess, plan: Plan, body: dict[str, Any]
@@ -122,8 +154,8 @@ def _answer_hit(state: ProxyState, api: Api, dialect: Dialect,
         answer = Response(replay_bytes(api, dialect.spec, response, body),
                           media_type="text/event-stream", headers={**headers, **_SSE_HEADERS})
     else:
-        answer = Response(json.dumps(response, ensure_ascii=False).encode(),
-                          media_type="application/json", headers=headers)
+        answer = Response(json_text(response).encode(), media_type="application/json",
+                          headers=headers)
     metrics.observe("cacheback_proxy_hit_seconds", time.perf_counter() - started, api=api)
     return answer
 
@@ -133,7 +165,7 @@ _Store = tuple[CacheAccess, Plan]
 
 async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
                  body: dict[str, Any] | None, target: _Store | None, controls: Controls,
-                 reason: str | None) -> Response:
+                 reason: str | None, on_done: Callable[[], None] | None = None) -> Response:
     """Send the request upstream unchanged; store the answer when it is complete and allowed."""
     metrics = state.metrics
     started = time.perf_counter()
@@ -160,12 +192,14 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
                                     state.upstream.url(api, request.scope["path"]))
 
         async def close() -> None:
-            await upstream.aclose()
-            answer = capture.result() if capture is not None else None
-            if store is not None and answer is not None:
-                await _store(state, api, store, answer)
+            try:
+                await upstream.aclose()
+            finally:
+                if on_done is not None:
+                    on_done()
 
-        return RelayResponse(_relay_events(state, api, upstream, capture, started),
+        return RelayResponse(_relay_events(state, api, upstream, capture, started, store,
+                                           on_done),
                              status_code=upstream.status_code, headers=headers, on_close=close)
     try:
         content = await upstream.aread()
@@ -175,27 +209,40 @@ async def _relay(request: Request, state: ProxyState, api: Api, raw: bytes,
     finally:
         await upstream.aclose()
     metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
-    task = None
     if store is not None and not streaming:
-        task = BackgroundTask(_store_json, state, api, store, content)
-    return Response(content, status_code=upstream.status_code, headers=headers, background=task)
+        await _store_json(state, api, store, content)
+    return Response(content, status_code=upstream.status_code, headers=headers)
 
 
 async def _relay_events(state: ProxyState, api: Api, upstream: UpstreamResponse,
-                        capture: StreamCapture | None, started: float) -> AsyncIterator[bytes]:
-    """Pass the upstream's stream on chunk by chunk, folding its events into ``capture``; the
-    answer is stored once the response is over (``RelayResponse.on_close``), not before the
-    caller has it all."""
+                        capture: StreamCapture | None, started: float,
+                        store: _Store | None = None,
+                        on_done: Callable[[], None] | None = None) -> AsyncIterator[bytes]:
+    """Pass the upstream's stream on chunk by chunk, folding its events into ``capture``. The
+    answer is stored as soon as its end marker has arrived and before the chunk carrying it is
+    passed on: a repeat sent once the caller has the whole stream finds it (read-your-writes);
+    a stream cut short is never stored."""
+    stored = False
     async for chunk in upstream.aiter_bytes():
-        yield chunk
-        if capture is not None:
+        if capture is not None and not stored:
             capture.feed(chunk)
+            answer = capture.result()
+            if answer is not None and store is not None:
+                await _store(state, api, store, answer)
+                stored = True
+                if on_done is not None:
+                    on_done()
+        yield chunk
     state.metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started, api=api)
 
 
 async def _store_json(state: ProxyState, api: Api, target: _Store, content: bytes) -> None:
-    """Store a JSON answer once it has been sent: even parsing it stays off the response path."""
-    answer = _json_object(content)
+    """Store a complete JSON answer before it is returned, so a repeat sent once the caller has
+    it is a hit (read-your-writes)."""
+    try:
+        answer = _json_object(content)
+    except _TooDeep:
+        return
     if answer is not None:
         await _store(state, api, target, answer)
 

@@ -38,6 +38,9 @@ class ProxyConfig:
     upstream_timeout: float = 600.0
     log_level: str = "info"
     metrics_dir: str = ""
+    max_body: int = 32 * 1024 * 1024
+    max_connections: int = 1024
+    keep_alive: float = 5.0
 
     def __post_init__(self) -> None:
         if self.namespace_by not in NAMESPACE_MODES:
@@ -47,6 +50,11 @@ class ProxyConfig:
             raise ConfigurationError(f"port must be in 0..65535, not {self.port}")
         if self.workers < 1:
             raise ConfigurationError("workers must be >= 1")
+        for name in ("max_body", "max_connections"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be >= 1")
+        if not math.isfinite(self.keep_alive) or self.keep_alive <= 0:
+            raise ConfigurationError("keep_alive must be a positive number of seconds")
         for name in ("ttl", "upstream_timeout"):
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value <= 0):

@@ -12,7 +12,15 @@ from starlette.responses import Response
 from ._http1 import UpstreamError, UpstreamResponse, UpstreamTimeout
 from ._metrics import Metrics
 from ._responses import RelayResponse, error_response
-from ._upstream import Api, Upstream, pick_api, pool_headers, request_headers, response_headers
+from ._upstream import (
+    Api,
+    Upstream,
+    pick_api,
+    pool_headers,
+    request_headers,
+    response_headers,
+    unsafe_path,
+)
 
 __all__ = ["UpstreamUnreachable", "forward", "open_upstream", "post_upstream"]
 
@@ -60,8 +68,13 @@ async def open_upstream(upstream: Upstream, api: Api, request: Request,
 
 
 async def forward(request: Request, upstream: Upstream, metrics: Metrics) -> Response:
-    """Relay ``request`` to the upstream its headers point at, streaming both bodies."""
+    """Relay ``request`` to the upstream its headers point at, streaming both bodies; a path
+    that could leave the upstream's base path is refused with 400."""
     api = pick_api(request.headers)
+    reason = unsafe_path(request.scope.get("raw_path") or request.url.path.encode())
+    if reason is not None:
+        metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
+        return error_response(api, 400, f"cacheback-proxy refuses this path: {reason}")
     metrics.inc("cacheback_proxy_requests_total", route="passthrough", outcome="forwarded")
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
     try:

@@ -35,6 +35,8 @@ FAMILIES: Final[Mapping[str, Family]] = {f.name: f for f in (
            "Requests by route and outcome (hit, semantic, miss, bypass, forwarded, error)."),
     Family("cacheback_proxy_hits_total", "counter", "Answers served from the cache, by tier."),
     Family("cacheback_proxy_misses_total", "counter", "Cacheable requests sent to the upstream."),
+    Family("cacheback_proxy_coalesced_total", "counter",
+           "Requests that waited for an identical request in flight instead of going upstream."),
     Family("cacheback_proxy_errors_total", "counter",
            "Failures by kind: upstream_status, upstream_unreachable, bad_request, and cache_* "
            "(faults the cache turned into misses, as SemanticCache counts them)."),

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import socket
 import tempfile
+from typing import Any
 
 from ._config import ProxyConfig
 from ._share import reset_directory
@@ -29,6 +30,12 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _limits(config: ProxyConfig) -> dict[str, Any]:
+    """uvicorn's own bounds: concurrent connections (503 beyond, per worker) and how long an
+    idle keep-alive connection is held."""
+    return {"limit_concurrency": config.max_connections, "timeout_keep_alive": config.keep_alive}
+
+
 def serve(config: ProxyConfig) -> None:
     """Serve until interrupted. Workers are spawned processes that rebuild the settings from
     ``CACHEBACK_PROXY_*`` variables and sum their metrics through ``metrics_dir``."""
@@ -38,7 +45,7 @@ def serve(config: ProxyConfig) -> None:
         from ._app import create_app
 
         uvicorn.run(create_app(config), host=config.host, port=config.port,
-                    log_level=config.log_level)
+                    log_level=config.log_level, **_limits(config))
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -48,6 +55,6 @@ def serve(config: ProxyConfig) -> None:
     os.environ.update(config.to_env())
     server_config = uvicorn.Config("cacheback.proxy._app:app_from_env", factory=True,
                                    host=config.host, port=config.port, workers=config.workers,
-                                   log_level=config.log_level)
+                                   log_level=config.log_level, **_limits(config))
     with tcp_listener(config.host, config.port) as sock:
         Multiprocess(server_config, sockets=[sock]).run()

@@ -15,15 +15,26 @@ from ..providers._api import END_OF_STREAM
 from ..providers._sse import SSEDecoder
 from ._upstream import Api
 
-__all__ = ["StreamCapture", "replay_bytes"]
+__all__ = ["StreamCapture", "json_text", "replay_bytes"]
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON whose UTF-8 encoding always works: readable non-ASCII text, except that
+    a lone surrogate anywhere (a model may emit one; it was stored as ``\\udXXX``) makes the
+    whole text ASCII with ``\\uXXXX`` escapes, which every JSON reader decodes back."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
 
 
 def replay_bytes(api: Api, spec: ApiSpec, response: Mapping[str, Any],
                  request: Mapping[str, Any]) -> bytes:
     """The bytes the provider would have streamed for ``response`` (named events for Anthropic,
     a closing ``[DONE]`` for OpenAI)."""
-    frames = [encode_event(json.dumps(event, ensure_ascii=False),
-                           event["type"] if api == "anthropic" else None)
+    frames = [encode_event(json_text(event), event["type"] if api == "anthropic" else None)
               for event in spec.replay(dict(response), request)]
     if api == "openai":
         frames.append(encode_event("[DONE]"))

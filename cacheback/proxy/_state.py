@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 import httpx
 
 from .._clients import CachePolicy
+from .._clients._flight import AsyncFlights
 from ..cache import SemanticCache
 from ._config import ProxyConfig
 from ._metrics import Metrics
@@ -31,6 +33,7 @@ class ProxyState:
     policy: CachePolicy = field(default_factory=CachePolicy)
     owns_cache: bool = True
     started: float = field(default_factory=time.time)
+    flights: AsyncFlights = field(default_factory=AsyncFlights)
 
     @classmethod
     def open(cls, config: ProxyConfig, *, cache: SemanticCache | None = None,
@@ -40,6 +43,7 @@ class ProxyState:
         if cache is None:
             cache = SemanticCache(config.db or None, ttl=config.ttl,
                                   embedder="default" if config.semantic else None)
+        _warm_up(cache)
         metrics = Metrics()
         return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path, cache.storage),
                                                                     config.namespace_by),
@@ -63,3 +67,17 @@ class ProxyState:
             self.cache.close()
         else:
             self.cache.flush()
+
+
+def _warm_up(cache: SemanticCache) -> None:
+    """Load the embedding model now, during start-up, so the first requests (and the first
+    repeat) do not wait for it and ``/healthz`` answers only once the proxy is ready. A model
+    that cannot load leaves the cache degraded, as it would at the first query."""
+    embedder = cache.embedder
+    if embedder is None:
+        return
+    try:
+        embedder.embed("cacheback warm-up")
+    except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
+        logging.getLogger("cacheback.proxy").warning("cacheback-proxy: model warm-up failed: %r", exc)
+

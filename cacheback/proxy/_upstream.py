@@ -16,7 +16,8 @@ import httpx
 from ._config import ProxyConfig
 from ._http1 import ConnectionPool
 
-__all__ = ["Api", "Upstream", "pick_api", "pool_headers", "request_headers", "response_headers"]
+__all__ = ["Api", "Upstream", "pick_api", "pool_headers", "request_headers", "response_headers",
+           "unsafe_path"]
 
 Api = Literal["openai", "anthropic"]
 
@@ -45,11 +46,15 @@ def pool_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
     return [(k, v) for k, v in raw if k not in _POOL_DROP and not k.startswith(b"x-cacheback-")]
 
 
+#: Headers the proxy's own server writes (once): relaying the upstream's copies would repeat them.
+_OWN = frozenset({"date", "server"})
+
+
 def response_headers(headers: Iterable[tuple[str, str]], *, decoded: bool = False
                      ) -> dict[str, str]:
     """Upstream response headers to return, repeated ones joined with commas as httpx joins
     them; ``decoded`` when the body was decompressed."""
-    drop = _HOP_BY_HOP | _DECODED_DROP if decoded else _HOP_BY_HOP
+    drop = (_HOP_BY_HOP | _DECODED_DROP if decoded else _HOP_BY_HOP) | _OWN
     out: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
@@ -83,3 +88,24 @@ class Upstream:
     async def aclose(self) -> None:
         await self.pool.aclose()
         await self.http.aclose()
+
+
+_ENCODED_SEPARATORS = (b"%2f", b"%5c", b"%2e", b"%25", b"%00")
+
+
+def unsafe_path(raw_path: bytes) -> str | None:
+    """Why a pass-through path must not be forwarded, or None when it is safe.
+
+    Refused: dot segments (``.``, ``..``: an upstream base path such as ``/api/openai/v1`` would
+    be escaped once a client library resolves them), encoded separators and dots (``%2F``,
+    ``%5C``, ``%2E``), double encoding (``%25``), NUL, backslashes and control characters.
+    """
+    lowered = raw_path.lower()
+    if any(token in lowered for token in _ENCODED_SEPARATORS):
+        return "encoded separators, dots or percent signs in the path"
+    if b"\\" in raw_path or any(byte < 0x20 or byte == 0x7F for byte in raw_path):
+        return "backslashes or control characters in the path"
+    if any(segment in (b".", b"..") for segment in raw_path.split(b"?", 1)[0].split(b"/")):
+        return "dot segments in the path"
+    return None
+

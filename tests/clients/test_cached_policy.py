@@ -186,3 +186,15 @@ async def test_sdk_message_objects_in_history_are_sent_as_json(harness: Harness)
     assert second.cacheback.tier == "miss"
     sent = harness.upstream.requests[-1].body["messages"][1]
     assert sent["role"] == "assistant" and sent["content"].endswith(QUESTION)
+
+
+async def test_answer_shaping_headers_and_query_split_the_cache(harness: Harness) -> None:
+    """Per-call extra headers and query parameters that can change an answer are keyed."""
+    header = "OpenAI-Project" if harness.api == "openai" else "anthropic-beta"
+    _, first = await harness.ask(QUESTION, extra_headers={header: "a"})
+    _, same = await harness.ask(QUESTION, extra_headers={header: "a"})
+    _, other = await harness.ask(QUESTION, extra_headers={header: "b"})
+    _, query = await harness.ask(QUESTION, extra_headers={header: "a"},
+                                 extra_query={"api-version": "2025-01-01"})
+    assert (first.cacheback.tier, same.cacheback.tier) == ("miss", "exact")
+    assert other.cacheback.tier == "miss" and query.cacheback.tier == "miss"

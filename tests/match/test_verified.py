@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from cacheback import SemanticCache
-from cacheback.match._verified import VERIFIED_MODEL_PATH, VERIFY_FLOOR, VerifiedMatcher, VerifiedModel
+from cacheback.match._verified import (
+    VERIFIED_MODEL_PATH,
+    VERIFY_FLOOR,
+    VerifiedMatcher,
+    VerifiedModel,
+    build_verified,
+)
 from cacheback.verify import Verifier
 
 pytestmark = pytest.mark.skipif(not VERIFIED_MODEL_PATH.is_file(),
@@ -65,7 +71,6 @@ def test_the_verifier_can_refuse_what_cosine_would_serve(embedder: object) -> No
 ])
 def test_traps_are_not_served_by_the_shipped_decision(stored: str, asked: str,
                                                       embedder: object) -> None:
-    with SemanticCache(":memory:", embedder=embedder) as cache:
-        assert isinstance(cache.matcher, VerifiedMatcher)
+    with SemanticCache(":memory:", embedder=embedder, matcher=build_verified(0.02)) as cache:
         cache.put(stored, "an answer")
         assert cache.get(asked) is None

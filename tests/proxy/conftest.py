@@ -22,8 +22,9 @@ def start_proxy(upstream: FakeUpstream, tmp_path: Path) -> Iterator[Callable[...
     def start(cache: SemanticCache | None = None, **settings: Any) -> RunningProxy:
         settings.setdefault("db", str(tmp_path / "proxy.db"))
         settings.setdefault("semantic", False)
-        config = ProxyConfig(upstream_openai=upstream.openai_base_url,
-                             upstream_anthropic=upstream.anthropic_base_url, **settings)
+        settings.setdefault("upstream_openai", upstream.openai_base_url)
+        settings.setdefault("upstream_anthropic", upstream.anthropic_base_url)
+        config = ProxyConfig(**settings)
         proxy = RunningProxy(config, cache).start()
         running.append(proxy)
         return proxy
