@@ -41,7 +41,8 @@ _NOT_PEOPLE: Final = frozenset(
     "pay card atm pin iban swift sepa bitcoin ethereum hi hello hey thanks please".split())
 
 #: Labels the small English model gives many non-English names ("Gaspare Lercari" as an ORG).
-_MISREAD: Final = frozenset({"ORG", "GPE", "FAC", "NORP", "LOC", "WORK_OF_ART", "PRODUCT"})
+#: Places (GPE, LOC, FAC) are left out: "Mount Everest" is not a person.
+_MISREAD: Final = frozenset({"ORG", "NORP", "WORK_OF_ART", "PRODUCT"})
 #: Words that make a capitalised phrase a company, product or place rather than a person.
 _NOT_NAME_WORDS: Final = frozenset(
     "pay card cards bank banking union express store shop airlines airways air inc ltd llc gmbh "
@@ -54,7 +55,9 @@ _NOT_NAME_WORDS: Final = frozenset(
     "freemium standard basic business personal savings checking current travel insurance "
     "transaction transfer refund payment order delivery shipping customer support help "
     "day week month year monday tuesday wednesday thursday friday saturday sunday january "
-    "february march april may june july august september october november december".split())
+    "february march april may june july august september october november december mount lake "
+    "river tower bridge canyon island beach ocean sea gate grand great golden castle palace museum "
+    "cathedral church temple hall house court game games series show movie film book".split())
 
 
 def _looks_personal(text: str) -> bool:
