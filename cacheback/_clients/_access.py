@@ -14,6 +14,7 @@ from ..cache import SemanticCache
 from ..ceag import SynthesisResult, SynthesisTier
 from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
+from ._pii import screened
 from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
 
@@ -75,8 +76,11 @@ class CacheAccess:
         return dataclasses.replace(plan, scope=scope, conversation=key)
 
     def prepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
-        """How a request body uses the cache: the dialect's rules, then the conversation key."""
-        return self.keyed(self.dialect.plan(body, self.policy, options), body)
+        """How a request body uses the cache: the dialect's rules, the PII policy, then the
+        conversation key."""
+        plan = self.dialect.plan(body, self.policy, options)
+        plan = screened(self.cache, plan, body, options.pii or self.policy.pii)
+        return self.keyed(plan, body)
 
     def answer(self, plan: Plan, body: Mapping[str, Any]
                ) -> tuple[dict[str, Any], CacheRecord] | None:
@@ -116,7 +120,7 @@ class CacheAccess:
             return None
         try:
             hit = self.cache.get(plan.query, namespace=self.namespace, scope=plan.scope,
-                                 semantic=not plan.exact_only,
+                                 semantic=not plan.exact_only, pii="off",
                                  accept=plan.conversation.accepts if plan.conversation else None)
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("lookup", exc)
@@ -131,7 +135,7 @@ class CacheAccess:
         if tier is None or plan.query is None or not plan.lookup or plan.exact_only:
             return None
         candidates = self.cache.candidates(plan.query, namespace=self.namespace, scope=plan.scope,
-                                           k=tier.policy.max_sources + 1)
+                                           k=tier.policy.max_sources + 1, pii="off")
         key = plan.conversation
         return tier, candidates, {"body": body, "requested_model": str(body.get("model") or ""),
                                   "context": key.relevant_turns() if key else _recent_turns(body),
@@ -220,7 +224,8 @@ class CacheAccess:
                 metadata.update(plan.conversation.metadata())
             return self.cache.put(
                 plan.query, self.dialect.answer_text(response), namespace=self.namespace,
-                scope=plan.scope, ttl=plan.ttl or self.ttl, payload=response, metadata=metadata)
+                scope=plan.scope, ttl=plan.ttl or self.ttl, payload=response, metadata=metadata,
+                pii=plan.pii or "off")
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("store", exc)
             return None

@@ -15,6 +15,7 @@ from .._errors import InvalidInputError
 
 if TYPE_CHECKING:
     from ..ceag import SynthesisTier
+    from ..pii import Screening
     from ..conversation import ConversationKey
 
 __all__ = ["CachePolicy", "CallOptions", "Plan"]
@@ -30,7 +31,8 @@ class CachePolicy:
     ``conversation_aware``: key chats by their last user message and compare the context a
     follow-up was asked in, instead of scoping on every earlier turn (docs/ceag.md).
     ``synthesis``: a ``cacheback.ceag.SynthesisTier`` to try between a miss and the upstream
-    call (off when None).
+    call (off when None). ``pii``: "bypass", "redact" or "off" for requests holding personal
+    data (docs/pii.md); None follows the cache's own mode ("bypass" unless set otherwise).
     """
 
     max_semantic_temperature: float | None = 0.0
@@ -38,6 +40,7 @@ class CachePolicy:
     cache_tool_calls: bool = True
     conversation_aware: bool = False
     synthesis: SynthesisTier | None = None
+    pii: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,18 @@ class CallOptions:
 
     ``bypass``: neither look up nor store. ``refresh``: skip the lookup but store the new answer.
     ``exact_only``: serve only an exact match. ``ttl``: seconds this answer stays valid.
+    ``pii``: this call's PII mode ("bypass", "redact" or "off"), overriding the client's.
     """
 
     bypass: bool = False
     refresh: bool = False
     exact_only: bool = False
     ttl: float | None = None
+    pii: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pii is not None and self.pii not in ("bypass", "redact", "off"):
+            raise InvalidInputError(f"cacheback= pii must be bypass, redact or off, not {self.pii!r}")
 
     @classmethod
     def parse(cls, value: CallOptions | Mapping[str, Any] | None) -> CallOptions:
@@ -79,6 +88,7 @@ class Plan:
     reason: str | None = None
     ttl: float | None = None
     conversation: ConversationKey | None = None
+    pii: Screening | None = None
 
     @classmethod
     def bypass(cls, reason: str) -> Plan:

@@ -66,7 +66,8 @@ def cached_route(api: Api) -> Any:
 def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -> Plan:
     """The engine's plan for this body; one the rules cannot read goes upstream untouched."""
     try:
-        return access.prepare(body, CallOptions(refresh=not controls.lookup, ttl=controls.ttl))
+        return access.prepare(body, CallOptions(refresh=not controls.lookup, ttl=controls.ttl,
+                                                pii=controls.pii))
     except Exception as exc:  # noqa: BLE001 - the cache must never break the request
         return Plan.bypass(f"unreadable request: {type(exc).__name__}")
 

@@ -38,6 +38,7 @@ class ProxyConfig:
     upstream_timeout: float = 600.0
     log_level: str = "info"
     metrics_dir: str = ""
+    pii: str = "bypass"
 
     def __post_init__(self) -> None:
         if self.namespace_by not in NAMESPACE_MODES:
@@ -45,6 +46,8 @@ class ProxyConfig:
                 f"namespace_by must be one of {', '.join(NAMESPACE_MODES)}, not {self.namespace_by!r}")
         if not 0 <= self.port < 65536:
             raise ConfigurationError(f"port must be in 0..65535, not {self.port}")
+        if self.pii not in ("bypass", "redact", "off"):
+            raise ConfigurationError(f"pii must be one of bypass, redact, off, not {self.pii!r}")
         if self.workers < 1:
             raise ConfigurationError("workers must be >= 1")
         for name in ("ttl", "upstream_timeout"):
