@@ -9,10 +9,11 @@ the ``[pii]`` extra, spaCy's ``en_core_web_sm`` recogniser as well). See docs/pi
     Scanner().scan("my card 4539 1488 0343 6467 was declined")  # [Finding('card', 8, 27, ...)]
 """
 
+from ._audit import PIIAudit, audit_storage, purge_storage
 from ._findings import KINDS, PLACEHOLDERS, Finding, Kind
 from ._guard import MODES, PIIGuard, Screening, check_mode
 from ._names import ner_status
 from ._scanner import Scanner
 
-__all__ = ["KINDS", "MODES", "PLACEHOLDERS", "Finding", "Kind", "PIIGuard", "Scanner", "Screening",
-           "check_mode", "ner_status"]
+__all__ = ["KINDS", "MODES", "PLACEHOLDERS", "Finding", "Kind", "PIIAudit", "PIIGuard", "Scanner",
+           "Screening", "audit_storage", "check_mode", "ner_status", "purge_storage"]
