@@ -599,8 +599,10 @@ class SemanticCache:
         self._record_hit(hit.entry_id)
         return hit
 
-    def screen(self, query: str, *, pii: str | None = None, context: Any = ()) -> Screening:
-        """How the PII policy treats ``query`` (and ``context``: other turns of the request).
+    def screen(self, query: str, *, pii: str | None = None, context: Any = (),
+               instructions: Any = ()) -> Screening:
+        """How the PII policy treats ``query`` (and ``context``: earlier turns of the request;
+        ``instructions``: its system prompts, scanned for all but names).
 
         ``pii`` is "bypass" (the default: a request with personal data is neither looked up nor
         stored), "redact" (keyed with typed placeholders such as ``<CARD>``; an answer repeating
@@ -608,7 +610,7 @@ class SemanticCache:
         ``stats()`` by kind, never by value. A scanner fault counts as personal data (bypass).
         """
         try:
-            screening = self._pii.screen(query, pii, context)
+            screening = self._pii.screen(query, pii, context, instructions)
         except CachebackError:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: an unscanned text is not stored

@@ -14,7 +14,7 @@ from ..cache import SemanticCache
 from ..ceag import SynthesisResult, SynthesisTier
 from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
-from ._pii import screened
+from ._pii import UNSCREENED, screened
 from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
 
@@ -120,7 +120,8 @@ class CacheAccess:
             return None
         try:
             hit = self.cache.get(plan.query, namespace=self.namespace, scope=plan.scope,
-                                 semantic=not plan.exact_only, pii="off",
+                                 semantic=not plan.exact_only,
+                                 pii=None if plan.pii is UNSCREENED else "off",
                                  accept=plan.conversation.accepts if plan.conversation else None)
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("lookup", exc)
@@ -135,7 +136,8 @@ class CacheAccess:
         if tier is None or plan.query is None or not plan.lookup or plan.exact_only:
             return None
         candidates = self.cache.candidates(plan.query, namespace=self.namespace, scope=plan.scope,
-                                           k=tier.policy.max_sources + 1, pii="off")
+                                           k=tier.policy.max_sources + 1,
+                                           pii=None if plan.pii is UNSCREENED else "off")
         key = plan.conversation
         return tier, candidates, {"body": body, "requested_model": str(body.get("model") or ""),
                                   "context": key.relevant_turns() if key else _recent_turns(body),

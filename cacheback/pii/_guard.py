@@ -8,7 +8,10 @@ no scanning. A :class:`Screening` carries the decision and the values (never sho
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
@@ -100,22 +103,45 @@ class PIIGuard:
     def __init__(self, mode: str = "bypass", scanner: Scanner | None = None) -> None:
         self.mode = check_mode(mode)
         self.scanner = scanner or Scanner()
+        self._memo: OrderedDict[bytes, tuple[str, ...]] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
-    def screen(self, text: str, mode: str | None = None, context: Iterable[str] = ()) -> Screening:
-        """Screen ``text`` (the question) and ``context`` (other turns of the same request) under
-        ``mode`` (default: the guard's). Personal data in the context cannot be replaced in the
-        key, so under ``redact`` it makes the request bypass."""
+    def _context_kinds(self, text: str, names: bool) -> tuple[str, ...]:
+        """The kinds in one context text. System prompts and earlier turns repeat on every call
+        of a conversation, so results are remembered by digest (never by text), 256 at most."""
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16,
+                              person=b"n" if names else b"s").digest()
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        kinds = tuple(dict.fromkeys(f.kind for f in self.scanner.scan(text, names=names)))
+        with self._memo_lock:
+            self._memo[key] = kinds
+            while len(self._memo) > 256:
+                self._memo.popitem(last=False)
+        return kinds
+
+    def screen(self, text: str, mode: str | None = None, context: Iterable[str] = (),
+               instructions: Iterable[str] = ()) -> Screening:
+        """Screen ``text`` (the question), ``context`` (earlier turns of the same request) and
+        ``instructions`` (system prompts: no name finder, since a persona's name is not personal
+        data) under ``mode`` (default: the guard's). Personal data outside the question cannot
+        be replaced in the key, so under ``redact`` it makes the request bypass."""
         mode = self.mode if mode is None else check_mode(mode)
         if mode == "off":
             return Screening(mode, "clean", text)
         findings = self.scanner.scan(text)
-        extra: list[Finding] = []
+        extra: list[str] = []
         for other in context:
             if other:
-                extra.extend(self.scanner.scan(other))
+                extra.extend(self._context_kinds(other, True))
+        for other in instructions:
+            if other:
+                extra.extend(self._context_kinds(other, False))
         if not findings and not extra:
             return Screening(mode, "clean", text)
-        kinds = tuple(dict.fromkeys(f.kind for f in (*findings, *extra)))
+        kinds = tuple(dict.fromkeys((*(f.kind for f in findings), *extra)))
         if mode == "bypass" or extra:
             return Screening("bypass" if mode == "bypass" else mode, "bypass", text, kinds)
         return Screening(mode, "redacted", Scanner.redact(text, findings), kinds, tuple(findings))

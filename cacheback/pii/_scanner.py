@@ -58,13 +58,15 @@ class Scanner:
         """How many texts the NER model has read (the rest were ruled out by the cheap test)."""
         return self._names.ner_runs if self._names else 0
 
-    def scan(self, text: str) -> list[Finding]:
-        """Non-overlapping findings in ``text``, in text order."""
+    def scan(self, text: str, names: bool = True) -> list[Finding]:
+        """Non-overlapping findings in ``text``, in text order; ``names`` False skips the name
+        finder (for instructions written by the developer, where a persona's name is not
+        personal data)."""
         found: list[Finding] = []
         if _HINT.search(text):
             for _, detect in self._detectors:
                 found.extend(detect(text))
-        if self._names is not None:
+        if self._names is not None and names:
             found.extend(self._names.find(text))
         if not found:
             return found
