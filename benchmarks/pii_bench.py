@@ -43,6 +43,11 @@ def recall(per_kind: int, scanner: Scanner) -> None:
         rows.append([kind, n, f"{same / n:.3f}", f"{anyk / n:.3f}", f"{target:.2f}"])
         per = n // len(LOCALES)
         locale_rows.append([kind, *(f"{by_locale[loc] / per:.2f}" for loc in LOCALES)])
+    rules = Scanner(ner=False)
+    samples = generate("name", per_kind, seed=1)
+    alone = sum(any(f.kind == "name" and f.start < b and f.end > a for f in rules.scan(q))
+                for _, q, a, b, _ in samples)
+    rows.append(["name, rules only (no NER)", len(samples), f"{alone / len(samples):.3f}", "-", "-"])
     print("\n### Recall on generated questions (Faker, 7 locales)\n")
     print(markdown_table(["kind", "samples", "recall (right kind)", "flagged (bypassed)", "target"],
                          rows))

@@ -35,6 +35,14 @@ _INTRODUCTION: Final = re.compile(
 _TITLE: Final = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Sr|Sra|Mme|M)\.?\s+([A-ZÀ-ÝĀ-Ž][\w'’-]+"
     r"(?:\s+[A-ZÀ-ÝĀ-Ž][\w'’-]+){0,2})")
+_CAP: Final = r"[A-ZÀ-ÝĀ-Ž][a-zà-ÿā-ž][\w'’]*(?:-[A-ZÀ-ÝĀ-Ž]?[\w'’]+)*"
+_PARTICLE: Final = r"(?:van der|van den|van de|van|von|de la|de los|del|de|da|di|la|le|ter|ten)"
+#: "add Maria Rossi as", "money to Pierre Dubois", "Nout Lether here": two to four capitalised
+#: words where a person is the natural object or subject; the words are checked afterwards.
+_PERSON_SLOT: Final = re.compile(
+    rf"(?:\b(?:add|to|from|show|shows|pay|paid|named|called|for|with|by|ask|tell|contact|"
+    rf"and|is|am|me)\s+|^)({_CAP}(?:\s+(?:{_PARTICLE}\s+)?{_CAP}){{1,3}})"
+    rf"(?=\s+(?:here|as|never|has|is|was|and|who)\b|\s*[,.?!]|\s*$)")
 #: Words the small model sometimes tags as people in support questions.
 _NOT_PEOPLE: Final = frozenset(
     "apple google android siri alexa paypal venmo visa mastercard amex zelle revolut cash app "
@@ -55,14 +63,21 @@ _NOT_NAME_WORDS: Final = frozenset(
     "freemium standard basic business personal savings checking current travel insurance "
     "transaction transfer refund payment order delivery shipping customer support help "
     "day week month year monday tuesday wednesday thursday friday saturday sunday january "
+    "ruble rouble rupee yen yuan franc krona peso lira "
     "february march april may june july august september october november december mount lake "
     "river tower bridge canyon island beach ocean sea gate grand great golden castle palace museum "
     "cathedral church temple hall house court game games series show movie film book".split())
 
 
+_PARTICLES: Final = frozenset("van der den de von la los del da di le ter ten".split())
+_DEGREES: Final = frozenset("mba mba. b.eng b.eng. m.sc m.sc. b.sc b.sc. phd ph.d. jr jr. sr sr. "
+                            "ii iii dipl.-ing. dipl.-ing".split())
+
+
 def _looks_personal(text: str) -> bool:
-    """Two to four capitalised words, none of them a company, product or place word."""
-    words = text.split()
+    """Two to four capitalised words (name particles and degrees aside), none of them a
+    company, product or place word."""
+    words = [w for w in text.split() if w.lower() not in _PARTICLES and w.lower() not in _DEGREES]
     return (2 <= len(words) <= 4
             and all(w[:1].isupper() and w[1:2].islower() for w in words)
             and not any(w.lower().strip(".,'’") in _NOT_NAME_WORDS for w in words))
@@ -123,6 +138,8 @@ class NameFinder:
         """Names in ``text``: introductions and titles by rule, others by the model if enabled."""
         out = [Finding("name", m.start(1), m.end(1), m.group(1), "introduction")
                for pattern in (_INTRODUCTION, _TITLE) for m in pattern.finditer(text)]
+        out += [Finding("name", m.start(1), m.end(1), m.group(1), "person_slot")
+                for m in _PERSON_SLOT.finditer(text) if _looks_personal(m.group(1))]
         if not self.ner or not self.worth_a_look(text):
             return out
         nlp = _load()
