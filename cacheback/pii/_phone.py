@@ -5,7 +5,9 @@ with (``+ ( ) . - /`` and spaces, an extension such as ``x123``). It is a phone 
 libphonenumber can read it as a number of plausible length: with a ``+`` or ``00`` prefix in its
 own country, otherwise in one of :data:`REGIONS`. Bare digits (``0604876475``) count only after
 a cue such as "call", "phone" or "my number": without one they are as likely an order number.
-Dates and card numbers (checked first, by :mod:`._structured`) are left alone.
+Dates and card numbers (checked first, by :mod:`._structured`) are left alone. Without
+``phonenumbers`` installed (it is a core dependency: ``phonenumberslite``), the shape and digit
+count alone decide, which flags more digit runs, never fewer.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import phonenumbers
-
 from ._findings import Finding
+
+try:
+    import phonenumbers
+except ImportError:  # a core dependency; a vendored copy without it judges numbers by shape
+    phonenumbers = None
 
 __all__ = ["REGIONS", "find_phones"]
 
@@ -31,10 +36,13 @@ _DATE: Final = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2
 _SEPARATED: Final = re.compile(r"[ \u00a0().\-/]")
 _CUE: Final = re.compile(
     r"\b(?:phone|call|calling|ring|mobile|cell|cellphone|tel|telephone|whats ?app|sms|text(?:ing)? me"
-    r"|fax|landline|(?:my|the|this|that|phone|mobile|cell|contact) number|number is|reach me|contact me|dial|hotline)\b", re.IGNORECASE)
+    r"|fax|landline|(?:my|the|this|that|phone|mobile|cell|contact) number|number is|reach me"
+    r"|contact me|dial|hotline)\b", re.IGNORECASE)
 
 
 def _possible(number: str, region: str | None) -> bool:
+    if phonenumbers is None:
+        return True  # the caller has already checked the shape and the digit count
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:

@@ -115,12 +115,12 @@ def find_ibans(text: str) -> list[Finding]:
             continue
         if len(compact) > length:
             # Keep exactly ``length`` characters of the match, separators included.
-            kept, end = 0, 0
-            for end, ch in enumerate(raw, 1):
+            kept, cut = 0, 0
+            for cut, ch in enumerate(raw, 1):  # noqa: B007 - ``cut`` is used after the loop
                 kept += ch not in " -"
                 if kept == length:
                     break
-            raw, compact = raw[:end], compact[:length]
+            raw, compact = raw[:cut], compact[:length]
         if iban_ok(compact):
             out.append(Finding("iban", m.start(), m.start() + len(raw), raw, "iban"))
     return out

@@ -7,6 +7,8 @@ import pytest
 from cacheback.pii import Scanner, ner_status
 from cacheback.pii._structured import iban_ok, luhn_ok
 
+pytest.importorskip("phonenumbers", reason="phonenumberslite is a core dependency")
+
 RULES = Scanner(ner=False)
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from cacheback.pii import KINDS, Scanner, ner_status
 
+pytest.importorskip("faker", reason="Faker is in the dev extra")
+pytest.importorskip("phonenumbers", reason="phonenumberslite is a core dependency")
 _PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "pii_data.py"
 _spec = importlib.util.spec_from_file_location("pii_data", _PATH)
 assert _spec and _spec.loader
