@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from .._errors import InvalidInputError
+from .._errors import ConfigurationError, InvalidInputError
 
 if TYPE_CHECKING:
     from ..ceag import SynthesisTier
-    from ..pii import Screening
     from ..conversation import ConversationKey
+    from ..pii import Screening
 
 __all__ = ["CachePolicy", "CallOptions", "Plan"]
 
@@ -41,6 +41,10 @@ class CachePolicy:
     conversation_aware: bool = False
     synthesis: SynthesisTier | None = None
     pii: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pii is not None and self.pii not in ("bypass", "redact", "off"):
+            raise ConfigurationError(f"CachePolicy pii must be bypass, redact or off, not {self.pii!r}")
 
 
 @dataclass(frozen=True)

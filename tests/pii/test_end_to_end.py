@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from cacheback import SemanticCache
-from cacheback.openai import CachedOpenAI
+from cacheback import ConfigurationError, SemanticCache
+from cacheback.openai import CachedOpenAI, CachePolicy
 from cacheback.testing import FakeUpstream, Reply
 
 CARD_1, CARD_2 = "4539 1488 0343 6467", "5105 1051 0510 5100"
@@ -84,6 +84,8 @@ def test_per_call_off_and_client_policy(client: Any) -> None:
     assert _ask(c, PERSONAL_PROMPT, cacheback={"pii": "off"}).cacheback.tier == "exact"
     with pytest.raises(Exception, match="pii"):
         _ask(c, "hello", cacheback={"pii": "sometimes"})
+    with pytest.raises(ConfigurationError, match="pii"):
+        CachePolicy(pii="sometimes")
 
 
 def test_redact_serves_a_second_user_without_storing_either(client: Any) -> None:
