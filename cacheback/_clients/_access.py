@@ -80,6 +80,10 @@ class CacheAccess:
         conversation key."""
         plan = self.dialect.plan(body, self.policy, options)
         plan = screened(self.cache, plan, body, options.pii or self.policy.pii)
+        if plan.pii is not None and plan.pii.redacted:
+            # The context signature reads the raw turns; a redacted question keeps the whole
+            # history in its (hashed) scope instead, the conversation policy's safe fallback.
+            return plan
         return self.keyed(plan, body)
 
     def answer(self, plan: Plan, body: Mapping[str, Any]
