@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from proxy_support import RunningProxy
 
 from cacheback.testing import FakeUpstream, Reply
@@ -28,6 +29,9 @@ def test_personal_request_bypasses_with_reason(proxy: RunningProxy, upstream: Fa
         assert "card" in response.headers["x-cacheback-reason"]
         assert "4539" not in response.headers["x-cacheback-reason"]
     assert upstream.request_count() == 2
+    stats = httpx.get(proxy.url + "/stats", timeout=10).text
+    assert '"pii.found.card": 2' in stats.replace("\n", "") or '"pii.found.card":2' in stats
+    assert "4539" not in stats and '"pii": "bypass"' in stats.replace('":"', '": "')
     for path in tmp_path.iterdir():
         if path.name.startswith("proxy.db"):
             assert CARD.encode() not in path.read_bytes()
