@@ -83,6 +83,8 @@ def _looks_personal(text: str) -> bool:
             and not any(w.lower().strip(".,'’") in _NOT_NAME_WORDS for w in words))
 
 
+_DETERMINERS: Final = frozenset("my your our his her their the a an this that".split())
+
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
 
@@ -146,14 +148,23 @@ class NameFinder:
         if nlp is None:
             return out
         self.ner_runs += 1
+        cue = bool(_CUE.search(text))
         doc = nlp(text)
         for ent in doc.ents:
             if ent.label_ != "PERSON" and not (ent.label_ in _MISREAD and _looks_personal(ent.text)):
                 continue
-            words = ent.text.lower().split()
+            start, value = ent.start_char, ent.text
+            first = value.split(" ", 1)
+            if len(first) == 2 and first[0].lower() in _DETERMINERS:
+                start, value = start + len(first[0]) + 1, first[1]  # "My Flixora" -> "Flixora"
+            words = value.lower().split()
             if not words or all(w.strip(".,'") in _NOT_PEOPLE for w in words):
                 continue
-            if len(ent.text.strip()) < 2 or not any(c.isalpha() for c in ent.text):
+            if len(value.strip()) < 2 or not any(c.isalpha() for c in value):
                 continue
-            out.append(Finding("name", ent.start_char, ent.end_char, ent.text, "ner"))
+            if len(words) == 1 and not cue:
+                # One word and no introduction: "Roth IRA", "Flixora", "Euro" are read as
+                # people far more often than a lone first name identifies anyone.
+                continue
+            out.append(Finding("name", start, ent.end_char, value, "ner"))
         return out
