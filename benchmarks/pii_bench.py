@@ -125,6 +125,23 @@ def latency(root: Path) -> None:
                         times.append(time.perf_counter() - t)
                         assert hit is not None or call_mode != "off"
                 hit_rows.append([mode, len(times), f"{_p(times, 0.5):.3f}", f"{_p(times, 0.95):.3f}"])
+    # The clients' and the proxy's screening: the question plus a 10 kB system prompt (the
+    # demo's), remembered by digest after the first call.
+    from cacheback._clients._pii import screened
+    from cacheback._clients._policy import Plan
+    from cacheback.demo._data import load_support_set
+    from cacheback.demo._run import system_prompt
+
+    prompt = system_prompt(load_support_set())
+    with SemanticCache(":memory:", embedder=None, pii_scanner=Scanner(ner=False)) as cache:
+        times = []
+        for q in hits:
+            body = {"messages": [{"role": "system", "content": prompt}, {"role": "user", "content": q}]}
+            t = time.perf_counter()
+            screened(cache, Plan(q), body, None)
+            times.append(time.perf_counter() - t)
+    print(f"\nclient/proxy screening with the demo's {len(prompt):,}-character system prompt, "
+          f"rules only: p50 {_p(times, 0.5):.3f} ms, p95 {_p(times, 0.95):.3f} ms")
     base = float(hit_rows[0][2])
     for row in hit_rows:
         row.append(f"{float(row[2]) - base:+.3f}")
