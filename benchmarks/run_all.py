@@ -49,6 +49,8 @@ BENCHMARKS = (
     Benchmark("ceag_quality.py", "synthesis tier: quality score and cost per tier", ("--queries", "300")),
     Benchmark("proxy_bench.py", "proxy throughput and the latency a miss adds",
               ("--seconds", "3", "--load-seconds", "10", "--misses", "100")),
+    Benchmark("pii_bench.py", "PII guard: recall per kind, false positives, latency added to a hit",
+              ("--per-kind", "300")),
     Benchmark("memory_bench.py", "RSS and open time at 10k and 100k entries"),
     Benchmark("gptcache_compare.py", "side by side with GPTCache on the same data and embedder",
               ("--stream", "300")),

@@ -48,6 +48,7 @@ from ._validate import (
 from ._vectors import PartitionedVectors, remove_stale_temp_files
 from .embed import Embedder, default_embedder
 from .match import Matcher, build_matcher
+from .pii import PIIGuard, Scanner, Screening
 from .storage import (
     DATABASE_URL_ENV,
     EVICTION_POLICIES,
@@ -148,6 +149,8 @@ class SemanticCache:
         clock: Callable[[], float] = time.time,
         breaker: CircuitBreaker | None = None,
         file_mode: int | None = None,
+        pii: str = "bypass",
+        pii_scanner: Scanner | None = None,
     ) -> None:
         if eviction_policy not in EVICTION_POLICIES:
             raise ConfigurationError(
@@ -181,6 +184,7 @@ class SemanticCache:
             similarity_threshold=similarity_threshold, max_wrong_hit_rate=max_wrong_hit_rate,
             fallback_threshold=DEFAULT_SIMILARITY_THRESHOLD,
         )
+        self._pii = PIIGuard(pii, pii_scanner)
         self._breaker = breaker or CircuitBreaker()
         self._clock = SteadyClock(clock, self._clock_went_back, monotonic=self._breaker.clock)
         self._lock = threading.RLock()
@@ -481,11 +485,24 @@ class SemanticCache:
         ttl: float | None = None,
         metadata: dict[str, Any] | None = None,
         payload: Any = None,
+        pii: str | Screening | None = None,
     ) -> int | None:
         """Store ``response`` as the answer to ``query``; returns the entry id, or ``None`` when
-        the store was skipped (storage fault, oversize query). A same-key entry is replaced."""
+        the store was skipped (storage fault, oversize query, personal data: see ``screen``).
+        A same-key entry is replaced."""
         query, qhash = query_and_hash(query)
         response = validate_text(response, "response")
+        screening = pii if isinstance(pii, Screening) else self.screen(query, pii=pii)
+        if screening.bypass:
+            self._count("skipped.pii")
+            return None
+        if screening.redacted:
+            if not screening.answer_safe(response, payload if isinstance(payload, str)
+                                         else json.dumps(payload, default=str, ensure_ascii=False)):
+                self._count("pii.unsafe_answer")
+                return None
+            if not isinstance(pii, Screening):
+                query, qhash = query_and_hash(screening.text)
         namespace = check_namespace(namespace)
         key = scope_key(scope)
         ttl = check_ttl(ttl, "ttl") or self.default_ttl
@@ -564,16 +581,24 @@ class SemanticCache:
         scope: Any = None,
         semantic: bool = True,
         accept: Callable[[Candidate], bool] | None = None,
+        pii: str | None = None,
     ) -> Hit | None:
         """The cached answer for ``query`` in this namespace and scope, or ``None`` on a miss.
         ``accept`` is a per-call veto on entries, exact and semantic (conversation-aware keys
-        use it to refuse answers given in another context)."""
+        use it to refuse answers given in another context). ``pii`` overrides the cache's PII
+        mode for this call (see :meth:`screen`)."""
         query, qhash = query_and_hash(query)
         namespace = check_namespace(namespace)
         key = scope_key(scope)
         check_bool(semantic, "semantic")
         check_callable(accept, "accept")
         self._count("gets")
+        screening = self.screen(query, pii=pii)
+        if screening.bypass:
+            self._count("skipped.pii")
+            return self._miss()
+        if screening.redacted:
+            query, qhash = query_and_hash(screening.text)
         if len(query) > self.max_query_chars:
             self._count("skipped.oversize_query")
             return self._miss()
@@ -595,6 +620,36 @@ class SemanticCache:
         self._count(f"hits.{hit.tier}")
         self._record_hit(hit.entry_id)
         return hit
+
+    def screen(self, query: str, *, pii: str | None = None, context: Any = (),
+               instructions: Any = ()) -> Screening:
+        """How the PII policy treats ``query`` (and ``context``: earlier turns of the request;
+        ``instructions``: its system prompts, scanned for all but names).
+
+        ``pii`` is "bypass" (the default: a request with personal data is neither looked up nor
+        stored), "redact" (keyed with typed placeholders such as ``<CARD>``; an answer repeating
+        a personal value is not stored) or "off"; None uses the cache's mode. Counted in
+        ``stats()`` by kind, never by value. A scanner fault counts as personal data (bypass).
+        """
+        try:
+            screening = self._pii.screen(query, pii, context, instructions)
+        except CachebackError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: an unscanned text is not stored
+            self._count("errors.pii")
+            logger.warning("cacheback: PII scan failed (%s); the request bypasses the cache",
+                           type(exc).__name__)
+            return Screening(pii or self._pii.mode, "bypass", query, ("unscanned",))
+        if screening.action != "clean":
+            self._count(f"pii.{screening.action}")
+            for kind in screening.kinds:
+                self._count(f"pii.found.{kind}")
+        return screening
+
+    @property
+    def pii(self) -> str:
+        """The cache's PII mode: "bypass", "redact" or "off"."""
+        return self._pii.mode
 
     def _miss(self) -> Hit | None:
         """Count a miss; returns ``None`` so that lookups can ``return self._miss()``."""
@@ -723,11 +778,18 @@ class SemanticCache:
         return found
 
     def candidates(
-        self, query: str, *, namespace: str = "default", scope: Any = None, k: int = 5
+        self, query: str, *, namespace: str = "default", scope: Any = None, k: int = 5,
+        pii: str | None = None,
     ) -> list[Candidate]:
         """The ``k`` nearest live entries in this namespace and scope, best first, with no match
-        decision applied: the raw material of the synthesis tier. Empty on any fault."""
+        decision applied: the raw material of the synthesis tier. Empty on any fault, and for
+        a query the PII policy bypasses."""
         query, qhash = query_and_hash(query)
+        screening = self._pii.screen(query, pii) if pii != "off" else None
+        if screening is not None and screening.bypass:
+            return []
+        if screening is not None and screening.redacted:
+            query, qhash = query_and_hash(screening.text)
         namespace = check_namespace(namespace)
         key = scope_key(scope)
         check_positive_int(k, "k")

@@ -16,6 +16,7 @@ from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
 from ._flight import AsyncFlights, Flights
 from ._media import has_media, media_body, resolver_for
+from ._pii import UNSCREENED, screened
 from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
 
@@ -81,15 +82,22 @@ class CacheAccess:
 
     def prepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         """How a request body uses the cache: images and audio keyed (``cacheback.media``),
-        the dialect's rules, then the conversation key."""
-        if self.media is None or options.bypass or not has_media(body):
-            return self.keyed(self.dialect.plan(body, self.policy, options), body)
-        keyed_body, resolved = media_body(body, self.media, self.namespace)
-        if resolved.text is None:
-            return Plan.bypass(str(resolved.reason))
+        the dialect's rules, the PII policy, then the conversation key."""
+        keyed_body: Mapping[str, Any] = body
+        media_scope: dict[str, Any] = {}
+        if self.media is not None and not options.bypass and has_media(body):
+            keyed_body, resolved = media_body(body, self.media, self.namespace)
+            if resolved.text is None:
+                return Plan.bypass(str(resolved.reason))
+            media_scope = resolved.scope
         plan = self.dialect.plan(keyed_body, self.policy, options)
-        if plan.query is not None:
-            plan = dataclasses.replace(plan, scope={**plan.scope, **resolved.scope})
+        if plan.query is not None and media_scope:
+            plan = dataclasses.replace(plan, scope={**plan.scope, **media_scope})
+        plan = screened(self.cache, plan, keyed_body, options.pii or self.policy.pii)
+        if plan.pii is not None and plan.pii.redacted:
+            # The context signature reads the raw turns; a redacted question keeps the whole
+            # history in its (hashed) scope instead, the conversation policy's safe fallback.
+            return plan
         return self.keyed(plan, keyed_body)
 
     async def aprepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
@@ -138,6 +146,7 @@ class CacheAccess:
         try:
             hit = self.cache.get(plan.query, namespace=self.namespace, scope=plan.scope,
                                  semantic=not plan.exact_only,
+                                 pii=None if plan.pii is UNSCREENED else "off",
                                  accept=plan.conversation.accepts if plan.conversation else None)
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("lookup", exc)
@@ -152,7 +161,8 @@ class CacheAccess:
         if tier is None or plan.query is None or not plan.lookup or plan.exact_only:
             return None
         candidates = self.cache.candidates(plan.query, namespace=self.namespace, scope=plan.scope,
-                                           k=tier.policy.max_sources + 1)
+                                           k=tier.policy.max_sources + 1,
+                                           pii=None if plan.pii is UNSCREENED else "off")
         key = plan.conversation
         return tier, candidates, {"body": body, "requested_model": str(body.get("model") or ""),
                                   "context": key.relevant_turns() if key else _recent_turns(body),
@@ -241,7 +251,8 @@ class CacheAccess:
                 metadata.update(plan.conversation.metadata())
             return self.cache.put(
                 plan.query, self.dialect.answer_text(response), namespace=self.namespace,
-                scope=plan.scope, ttl=plan.ttl or self.ttl, payload=response, metadata=metadata)
+                scope=plan.scope, ttl=plan.ttl or self.ttl, payload=response, metadata=metadata,
+                pii=plan.pii or "off")
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("store", exc)
             return None

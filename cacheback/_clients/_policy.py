@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from .._errors import InvalidInputError
+from .._errors import ConfigurationError, InvalidInputError
 from ..media import MediaPolicy
 
 if TYPE_CHECKING:
     from ..ceag import SynthesisTier
     from ..conversation import ConversationKey
+    from ..pii import Screening
 
 __all__ = ["CachePolicy", "CallOptions", "Plan"]
 
@@ -32,7 +33,9 @@ class CachePolicy:
     follow-up was asked in, instead of scoping on every earlier turn (docs/ceag.md).
     ``synthesis``: a ``cacheback.ceag.SynthesisTier`` to try between a miss and the upstream
     call (off when None). ``media``: how questions with images or audio are keyed
-    (``cacheback.media.MediaPolicy``; None: they bypass the cache).
+    (``cacheback.media.MediaPolicy``; None: they bypass the cache). ``pii``: "bypass",
+    "redact" or "off" for requests holding personal data (docs/pii.md); None follows the
+    cache's own mode ("bypass" unless set otherwise).
     """
 
     max_semantic_temperature: float | None = 0.0
@@ -41,6 +44,11 @@ class CachePolicy:
     conversation_aware: bool = False
     synthesis: SynthesisTier | None = None
     media: MediaPolicy | None = field(default_factory=MediaPolicy)
+    pii: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pii is not None and self.pii not in ("bypass", "redact", "off"):
+            raise ConfigurationError(f"CachePolicy pii must be bypass, redact or off, not {self.pii!r}")
 
 
 @dataclass(frozen=True)
@@ -49,12 +57,18 @@ class CallOptions:
 
     ``bypass``: neither look up nor store. ``refresh``: skip the lookup but store the new answer.
     ``exact_only``: serve only an exact match. ``ttl``: seconds this answer stays valid.
+    ``pii``: this call's PII mode ("bypass", "redact" or "off"), overriding the client's.
     """
 
     bypass: bool = False
     refresh: bool = False
     exact_only: bool = False
     ttl: float | None = None
+    pii: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pii is not None and self.pii not in ("bypass", "redact", "off"):
+            raise InvalidInputError(f"cacheback= pii must be bypass, redact or off, not {self.pii!r}")
 
     @classmethod
     def parse(cls, value: CallOptions | Mapping[str, Any] | None) -> CallOptions:
@@ -82,6 +96,7 @@ class Plan:
     reason: str | None = None
     ttl: float | None = None
     conversation: ConversationKey | None = None
+    pii: Screening | None = None
 
     @classmethod
     def bypass(cls, reason: str) -> Plan:

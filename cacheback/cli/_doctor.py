@@ -36,10 +36,11 @@ from ..embed import (
     locate_model,
     verify_sha256,
 )
-from ..storage import SQLiteStorage, Storage, open_storage, redact_url
+from ..pii import audit_storage, ner_status, purge_storage
+from ..storage import SQLiteStorage, Storage, is_url, open_storage, redact_url
 from ._common import add_db_argument, db_path, format_bytes
 
-__all__ = ["Check", "add_parser", "run_checks"]
+__all__ = ["Check", "add_parser", "check_pii", "run_checks"]
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -272,6 +273,32 @@ def run_checks(path: Path | str) -> list[Check]:
     return checks
 
 
+def check_pii(path: Path | str, purge: bool = False) -> list[Check]:
+    """Scan the stored questions, answers and feedback for personal data (counts, never values);
+    with ``purge``, delete those entries and rewrite the file so the text is gone from disk."""
+    if isinstance(path, str) or is_url(str(path)):
+        return [Check("warn", "personal data", "the scan and purge read SQLite files only; "
+                      "export a server database and scan the file")]
+    if not path.exists():
+        return [Check("ok", "personal data", "no database yet")]
+    ner, how = ner_status()
+    names = how if ner else f"names by rules only: {how}"
+    storage = SQLiteStorage(path)
+    try:
+        audit = audit_storage(storage)
+        if audit.clean:
+            return [Check("ok", "personal data", f"{audit.summary()} ({names})")]
+        if not purge:
+            return [Check("warn", "personal data", f"{audit.summary()}; run `cacheback doctor "
+                          f"--purge-pii` to delete them ({names})")]
+        deleted = purge_storage(storage, audit, str(path) + ".index")
+        return [Check("ok", "personal data", f"purged {deleted} entries and "
+                      f"{len(audit.feedback_ids)} feedback rows ({audit.summary()}); file "
+                      "rewritten (VACUUM), WAL truncated, index to be rebuilt")]
+    finally:
+        storage.close()
+
+
 def describe_mode(checks: list[Check]) -> str:
     """The degraded modes the failures put the cache in, or "full" when nothing failed."""
     modes = list(dict.fromkeys(c.mode or c.name for c in checks if c.status == "fail"))
@@ -281,6 +308,8 @@ def describe_mode(checks: list[Check]) -> str:
 def _run(args: argparse.Namespace) -> int:
     path = db_path(args)
     checks = run_checks(path)
+    if args.scan_pii or args.purge_pii:
+        checks += check_pii(path, purge=args.purge_pii)
     mode = describe_mode(checks)
     broken = any(c.status == "fail" for c in checks)
     if args.json:
@@ -300,4 +329,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_db_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--scan-pii", action="store_true",
+                        help="scan stored questions, answers and feedback for personal data")
+    parser.add_argument("--purge-pii", action="store_true",
+                        help="delete the entries holding personal data and rewrite the file")
     parser.set_defaults(func=_run)

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, help="worker processes (default 1)")
     parser.add_argument("--no-semantic", dest="semantic", action="store_const", const=False,
                         help="exact matches only: no embedding model is loaded")
+    parser.add_argument("--pii", choices=("bypass", "redact", "off"),
+                        help="requests with personal data: bypass the cache (default), key them "
+                             "with placeholders (redact) or no scan (off); docs/pii.md")
     parser.add_argument("--ttl", type=float, help="default entry lifetime in seconds (default: none)")
     parser.add_argument("--upstream-timeout", type=float,
                         help=f"seconds to wait for the upstream (default {defaults.upstream_timeout:g})")

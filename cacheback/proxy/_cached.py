@@ -78,7 +78,7 @@ async def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -
     """The engine's plan for this body; one the rules cannot read goes upstream untouched."""
     try:
         return await access.aprepare(body, CallOptions(refresh=not controls.lookup,
-                                                       ttl=controls.ttl))
+                                                       ttl=controls.ttl, pii=controls.pii))
     except Exception as exc:  # noqa: BLE001 - the cache must never break the request
         return Plan.bypass(f"unreadable request: {type(exc).__name__}")
 

@@ -41,6 +41,7 @@ class ProxyConfig:
     max_body: int = 32 * 1024 * 1024
     max_connections: int = 1024
     keep_alive: float = 5.0
+    pii: str = "bypass"
 
     def __post_init__(self) -> None:
         if self.namespace_by not in NAMESPACE_MODES:
@@ -48,6 +49,8 @@ class ProxyConfig:
                 f"namespace_by must be one of {', '.join(NAMESPACE_MODES)}, not {self.namespace_by!r}")
         if not 0 <= self.port < 65536:
             raise ConfigurationError(f"port must be in 0..65535, not {self.port}")
+        if self.pii not in ("bypass", "redact", "off"):
+            raise ConfigurationError(f"pii must be one of bypass, redact, off, not {self.pii!r}")
         if self.workers < 1:
             raise ConfigurationError("workers must be >= 1")
         for name in ("max_body", "max_connections"):

@@ -2,7 +2,8 @@
 
 ``Cache-Control: no-cache`` skips the lookup but stores the fresh answer (a refresh);
 ``no-store`` keeps the answer out of the cache; ``X-Cacheback-TTL`` sets the entry's lifetime
-in seconds; ``X-Cacheback-Namespace`` names a namespace (see ``_tenant``).
+in seconds; ``X-Cacheback-Namespace`` names a namespace (see ``_tenant``); ``X-Cacheback-PII``
+(bypass, redact or off) sets this request's PII mode (docs/pii.md).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Final
 
 __all__ = ["CONTROL_HEADERS", "ControlError", "Controls", "parse_controls"]
 
-CONTROL_HEADERS: Final = frozenset({"x-cacheback-ttl", "x-cacheback-namespace"})
+CONTROL_HEADERS: Final = frozenset({"x-cacheback-ttl", "x-cacheback-namespace", "x-cacheback-pii"})
+_PII_MODES: Final = ("bypass", "redact", "off")
 
 
 class ControlError(ValueError):
@@ -29,6 +31,7 @@ class Controls:
     store: bool = True
     ttl: float | None = None
     namespace: str | None = None
+    pii: str | None = None
 
 
 def parse_controls(headers: Mapping[str, str]) -> Controls:
@@ -46,9 +49,15 @@ def parse_controls(headers: Mapping[str, str]) -> Controls:
             ttl = math.nan
         if not math.isfinite(ttl) or ttl <= 0:
             raise ControlError(f"X-Cacheback-TTL must be a positive number of seconds, not {raw_ttl!r}")
+    pii = headers.get("x-cacheback-pii")
+    if pii is not None:
+        pii = pii.strip().lower()
+        if pii not in _PII_MODES:
+            raise ControlError(f"X-Cacheback-PII must be one of {', '.join(_PII_MODES)}")
     return Controls(
         lookup="no-cache" not in directives,
         store="no-store" not in directives,
         ttl=ttl,
         namespace=headers.get("x-cacheback-namespace"),
+        pii=pii,
     )

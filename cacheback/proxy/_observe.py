@@ -91,7 +91,8 @@ async def stats(request: Request) -> Response:
         "workers_reporting": workers,
         "uptime_seconds": round(time.time() - state.started, 3),
         "config": {"namespace_by": config.namespace_by, "semantic": config.semantic,
-                   "workers": config.workers, "upstream_openai": config.upstream_openai,
+                   "workers": config.workers, "pii": config.pii,
+                   "upstream_openai": config.upstream_openai,
                    "upstream_anthropic": config.upstream_anthropic},
         "cache": await _cache_stats(state),
     })

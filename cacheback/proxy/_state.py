@@ -42,7 +42,7 @@ class ProxyState:
         owns_cache = cache is None
         if cache is None:
             cache = SemanticCache(config.db or None, ttl=config.ttl,
-                                  embedder="default" if config.semantic else None)
+                                  embedder="default" if config.semantic else None, pii=config.pii)
         _warm_up(cache)
         metrics = Metrics()
         return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path, cache.storage),

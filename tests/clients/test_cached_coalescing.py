@@ -11,7 +11,7 @@ import pytest
 
 from cacheback import SemanticCache
 from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI
-from cacheback.testing import Fault, FakeUpstream
+from cacheback.testing import FakeUpstream, Fault
 
 MESSAGES = [{"role": "user", "content": "What is the boiling point of water?"}]
 

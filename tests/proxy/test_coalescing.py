@@ -10,7 +10,7 @@ import httpx
 import pytest
 from proxy_support import OPENAI_BODY, RunningProxy
 
-from cacheback.testing import Fault, FakeUpstream
+from cacheback.testing import FakeUpstream, Fault
 
 
 async def _burst(url: str, n: int, body: dict[str, object]) -> list[httpx.Response]:
