@@ -80,7 +80,7 @@ class AudioCache:
             return None
         try:
             hit = self.cache.get(key.query, namespace=self.namespace, scope=key.scope,
-                                 semantic=False)
+                                 semantic=False, pii="off")
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             log.warning("cacheback: transcription lookup failed: %r", exc)
             return None
@@ -90,14 +90,20 @@ class AudioCache:
         return AudioAnswer(hit.response, content_type, hit.entry_id)
 
     def store(self, key: AudioKey, body: str, content_type: str) -> int | None:
-        """Store an answer (a 2xx body as sent); the entry id, or None when skipped."""
+        """Store an answer (a 2xx body as sent); the entry id, or None when skipped. The key is
+        a digest, so the PII policy reads the transcript and the prompt instead: a recording
+        that says personal data is not stored (unless the cache's PII mode is "off")."""
         if key.query is None or not body.strip():
             return None
         try:
+            if self.cache.pii != "off":
+                prompt = str((key.scope.get("params") or {}).get("prompt") or "")
+                if self.cache.screen(body, context=[prompt] if prompt else ()).action != "clean":
+                    return None
             return self.cache.put(key.query, body, namespace=self.namespace, scope=key.scope,
-                                  ttl=self.ttl, metadata={"api": key.scope["api"],
-                                                          "content_type": content_type,
-                                                          "exact_only": True})
+                                  ttl=self.ttl, pii="off",
+                                  metadata={"api": key.scope["api"], "content_type": content_type,
+                                            "exact_only": True})
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             log.warning("cacheback: transcription store failed: %r", exc)
             return None
