@@ -218,6 +218,18 @@ def fow_categories(scored: Scored, d: dict[str, np.ndarray], threshold: float
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
+def _auc(score: np.ndarray, right: np.ndarray) -> float:
+    """Rank AUC of ``score`` for right (positive) against wrong answers."""
+    right = right.astype(bool)
+    n1, n0 = int(right.sum()), int((~right).sum())
+    if not n1 or not n0:
+        return float("nan")
+    order = np.argsort(score, kind="stable")
+    ranks = np.empty(len(score))
+    ranks[order] = np.arange(1, len(score) + 1)
+    return float((ranks[right].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def best_precision_at_recall(d: dict[str, np.ndarray], min_recall: float) -> tuple[float, float]:
     """The best precision of any threshold whose recall is at least ``min_recall``."""
     order = np.argsort(-d["probability"])
@@ -263,6 +275,18 @@ def report(scored: dict[str, Scored], budget: float, features_only: bool = False
             d, tab = results[variant][name]
             line += outcome(d, threshold_for(tab, budget)).row()
         table.append(line)
+    print("\n## Leave one data set out: how well each decision ranks its served answers "
+          "(AUC of the probability, right vs wrong top answer; precision at recall 0.4)\n")
+    ranking = []
+    for name in scored:
+        line: list[object] = [name]
+        for variant in (False, True):
+            d = results[variant][name][0]
+            line.append(f"{_auc(d['probability'], d['right']):.3f}")
+            p, r = best_precision_at_recall(d, 0.40)
+            line.append(f"{p:.3f}")
+        ranking.append(line)
+    print(markdown_table(["held out", "features AUC", "P@R0.4", "verified AUC", "P@R0.4"], ranking))
     print(f"\n## Leave one data set out at budget {budget} (precision / recall / wrong share of hits /"
           " wrong hits per query)\n")
     print(markdown_table(["held out", "features P", "R", "wrong/hits", "wrong/queries",
