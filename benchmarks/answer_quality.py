@@ -25,7 +25,7 @@ import sys
 
 import numpy as np
 from bench_common import embed_cached, markdown_table, shared_data_dir
-from match_data import load_stream
+from match_data import Stream, load_stream
 from match_eval import L2, Rows, prepare, probabilities
 
 from cacheback.match._features import FEATURE_NAMES, FEATURE_SIGNS
@@ -59,7 +59,8 @@ def decisions(rows: Rows, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p[best], rows.right[best]
 
 
-def at_budget(p: np.ndarray, right: np.ndarray, answerable: int, budget: float) -> tuple[float, int, int, float]:
+def at_budget(p: np.ndarray, right: np.ndarray, answerable: int, budget: float
+              ) -> tuple[float, int, int, float]:
     """The loosest threshold whose served hits (and every stricter threshold's, once there are
     enough hits to see 3 wrong ones at this budget) are wrong <= budget: recall over answerable
     queries, hits, wrong hits and the threshold, read off the held-out scores."""
@@ -120,7 +121,7 @@ def main() -> int:
     return 0
 
 
-def report(stream, rows: Rows, label: np.ndarray, fit: np.ndarray, fit_empty: np.ndarray,
+def report(stream: Stream, rows: Rows, label: np.ndarray, fit: np.ndarray, fit_empty: np.ndarray,
            gate: np.ndarray, gate_empty: np.ndarray, n_answers: int, title: str) -> None:
     """Held-out decisions of the three models for one definition of a right hit."""
     rows = Rows(rows.x, label, rows.similarity, rows.query, rows.dataset, rows.answerable)
@@ -172,7 +173,7 @@ def report(stream, rows: Rows, label: np.ndarray, fit: np.ndarray, fit_empty: np
         base_served = d_base[0] >= t_base
         empty_served = d_empty[0] >= t_base
         flips.append([f"{budget:.0%}", f"{np.mean(base_served != empty_served):.2%}",
-                      "%d/%d" % wrong_at(*d_empty, t_base)[::-1]])
+                      "{1}/{0}".format(*wrong_at(*d_empty, t_base))])
     print("\nneutrality: contentless answers, at today's threshold for each budget (decisions changed "
           "vs today's features; wrong/served with the answer-fit model)")
     print(markdown_table(["budget", "decisions changed", "wrong/served"], flips))
