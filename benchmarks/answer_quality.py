@@ -34,6 +34,7 @@ from cacheback.match._fit import fit_logistic
 FLOOR = 0.3
 FOLDS = 5
 BUDGETS = (0.01, 0.02, 0.05)
+VETO_FLOORS = (0.02, 0.05, 0.1)
 CONTENTLESS = ("Yes.", "No.", "42", "OK", "3.5", "a8f3c9e1-77b2", "Done.", "Sure, here you go.")
 
 
@@ -177,7 +178,28 @@ def report(stream: Stream, rows: Rows, label: np.ndarray, fit: np.ndarray, fit_e
     print("\nneutrality: contentless answers, at today's threshold for each budget (decisions changed "
           "vs today's features; wrong/served with the answer-fit model)")
     print(markdown_table(["budget", "decisions changed", "wrong/served"], flips))
+
+    veto = []
+    for budget in BUDGETS:
+        _, _, _, t_base = at_budget(*d_base, answerable, budget)
+        p, r = d_base
+        cells: list[object] = [f"{budget:.0%}", "{1}/{0}".format(*wrong_at(p, r, t_base))]
+        for floor in VETO_FLOORS:
+            keep = (p >= t_base) & (best_fit(rows, p_base, fit) > -floor)
+            top = np.argsort(-p)[: int(keep.sum())]
+            cells.append(f"{int((keep & ~r).sum())}/{int(keep.sum())} vs {int((~r[top]).sum())}")
+        veto.append(cells)
+    print("\nveto (today's features, then refuse a hit whose gated answer fit is below -v; no refit, so "
+          "exactly neutral for contentless answers): wrong/served, vs a stricter threshold serving as many")
+    print(markdown_table(["budget", "no veto", *(f"v={v}" for v in VETO_FLOORS)], veto))
     print()
+
+
+def best_fit(rows: Rows, p: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """The answer fit of each query's likeliest candidate (in :func:`decisions` order)."""
+    order = np.lexsort((-p, rows.query))
+    first = np.r_[True, rows.query[order][1:] != rows.query[order][:-1]]
+    return fit[order[first]]
 
 
 if __name__ == "__main__":
