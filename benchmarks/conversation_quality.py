@@ -187,6 +187,34 @@ def tune(embedder: Embedder, pairs: list[dict[str, Any]], min_words_grid: Sequen
     return best[1]
 
 
+def leave_one_out(embedder: Embedder, pairs: list[dict[str, Any]], min_words_grid: Sequence[int]
+                  ) -> tuple[list[tuple[str, bool]], list[tuple[float, float, int]]]:
+    """Leave-one-pair-out: for each pair, the setting :func:`tune` would choose on the other pairs,
+    scored on the held-out pair (both directions, context check alone). Every setting's outcome
+    is computed once, so this costs one grid pass."""
+    settings = [(r, f, m) for m in min_words_grid for r, f in itertools.product(REPLY_FLOORS, FACT_FLOORS)]
+    runs = directions(pairs)
+    outcome = np.zeros((len(settings), len(runs)), dtype=bool)
+    for n, (reply_floor, fact_floor, min_words) in enumerate(settings):
+        policy = ConversationPolicy(embedder, rules=ContextRules(reply_floor, fact_floor),
+                                    min_standalone_words=min_words)
+        outcome[n] = [context_accepts(policy, s, a) for _, s, a in runs]
+    trap = np.array([p["subtype"] in TRAPS for p, _, _ in runs])
+    should = np.array([p["subtype"] in SHOULD_HIT for p, _, _ in runs])
+    pair_of = np.array([p["id"] for p, _, _ in runs])
+    result: list[tuple[str, bool]] = []
+    chosen: list[tuple[float, float, int]] = []
+    for pair in pairs:
+        held = pair_of == pair["id"]
+        traps_ok = ~(outcome[:, ~held] & trap[~held]).any(axis=1)
+        recall = (outcome[:, ~held] & should[~held]).sum(axis=1)
+        ranked = [((int(recall[n]), *settings[n]), n) for n in np.flatnonzero(traps_ok)]
+        best = max(ranked)[1]
+        chosen.append(settings[best])
+        result += [(pair["subtype"], bool(hit)) for hit in outcome[best, held]]
+    return result, chosen
+
+
 def main() -> int:
     try:
         pairs = load_pairs()
@@ -231,6 +259,13 @@ def main() -> int:
             held_out[label] += [(p["subtype"], context_accepts(tuned, s, a)) for p, s, a in directions(test)]
     print_table("context check, 2-fold held out (tuned on the other half, both directions)",
                 {label: rates(outcome) for label, outcome in held_out.items()})
+    loo: dict[str, list[tuple[str, bool]]] = {}
+    for label, grid in (("floors tuned", (policy.min_standalone_words,)), ("floors+length tuned", MIN_WORDS)):
+        loo[label], chosen = leave_one_out(embedder, pairs, grid)
+        kinds = sorted(set(chosen))
+        print(f"leave-one-out, {label}: {len(kinds)} distinct settings chosen, e.g. {kinds[:3]}")
+    print_table("context check, leave-one-pair-out (tuned on the other 79 pairs, both directions)",
+                {label: rates(outcome) for label, outcome in loo.items()})
     sizes = [len(json.dumps(k.metadata())) for k in map(policy.key, (p["a"] for p in pairs)) if k]
     print(f"\nstored context size: median {int(np.median(sizes))} B, max {max(sizes)} B per entry")
     embedder.save()
