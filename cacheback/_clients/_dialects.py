@@ -136,6 +136,8 @@ class OpenAIDialect(Dialect):
             return "audio output"
         if body.get("web_search_options") is not None:
             return "live web search"
+        if "search" in str(body.get("model", "")).lower().split("-"):
+            return "search models fetch live web results"
         return None
 
     def verdict(self, response: Mapping[str, Any], policy: CachePolicy) -> Verdict:
@@ -175,7 +177,12 @@ class AnthropicDialect(Dialect):
         self.spec = spec or AnthropicMessagesSpec()
 
     def unsupported(self, body: Mapping[str, Any]) -> str | None:
-        """Server-side web tools fetch live data, so those requests bypass the cache."""
+        """Server-side web tools and remote MCP servers fetch live data, and a code-execution
+        container carries state between calls, so those requests bypass the cache."""
+        if body.get("mcp_servers"):
+            return "remote MCP servers"
+        if body.get("container") is not None:
+            return "stateful code-execution container"
         for tool in body.get("tools") or ():
             if isinstance(tool, dict) and str(tool.get("type", "")).startswith(self._LIVE_TOOLS):
                 return "live web tools"
