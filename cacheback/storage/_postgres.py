@@ -14,7 +14,6 @@ import json
 import logging
 import struct
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -34,6 +33,7 @@ from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
 from ._open import redact_url
 from ._pg_schema import MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, hnsw_index_sql
 from ._settings import EVICTION_POLICIES
+from ._sqlite import _entry_checksum, json_text
 
 try:
     import psycopg
@@ -225,14 +225,6 @@ def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
     return wrapper
 
 
-def _entry_checksum(query: str, response: str, payload: str | None, metadata: str | None) -> int:
-    """CRC-32 of everything an entry serves: the same function as the SQLite backend's."""
-    crc = 0
-    for part in (query, response, payload, metadata):
-        crc = zlib.crc32(b"\x00" if part is None else b"\x01" + part.encode("utf-8"), crc)
-    return crc
-
-
 def _row_ok(row: Sequence[Any]) -> bool:
     return row[12] is None or _entry_checksum(row[4], row[5], row[6], row[11]) == row[12]
 
@@ -243,15 +235,6 @@ def _row_to_entry(row: Sequence[Any]) -> Entry:
         response=row[5], payload=row[6], created=row[7], last_hit=row[8], hit_count=row[9],
         expires=row[10], metadata=json.loads(row[11]) if row[11] else {},
     )
-
-
-def _json_text(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, allow_nan=False)
-    return text
 
 
 def _text(value: str | None) -> str | None:
@@ -440,7 +423,7 @@ class PostgresStorage(Storage):
     @_storage_errors
     def put(self, entry: NewEntry) -> int:
         vector = None if entry.embedding is None else np.asarray(entry.embedding, dtype=np.float32)
-        metadata = _json_text(entry.metadata) if entry.metadata else None
+        metadata = json_text(entry.metadata) if entry.metadata else None
         for text in (entry.query, entry.response, entry.payload, metadata, entry.norm_query):
             _text(text)
         size = sum(

@@ -45,8 +45,20 @@ class LocalPostgres:
         extra = "".join(f"&{name}={value}" for name, value in settings.items())
         return f"{self.base_url}&schema={schema}{extra}"
 
+    def _open_prefixes(self) -> None:
+        """Let the server's own user traverse to its directory again: as root, pgserver opens the
+        parent directories once at start, but pytest may reset its base directory to 0700 later
+        (a nested pytest run, say), and pg_ctl runs as that user."""
+        for parent in self.directory.parents:
+            mode = parent.stat().st_mode
+            if mode & 0o055 != 0o055 and os.geteuid() == parent.stat().st_uid:
+                parent.chmod(mode | 0o055)
+
     def _pg_ctl(self, *args: str) -> None:
         from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        if os.name == "posix" and os.geteuid() == 0:
+            self._open_prefixes()
 
         pg_ctl(list(args), pgdata=self.directory, user=self._server.system_user, timeout=30)
 
@@ -67,5 +79,7 @@ class LocalPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            if os.name == "posix" and os.geteuid() == 0:
+                self._open_prefixes()
             self._server.cleanup()
             self._server = None
