@@ -30,10 +30,11 @@ from .._errors import (
     StorageError,
 )
 from ._base import Entry, Feedback, NewEntry, Storage, VectorBatch
+from ._checksum import entry_checksum
 from ._open import redact_url
 from ._pg_schema import MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, hnsw_index_sql
 from ._settings import EVICTION_POLICIES
-from ._sqlite import _entry_checksum, json_text
+from ._sqlite import json_text
 
 try:
     import psycopg
@@ -226,7 +227,8 @@ def _storage_errors(method: Callable[..., _T]) -> Callable[..., _T]:
 
 
 def _row_ok(row: Sequence[Any]) -> bool:
-    return row[12] is None or _entry_checksum(row[4], row[5], row[6], row[11]) == row[12]
+    return row[12] is None or entry_checksum(row[1], row[2], row[4], row[5], row[6],
+                                             row[11]) == row[12]
 
 
 def _row_to_entry(row: Sequence[Any]) -> Entry:
@@ -453,7 +455,8 @@ class PostgresStorage(Storage):
                     entry.query, entry.response, entry.payload, vector,
                     None if vector is None else vector.size, entry.embed_model if vector is not None
                     else None, entry.created, entry.created, entry.expires, metadata, size,
-                    _entry_checksum(entry.query, entry.response, entry.payload, metadata),
+                    entry_checksum(entry.namespace, entry.scope_key, entry.query, entry.response,
+                                   entry.payload, metadata),
                 ),
             ).fetchone()
         return int(row[0])
