@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ttl", type=float, help="default entry lifetime in seconds (default: none)")
     parser.add_argument("--upstream-timeout", type=float,
                         help=f"seconds to wait for the upstream (default {defaults.upstream_timeout:g})")
+    parser.add_argument("--header-timeout", type=float,
+                        help="seconds a client has to send a request's line and headers "
+                             f"(default {defaults.header_timeout:g})")
+    parser.add_argument("--body-idle-timeout", type=float,
+                        help="seconds without a byte while a request body is read "
+                             f"(default {defaults.body_idle_timeout:g})")
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"),
                         help=f"log level (default {defaults.log_level})")
     return parser

@@ -38,6 +38,8 @@ class ProxyConfig:
     upstream_timeout: float = 600.0
     log_level: str = "info"
     metrics_dir: str = ""
+    header_timeout: float = 10.0
+    body_idle_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if self.namespace_by not in NAMESPACE_MODES:
@@ -47,7 +49,7 @@ class ProxyConfig:
             raise ConfigurationError(f"port must be in 0..65535, not {self.port}")
         if self.workers < 1:
             raise ConfigurationError("workers must be >= 1")
-        for name in ("ttl", "upstream_timeout"):
+        for name in ("ttl", "upstream_timeout", "header_timeout", "body_idle_timeout"):
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value <= 0):
                 raise ConfigurationError(f"{name} must be a positive number of seconds")

@@ -14,6 +14,7 @@ import socket
 import tempfile
 
 from ._config import ProxyConfig
+from ._guard import guarded_http
 from ._share import reset_directory
 
 __all__ = ["serve", "tcp_listener"]
@@ -37,8 +38,10 @@ def serve(config: ProxyConfig) -> None:
     if config.workers == 1:
         from ._app import create_app
 
-        uvicorn.run(create_app(config), host=config.host, port=config.port,
-                    log_level=config.log_level)
+        single = uvicorn.Config(create_app(config), host=config.host, port=config.port,
+                                log_level=config.log_level)
+        guarded_http(single, config.header_timeout, config.body_idle_timeout)
+        uvicorn.Server(single).run()
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -49,5 +52,6 @@ def serve(config: ProxyConfig) -> None:
     server_config = uvicorn.Config("cacheback.proxy._app:app_from_env", factory=True,
                                    host=config.host, port=config.port, workers=config.workers,
                                    log_level=config.log_level)
+    guarded_http(server_config, config.header_timeout, config.body_idle_timeout)
     with tcp_listener(config.host, config.port) as sock:
         Multiprocess(server_config, sockets=[sock]).run()
