@@ -380,17 +380,10 @@ def load_table(upstream: str, workdir: Path, seconds: float, workers: int) -> st
 
 # ---------------------------------------------------------------- 4. the issue-15 mix at size
 
-ISSUE_MIX_SCRIPT = r"""
+ISSUE_MIX_SCRIPT = ("""
 -- Per 10 requests: 5 exact repeats of one of 50 questions, 2 paraphrases of them, 3 new
 -- questions; 3 of 10 streamed; the APIs alternate every 10 requests; one key.
-threads = {}
-statuses, outcomes, cut, n, tag = {}, {}, 0, 0, "0"
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("tag", tostring(#threads))
-end
-
+""" + MIXED_SCRIPT[MIXED_SCRIPT.index("threads = {}"):MIXED_SCRIPT.index("function request")] + r"""
 function request()
   n = n + 1
   local slot, k = n % 10, (n * 7) % 50
@@ -412,7 +405,7 @@ function request()
      ["anthropic-version"] = "2023-06-01"},
     '{"model":"claude-3-5-haiku-latest","max_tokens":200,' .. ask)
 end
-""" + MIXED_SCRIPT[MIXED_SCRIPT.index("function response"):]
+""" + MIXED_SCRIPT[MIXED_SCRIPT.index("function response"):])
 
 
 def filled_db(path: Path, entries: int) -> None:
