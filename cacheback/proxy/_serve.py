@@ -8,6 +8,7 @@ delayed ACK (uvicorn issue #3149).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -41,7 +42,8 @@ def serve(config: ProxyConfig) -> None:
         single = uvicorn.Config(create_app(config), host=config.host, port=config.port,
                                 log_level=config.log_level)
         guarded_http(single, config.header_timeout, config.body_idle_timeout)
-        uvicorn.Server(single).run()
+        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C is a clean stop
+            uvicorn.Server(single).run()
         return
     from uvicorn.supervisors import Multiprocess
 
