@@ -15,9 +15,12 @@ Prints three tables:
    (c) the embedding of each question alone, timed in this process with the same default
    embedder right after (b), and (b) - (c): what the proxy adds besides the embedding;
 3. a mixed load from wrk (hits, misses, streams, both APIs, several keys) at concurrency 64 for
-   ``--load-seconds``, counting status codes and cut answers; the target is zero 5xx.
+   ``--load-seconds``, counting status codes and cut answers; the target is zero 5xx;
+4. issue 15's mix at concurrency 32 (50% exact repeats, 20% paraphrases, 30% new, 30% streamed)
+   for each of ``--workers`` and each database size in ``--sizes`` (10k and 100k entries of
+   other tenants, written straight into the store with random vectors before the proxy starts).
 
-Tables 1 and 3 need ``wrk`` (``apt-get install wrk``). Each table states the load average
+Tables 1, 3 and 4 need ``wrk`` (``apt-get install wrk``). Each table states the load average
 (1 minute) before and after it: on a shared machine the numbers move with it.
 
     python benchmarks/proxy_bench.py                      # full run (~6 minutes)
@@ -49,7 +52,7 @@ from bench_common import markdown_table, percentiles_ms
 HIT_BODY = {"model": "gpt-4o-mini",
             "messages": [{"role": "user", "content": "What is the capital of France?"}]}
 OPENAI_HEADERS = {"authorization": "Bearer sk-bench-key", "content-type": "application/json"}
-TABLES = ("hits", "miss", "load")
+TABLES = ("hits", "miss", "load", "mix")
 FAKE_UPSTREAM = """
 import sys, time
 from cacheback.testing import FakeUpstream
@@ -375,12 +378,103 @@ def load_table(upstream: str, workdir: Path, seconds: float, workers: int) -> st
                               "X-Cacheback", "proxy errors"], rows))
 
 
+# ---------------------------------------------------------------- 4. the issue-15 mix at size
+
+ISSUE_MIX_SCRIPT = ("""
+-- Per 10 requests: 5 exact repeats of one of 50 questions, 2 paraphrases of them, 3 new
+-- questions; 3 of 10 streamed; the APIs alternate every 10 requests; one key.
+""" + MIXED_SCRIPT[MIXED_SCRIPT.index("threads = {}"):MIXED_SCRIPT.index("function request")] + r"""
+function request()
+  n = n + 1
+  local slot, k = n % 10, (n * 7) % 50
+  local question = "how do I reset the password on my account, case " .. k
+  if slot == 5 or slot == 6 then
+    question = "what are the steps to reset my account password, case " .. k
+  elseif slot >= 7 then
+    question = "a new question " .. tag .. "-" .. n .. " about invoice " .. (n * 31)
+  end
+  local stream = (slot == 2 or slot == 5 or slot == 8) and "true" or "false"
+  local ask = '"stream":' .. stream .. ',"messages":[{"role":"user","content":"' .. question .. '"}]}'
+  if math.floor(n / 10) % 2 == 0 then
+    return wrk.format("POST", "/v1/chat/completions",
+      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer sk-mix"},
+      '{"model":"gpt-4o-mini",' .. ask)
+  end
+  return wrk.format("POST", "/v1/messages",
+    {["Content-Type"] = "application/json", ["x-api-key"] = "sk-mix",
+     ["anthropic-version"] = "2023-06-01"},
+    '{"model":"claude-3-5-haiku-latest","max_tokens":200,' .. ask)
+end
+""" + MIXED_SCRIPT[MIXED_SCRIPT.index("function response"):])
+
+
+def filled_db(path: Path, entries: int) -> None:
+    """A database holding ``entries`` answers of 16 other tenants (random unit vectors): the
+    database, its index and the tenants' share of it grow as a busy proxy's would."""
+    import numpy as np
+
+    from cacheback._normalize import normalise_query, query_hash
+    from cacheback.embed import OnnxMiniLMEmbedder
+    from cacheback.storage import NewEntry, SQLiteStorage
+
+    rng = np.random.default_rng(entries)
+    storage = SQLiteStorage(path)
+    now = time.time()
+    for begin in range(0, entries, 5000):
+        block = rng.standard_normal((min(5000, entries - begin), 384)).astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        with storage.transaction():
+            for offset, vector in enumerate(block):
+                i = begin + offset
+                query = f"stored question {i} about order {rng.integers(1 << 30)}"
+                norm = normalise_query(query)
+                storage.put(NewEntry(
+                    namespace=f"key:fill{i % 16:02d}", scope_key="", query_hash=query_hash(norm),
+                    norm_query=norm, query=query, response=f"stored answer {i}", payload=None,
+                    embedding=vector, embed_model=OnnxMiniLMEmbedder.name, created=now,
+                    expires=None, metadata=None))
+    storage.checkpoint()
+    storage.close()
+
+
+def mix_table(upstream: str, workdir: Path, seconds: float, workers: Sequence[int],
+              sizes: Sequence[int]) -> str:
+    load = os.getloadavg()[0]
+    rows = []
+    for size in sizes:
+        template = workdir / f"fill-{size}.db"
+        if not template.exists():
+            filled_db(template, size)
+        for count in workers:
+            db = workdir / f"mix-{size}-{count}.db"
+            shutil.copy(template, db)
+            with proxy(upstream, count, db) as url:
+                report = wrk(url, ISSUE_MIX_SCRIPT, 32, seconds)
+            rate, p50, p99 = wrk_numbers(report)
+            counts = dict(re.findall(r"^(status \d+|outcome \S+|cut|transport errors) (\d+)$",
+                                     report, re.M))
+            statuses = {k.split()[1]: int(v) for k, v in counts.items() if k.startswith("status")}
+            outcomes = ", ".join(f"{k.split()[1]} {v}" for k, v in sorted(counts.items())
+                                 if k.startswith("outcome"))
+            rows.append([f"{size:,}", count, f"{seconds:g}", sum(statuses.values()), round(rate),
+                         p50, p99, sum(n for c, n in statuses.items() if c.startswith("5")),
+                         int(counts["cut"]), outcomes])
+    return ("Issue-15 mix from wrk at concurrency 32, exact + semantic tiers: 50% exact repeats, "
+            "20% paraphrases, 30% new, 30% streamed, both APIs; the database pre-filled with other "
+            f"tenants' entries (load average {load:.1f} -> {os.getloadavg()[0]:.1f})\n\n"
+            + markdown_table(["entries", "workers", "seconds", "requests", "requests/s", "p50 ms",
+                              "p99 ms", "5xx", "cut answers", "X-Cacheback"], rows))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput cell")
     parser.add_argument("--misses", type=int, default=400, help="miss latency samples per row")
     parser.add_argument("--load-seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--mix-seconds", type=float, default=30.0, help="per issue-15 mix cell")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000],
+                        help="database sizes of the issue-15 mix table")
     parser.add_argument("--tables", nargs="+", choices=TABLES, default=list(TABLES),
                         help="which tables to print (default: all)")
     args = parser.parse_args(argv)
@@ -397,6 +491,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             print("\n" + miss_table(upstream, workdir, args.misses), flush=True)
         if has_wrk and "load" in args.tables:
             print("\n" + load_table(upstream, workdir, args.load_seconds, max(args.workers)),
+                  flush=True)
+        if has_wrk and "mix" in args.tables:
+            print("\n" + mix_table(upstream, workdir, args.mix_seconds, args.workers, args.sizes),
                   flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 

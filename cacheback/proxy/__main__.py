@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="concurrent connections and requests before 503 (default 1024)")
     parser.add_argument("--keep-alive", type=float,
                         help="seconds an idle keep-alive connection stays open (default 5)")
+    parser.add_argument("--header-timeout", type=float,
+                        help="seconds a client has to send a request's line and headers "
+                             f"(default {defaults.header_timeout:g})")
+    parser.add_argument("--body-idle-timeout", type=float,
+                        help="seconds without a byte while a request body is read "
+                             f"(default {defaults.body_idle_timeout:g})")
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"),
                         help=f"log level (default {defaults.log_level})")
     return parser

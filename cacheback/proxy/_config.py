@@ -42,6 +42,8 @@ class ProxyConfig:
     max_connections: int = 1024
     keep_alive: float = 5.0
     pii: str = "bypass"
+    header_timeout: float = 10.0
+    body_idle_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if self.namespace_by not in NAMESPACE_MODES:
@@ -58,7 +60,7 @@ class ProxyConfig:
                 raise ConfigurationError(f"{name} must be >= 1")
         if not math.isfinite(self.keep_alive) or self.keep_alive <= 0:
             raise ConfigurationError("keep_alive must be a positive number of seconds")
-        for name in ("ttl", "upstream_timeout"):
+        for name in ("ttl", "upstream_timeout", "header_timeout", "body_idle_timeout"):
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value <= 0):
                 raise ConfigurationError(f"{name} must be a positive number of seconds")

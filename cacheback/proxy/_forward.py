@@ -58,8 +58,11 @@ async def open_upstream(upstream: Upstream, api: Api, request: Request,
     No retries here: the caller's SDK retries on its own, and retrying twice multiplies waits.
     """
     url = upstream.url(api, request.url.path, request.url.query)
-    outgoing = upstream.http.build_request(
-        request.method, url, headers=request_headers(request.headers.items()), content=content)
+    # header values go on as the bytes that came in (starlette decodes them as latin-1; httpx
+    # would encode str values as ASCII and raise on any other byte)
+    headers = [(k.encode("latin-1"), v.encode("latin-1"))
+               for k, v in request_headers(request.headers.items())]
+    outgoing = upstream.http.build_request(request.method, url, headers=headers, content=content)
     try:
         return await upstream.http.send(outgoing, stream=True)
     except httpx.TransportError as exc:

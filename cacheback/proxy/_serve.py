@@ -8,6 +8,7 @@ delayed ACK (uvicorn issue #3149).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -15,6 +16,7 @@ import tempfile
 from typing import Any
 
 from ._config import ProxyConfig
+from ._guard import guarded_http
 from ._share import reset_directory
 
 __all__ = ["serve", "tcp_listener"]
@@ -44,8 +46,11 @@ def serve(config: ProxyConfig) -> None:
     if config.workers == 1:
         from ._app import create_app
 
-        uvicorn.run(create_app(config), host=config.host, port=config.port,
-                    log_level=config.log_level, **_limits(config))
+        single = uvicorn.Config(create_app(config), host=config.host, port=config.port,
+                                log_level=config.log_level, **_limits(config))
+        guarded_http(single, config.header_timeout, config.body_idle_timeout)
+        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C is a clean stop
+            uvicorn.Server(single).run()
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -56,5 +61,6 @@ def serve(config: ProxyConfig) -> None:
     server_config = uvicorn.Config("cacheback.proxy._app:app_from_env", factory=True,
                                    host=config.host, port=config.port, workers=config.workers,
                                    log_level=config.log_level, **_limits(config))
+    guarded_http(server_config, config.header_timeout, config.body_idle_timeout)
     with tcp_listener(config.host, config.port) as sock:
         Multiprocess(server_config, sockets=[sock]).run()
