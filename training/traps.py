@@ -158,7 +158,7 @@ TRAP_RULES: dict[str, Callable[[str, random.Random], str | None]] = {
 }
 
 _OPENERS = ("hi, ", "hey, ", "hello, ", "quick question: ", "excuse me, ", "")
-_CLOSERS = (" please", " thanks", " thank you", "")
+_CLOSERS = (", please", ", thanks", ", thank you", "")
 _CONTRACT = {"do not": "don't", "does not": "doesn't", "is not": "isn't", "can not": "can't",
              "i am": "i'm", "what is": "what's", "it is": "it's", "i have": "i've", "how is": "how's"}
 
