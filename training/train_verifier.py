@@ -65,6 +65,20 @@ def load_rows(path: Path, exclude: list[str]) -> tuple[list[dict], list[dict]]:
     return train, dev
 
 
+def _length_batches(lengths: list[int], batch: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
+    """Shuffled batches of rows of similar length: rows are shuffled, each run of ``pool`` batches
+    is sorted by length and cut into batches, and the batches are shuffled again. Padding to the
+    longest pair of a random batch of 32 nearly always reaches max_length; this halves the tokens."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches = []
+    for s in range(0, len(order), batch * pool):
+        run = sorted(order[s:s + batch * pool], key=lambda i: lengths[i])
+        batches += [run[b:b + batch] for b in range(0, len(run) - batch + 1, batch)]
+    rng.shuffle(batches)
+    return batches
+
+
 def _tensors(tok: PairTokenizer, rows: list[dict]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v) for k, v in tok([r["a"] for r in rows], [r["b"] for r in rows]).items()}
 
@@ -159,13 +173,12 @@ def main() -> None:
     start = time.time()
     step, running = 0, None
     epoch = 0
+    lengths = [int(n) for n in tok([r["a"] for r in train], [r["b"] for r in train])["attention_mask"].sum(1)]
     while step < state["planned"]:
-        order = list(range(len(train)))
-        random.Random(args.seed + epoch).shuffle(order)
-        for s in range(0, len(order) - args.batch + 1, args.batch):
+        for batch_idx in _length_batches(lengths, args.batch, random.Random(args.seed + epoch)):
             if step >= state["planned"]:
                 break
-            chunk = [train[i] for i in order[s:s + args.batch]]
+            chunk = [train[i] for i in batch_idx]
             enc = _tensors(tok, chunk)
             labels = torch.tensor([float(r["label"]) for r in chunk]).unsqueeze(1)
             for g in opt.param_groups:
