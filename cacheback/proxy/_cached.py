@@ -28,6 +28,7 @@ from .._clients import (
     Plan,
 )
 from ..pricing import usage_tokens
+from ._admin import count_tenant
 from ._controls import ControlError, Controls, parse_controls
 from ._forward import UpstreamUnreachable, post_upstream
 from ._http1 import UpstreamError, UpstreamResponse
@@ -90,6 +91,7 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
     if plan.query is None:
         return await _relay(request, state, api, raw, body, None, controls, plan.reason)
     served = await _answer(state, access, plan, body)
+    count_tenant(state, namespace, served is not None)
     if served is not None:
         return _answer_hit(state, api, access.dialect, served, body, started)
     return await _relay(request, state, api, raw, body, (access, plan), controls, None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from .._errors import ConfigurationError
@@ -38,6 +38,7 @@ class ProxyConfig:
     upstream_timeout: float = 600.0
     log_level: str = "info"
     metrics_dir: str = ""
+    admin_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.namespace_by not in NAMESPACE_MODES:
@@ -56,6 +57,8 @@ class ProxyConfig:
             if not url.startswith(("http://", "https://")):
                 raise ConfigurationError(f"{name} must be an http(s) URL, not {url!r}")
             object.__setattr__(self, name, url.rstrip("/"))
+        if self.admin_token and len(self.admin_token) < 16:
+            raise ConfigurationError("admin_token must be at least 16 characters")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ProxyConfig:
@@ -66,6 +69,8 @@ class ProxyConfig:
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
                 values[f.name] = _parse(f.name, raw)
+        if "admin_token" not in values and env.get("CACHEBACK_ADMIN_TOKEN"):
+            values["admin_token"] = env["CACHEBACK_ADMIN_TOKEN"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

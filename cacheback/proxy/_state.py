@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import httpx
 
@@ -15,7 +17,10 @@ from ._share import SharedMetrics
 from ._tenant import Tenants, load_salt
 from ._upstream import Upstream
 
-__all__ = ["ProxyState"]
+__all__ = ["ProxyState", "attached"]
+
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -31,6 +36,7 @@ class ProxyState:
     policy: CachePolicy = field(default_factory=CachePolicy)
     owns_cache: bool = True
     started: float = field(default_factory=time.time)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, config: ProxyConfig, *, cache: SemanticCache | None = None,
@@ -62,3 +68,12 @@ class ProxyState:
             self.cache.close()
         else:
             self.cache.flush()
+
+
+def attached(state: ProxyState, name: str, factory: Callable[[], _T]) -> _T:
+    """The object a feature module keeps on ``state`` under ``name``, made on first use, so
+    features such as the dashboard add state without widening ``ProxyState``."""
+    value = state.extras.get(name)
+    if value is None:
+        value = state.extras.setdefault(name, factory())
+    return value  # type: ignore[no-any-return]
