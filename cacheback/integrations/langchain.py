@@ -29,7 +29,8 @@ from ..cache import SemanticCache
 __all__ = ["CachebackCache"]
 
 _log = logging.getLogger(__name__)
-_ALLOWED = [Generation, GenerationChunk, ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
+_ALLOWED: list[type[Any]] = [Generation, GenerationChunk, ChatGeneration, ChatGenerationChunk,
+                             AIMessage, AIMessageChunk]
 
 
 def _revive(payload: str) -> Any:
