@@ -11,7 +11,7 @@ from ._report import MISS, DemoReport
 
 __all__ = ["hit_rate_chart_svg", "latency_chart_svg", "windows"]
 
-_W, _H, _PAD = 640, 260, 48
+_W, _H, _PAD = 640, 260, 60
 _COLORS = {"all hits": "#222", "exact": "#2f7de1", "semantic": "#19a974", "ceag": "#9b51e0",
            "hits": "#27ae60", "misses": "#c0392b"}
 
@@ -49,7 +49,7 @@ def _chart(label: str, series: dict[str, list[float | None]], top: float, bottom
         if points:
             parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}"/>')
         parts.append(f'<text x="{right}" y="{_PAD - 24 + 16 * i}" text-anchor="end" '
-                     f'fill="{color}">{name}</text>')
+                     f'style="fill:{color}">{name}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -84,7 +84,7 @@ def latency_chart_svg(report: DemoReport) -> str:
     high = 10 ** math.ceil(math.log10(max(max(values, default=1.0), low * 10)))
     ticks, tick = [], low
     while tick <= high:
-        ticks.append((tick, f"{tick:g} ms"))
+        ticks.append((tick, f"{tick / 1000:g} s" if tick >= 1000 else f"{tick:g} ms"))
         tick *= 10
     return _chart("median latency of hits and misses over the stream", series, high, low, ticks, "log",
                   len(outcomes))

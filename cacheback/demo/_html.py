@@ -54,8 +54,8 @@ def cost_chart_svg(report: DemoReport) -> str:
         f'<text x="{_PAD}" y="{bottom + 20}">0</text>',
         _polyline(without, top, "without"),
         _polyline(with_cache, top, "with"),
-        f'<text x="{right}" y="{_PAD + 4}" text-anchor="end" fill="#c0392b">without cache</text>',
-        f'<text x="{right}" y="{_PAD + 22}" text-anchor="end" fill="#27ae60">with cacheback</text>',
+        f'<text x="{right}" y="{_PAD + 4}" text-anchor="end" style="fill:#c0392b">without cache</text>',
+        f'<text x="{right}" y="{_PAD + 22}" text-anchor="end" style="fill:#27ae60">with cacheback</text>',
         "</svg>",
     ])
 
