@@ -1,10 +1,12 @@
-"""``--out report.html``: the demo summary as one self-contained page with an inline SVG chart."""
+"""``--out report.html``: the demo summary as one self-contained page with inline SVG charts
+(spend, hit rate by tier and latency over the stream)."""
 
 from __future__ import annotations
 
 from html import escape
 from pathlib import Path
 
+from ._charts import hit_rate_chart_svg, latency_chart_svg
 from ._render import Table, money_table, summary_lines, tier_table, title
 from ._report import DemoReport
 
@@ -52,8 +54,8 @@ def cost_chart_svg(report: DemoReport) -> str:
         f'<text x="{_PAD}" y="{bottom + 20}">0</text>',
         _polyline(without, top, "without"),
         _polyline(with_cache, top, "with"),
-        f'<text x="{right}" y="{_PAD + 4}" text-anchor="end" fill="#c0392b">without cache</text>',
-        f'<text x="{right}" y="{_PAD + 22}" text-anchor="end" fill="#27ae60">with cacheback</text>',
+        f'<text x="{right}" y="{_PAD + 4}" text-anchor="end" style="fill:#c0392b">without cache</text>',
+        f'<text x="{right}" y="{_PAD + 22}" text-anchor="end" style="fill:#27ae60">with cacheback</text>',
         "</svg>",
     ])
 
@@ -66,6 +68,8 @@ def render_html(report: DemoReport) -> str:
         f"<title>cacheback demo report</title><style>{_STYLE}</style></head><body>"
         f"<h1>cacheback demo</h1><p>{escape(title(report))}</p>"
         f"<h2>Spend over the stream</h2>{cost_chart_svg(report)}"
+        f"<h2>Hit rate over the stream, by tier</h2>{hit_rate_chart_svg(report)}"
+        f"<h2>Latency over the stream (median per window)</h2>{latency_chart_svg(report)}"
         f"<h2>Tokens and dollars</h2>{_html_table(money_table(report))}"
         f"<h2>Who answered, how fast</h2>{_html_table(tier_table(report))}"
         f"{paragraphs}<p><small>Questions: {escape(report.source)}</small></p></body></html>\n"

@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(default {defaults.body_idle_timeout:g})")
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"),
                         help=f"log level (default {defaults.log_level})")
+    parser.add_argument("--admin-token",
+                        help="token (16+ characters) that unlocks /admin/* and the "
+                             "upstream URLs in /stats (also CACHEBACK_ADMIN_TOKEN); without it the "
+                             "admin routes are off")
     return parser
 
 

@@ -14,9 +14,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..cache import SemanticCache
+from ._admin import admin_routes
 from ._audio import audio_route
 from ._cached import cached_route
 from ._config import ProxyConfig
+from ._dashboard import dashboard_routes
 from ._forward import forward
 from ._limits import BodyLimit
 from ._observe import healthz, metrics, stats
@@ -61,6 +63,8 @@ def create_app(config: ProxyConfig | None = None, *, cache: SemanticCache | None
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
+        *admin_routes(),
+        *dashboard_routes(),
         Route("/v1/{path:path}", _passthrough, methods=_ALL_METHODS),
     ]
     return Starlette(routes=routes, lifespan=lifespan,

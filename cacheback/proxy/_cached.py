@@ -31,6 +31,7 @@ from .._clients import (
 from .._clients._flight import flight_key
 from .._clients._request_parts import request_parts, with_request_parts
 from ..pricing import usage_tokens
+from ._admin import count_tenant
 from ._controls import ControlError, Controls, parse_controls
 from ._forward import UpstreamUnreachable, post_upstream
 from ._http1 import UpstreamError, UpstreamResponse
@@ -110,6 +111,7 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
         if await state.flights.follow(flight):
             state.metrics.inc("cacheback_proxy_coalesced_total", api=api)
             served = await _answer(state, access, plan, body)
+    count_tenant(state, namespace, served is not None)
     if served is not None:
         return _answer_hit(state, api, access.dialect, served, body, started)
     flight = flight_key(namespace, plan) if controls.store else None

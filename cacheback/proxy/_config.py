@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from .._errors import ConfigurationError
@@ -44,6 +44,7 @@ class ProxyConfig:
     pii: str = "bypass"
     header_timeout: float = 10.0
     body_idle_timeout: float = 30.0
+    admin_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.namespace_by not in NAMESPACE_MODES:
@@ -69,6 +70,8 @@ class ProxyConfig:
             if not url.startswith(("http://", "https://")):
                 raise ConfigurationError(f"{name} must be an http(s) URL, not {url!r}")
             object.__setattr__(self, name, url.rstrip("/"))
+        if self.admin_token and len(self.admin_token) < 16:
+            raise ConfigurationError("admin_token must be at least 16 characters")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ProxyConfig:
@@ -79,6 +82,8 @@ class ProxyConfig:
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
                 values[f.name] = _parse(f.name, raw)
+        if "admin_token" not in values and env.get("CACHEBACK_ADMIN_TOKEN"):
+            values["admin_token"] = env["CACHEBACK_ADMIN_TOKEN"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

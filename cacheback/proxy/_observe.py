@@ -9,6 +9,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from ._admin import is_admin
 from ._metrics import Snapshot, render
 from ._state import ProxyState
 
@@ -82,17 +83,22 @@ def summarise(snapshot: Snapshot) -> dict[str, Any]:
 
 
 async def stats(request: Request) -> Response:
-    """Proxy counters (all workers) and the cache's own statistics (this worker's view)."""
+    """Proxy counters (all workers) and the cache's own statistics (this worker's view); the
+    upstream URLs only for a request with the admin token (see ``_admin``)."""
     state = _state(request)
     snapshot, workers = await _collect(state)
     config = state.config
+    cache = await _cache_stats(state)
+    shown = {"namespace_by": config.namespace_by, "semantic": config.semantic, "workers": config.workers,
+             "pii": config.pii}
+    if is_admin(request):
+        shown.update(upstream_openai=config.upstream_openai, upstream_anthropic=config.upstream_anthropic)
+    else:
+        cache.pop("path", None)
     return JSONResponse({
         **summarise(snapshot),
         "workers_reporting": workers,
         "uptime_seconds": round(time.time() - state.started, 3),
-        "config": {"namespace_by": config.namespace_by, "semantic": config.semantic,
-                   "workers": config.workers, "pii": config.pii,
-                   "upstream_openai": config.upstream_openai,
-                   "upstream_anthropic": config.upstream_anthropic},
-        "cache": await _cache_stats(state),
+        "config": shown,
+        "cache": cache,
     })

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import httpx
 
@@ -17,7 +19,10 @@ from ._share import SharedMetrics
 from ._tenant import Tenants, load_salt
 from ._upstream import Upstream
 
-__all__ = ["ProxyState"]
+__all__ = ["ProxyState", "attached"]
+
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -34,6 +39,7 @@ class ProxyState:
     owns_cache: bool = True
     started: float = field(default_factory=time.time)
     flights: AsyncFlights = field(default_factory=AsyncFlights)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, config: ProxyConfig, *, cache: SemanticCache | None = None,
@@ -81,3 +87,10 @@ def _warm_up(cache: SemanticCache) -> None:
     except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
         logging.getLogger("cacheback.proxy").warning("cacheback-proxy: model warm-up failed: %r", exc)
 
+def attached(state: ProxyState, name: str, factory: Callable[[], _T]) -> _T:
+    """The object a feature module keeps on ``state`` under ``name``, made on first use, so
+    features such as the dashboard add state without widening ``ProxyState``."""
+    value = state.extras.get(name)
+    if value is None:
+        value = state.extras.setdefault(name, factory())
+    return value  # type: ignore[no-any-return]

@@ -62,9 +62,12 @@ def test_text_table_states_money_tiers_and_the_daily_sum() -> None:
     assert "1 exact repeats, 2 reworded repeats, 0 paraphrases, 1 new questions" in text
 
 
-def test_html_is_self_contained_with_a_chart(tmp_path: Path) -> None:
+def test_html_is_self_contained_with_its_charts(tmp_path: Path) -> None:
     page = render_html(_report())
-    assert page.count("<svg") == 1 and page.count("<polyline") == 2
+    assert page.count("<svg") == 3
+    assert 'aria-label="hit rate by tier over the stream"' in page
+    assert 'aria-label="median latency of hits and misses over the stream"' in page
+    assert page.count("<polyline") >= 2 + 3 + 2, "spend (2), hit rate (all + tiers), latency (2)"
     assert "<script" not in page and "src=" not in page and "href=" not in page
     write_html(_report(), tmp_path / "r.html")
     assert (tmp_path / "r.html").read_text("utf-8") == page
@@ -104,3 +107,18 @@ def test_progress_bar_on_a_terminal_redraws_in_place() -> None:
     for done in range(1, 5):
         bar.update(done, 0)
     assert term.text.count("\r") == 4 and term.text.endswith("4/4  hits 0%\n")
+
+
+def test_hit_rate_and_latency_charts_follow_the_stream() -> None:
+    from cacheback.demo._charts import hit_rate_chart_svg, latency_chart_svg, windows
+
+    assert [len(w) for w in windows(100)] == [3] * 33 + [1]
+    assert [list(w) for w in windows(3)] == [[0], [1], [2]]
+    report = _report()
+    rates = hit_rate_chart_svg(report)
+    # one query per window: "all hits" is exactly 0 or 1 per point, so its y values are the axis ends
+    all_hits = rates.split('stroke="#222"')[1].split('points="')[1].split('"')[0]
+    ys = {p.split(",")[1] for p in all_hits.split()}
+    assert ys <= {"200.0", "60.0"} and len(ys) == 2
+    latency = latency_chart_svg(report)
+    assert latency.count("<polyline") == 2 and " ms</text>" in latency
