@@ -14,15 +14,14 @@ import pytest
 from cacheback import SemanticCache, VerifierError
 from cacheback.cli._doctor import run_checks
 from cacheback.match._verified import (
-    VERIFIED_MODEL_PATH,
     VerifiedMatcher,
+    VerifiedModel,
     build_verified,
     fallback_budget,
 )
 from cacheback.verify import DEFAULT_VERIFIER_JSON, VERIFIER_ENV_VAR, Verifier
 
-pytestmark = pytest.mark.skipif(not VERIFIED_MODEL_PATH.is_file(),
-                                reason="no combined model ships: the verifier is not used")
+STAND_IN = VerifiedModel.from_features(1.0)
 
 
 class Raising(Verifier):
@@ -53,7 +52,7 @@ def broken(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_a_broken_model_file_gives_the_stricter_matcher(broken: str, embedder: object) -> None:
-    with SemanticCache(":memory:", embedder=embedder, matcher=build_verified(0.05)) as cache:
+    with SemanticCache(":memory:", embedder=embedder, matcher=build_verified(0.05, STAND_IN)) as cache:
         assert isinstance(cache.matcher, VerifiedMatcher)
         assert cache.matcher.fallback.max_wrong_hit_rate == fallback_budget(0.05)
         cache.put("How do I reset my password?", "Settings > Security.")
@@ -69,7 +68,7 @@ def test_doctor_reports_the_broken_verifier(broken: str, tmp_path: Path) -> None
 
 
 def test_a_verifier_raising_at_run_time_falls_back(embedder: object) -> None:
-    matcher = VerifiedMatcher(0.05, verifier=Raising())
+    matcher = VerifiedMatcher(0.05, verifier=Raising(), model=STAND_IN)
     with SemanticCache(":memory:", embedder=embedder, matcher=matcher) as cache:
         cache.put("How do I reset my password?", "Settings > Security.")
         for _ in range(3):

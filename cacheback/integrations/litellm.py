@@ -47,13 +47,18 @@ class CachebackLiteLLMCache(BaseCache):  # type: ignore[misc]
         try:
             text = value if isinstance(value, str) else json.dumps(value, default=str)
             ttl = kwargs.get("ttl") or self._ttl
-            self.cache.put(str(key), text, namespace=self.namespace, ttl=float(ttl) if ttl else None)
+            # The key is LiteLLM's digest, so the PII policy reads the answer instead: one that
+            # holds personal data is not stored (unless the cache's PII mode is "off").
+            if self.cache.pii != "off" and self.cache.screen(text).action != "clean":
+                return
+            self.cache.put(str(key), text, namespace=self.namespace, pii="off",
+                           ttl=float(ttl) if ttl else None)
         except Exception as exc:  # noqa: BLE001 - a cache failure only loses this entry
             _log.warning("cacheback set_cache failed, answer not cached: %s", exc)
 
     def get_cache(self, key: str, **kwargs: Any) -> Any:
         try:
-            hit = self.cache.get(str(key), namespace=self.namespace, semantic=False)
+            hit = self.cache.get(str(key), namespace=self.namespace, semantic=False, pii="off")
             if hit is None:
                 return None
             try:

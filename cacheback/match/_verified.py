@@ -45,13 +45,13 @@ VERIFY_FLOOR = 0.5
 _NAMES = (*FEATURE_NAMES, "verifier")
 
 
-def build_verified(budget: float) -> VerifiedMatcher:
+def build_verified(budget: float, model: VerifiedModel | None = None) -> VerifiedMatcher:
     """The shipped two-stage matcher at ``budget`` (opt-in: ``SemanticCache(matcher=
     build_verified(0.02))``; the default decision is the feature-only matcher, see
     docs/matching.md for why). A verifier model that is missing or fails its checksum gives the
     stricter feature-only fallback, with the reason in ``status()``; a missing combined model
     raises ``ConfigurationError``."""
-    model = VerifiedModel.load()
+    model = model or VerifiedModel.load()
     fallback = CalibratedMatcher(fallback_budget(budget))
     try:
         verifier: Verifier = OnnxVerifier()  # $CACHEBACK_VERIFIER or the shipped json
@@ -84,6 +84,16 @@ class VerifiedModel:
     bias: float
     budgets: tuple[tuple[float, float], ...]
     info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_features(cls, verifier_weight: float = 1.0) -> VerifiedModel:
+        """The shipped feature model with a verifier weight added: a stand-in combined model
+        (tests, experiments); a fitted one comes from benchmarks/verifier_quality.py --fit."""
+        from ._model import load_default_model
+
+        base = load_default_model()
+        return cls((*base.weights, verifier_weight), base.bias, base.budgets,
+                   {"stand-in": "feature model + verifier weight"})
 
     @classmethod
     def load(cls, path: str | Path = VERIFIED_MODEL_PATH) -> VerifiedModel:

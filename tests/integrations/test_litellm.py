@@ -7,8 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import os
+
 import pytest
 
+# LiteLLM fetches a model price list from the network when imported; offline, use its copy.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 litellm = pytest.importorskip("litellm", reason="litellm is in the dev extra")
 
 from litellm.caching.caching import Cache  # noqa: E402
