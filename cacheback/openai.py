@@ -33,6 +33,7 @@ from ._clients import (
     open_access,
     openai_objects,
 )
+from ._clients._passthrough import SDKTwin, delegate
 from .providers import DEFAULT_TIMEOUT, AsyncOpenAIChat, OpenAIChat
 
 __all__ = [
@@ -47,10 +48,15 @@ __all__ = [
 
 
 class Chat:
-    """``client.chat``."""
+    """``client.chat``: ``completions`` cached, the rest the SDK's ``chat``."""
 
-    def __init__(self, completions: CreateResource | AsyncCreateResource) -> None:
+    def __init__(self, completions: CreateResource | AsyncCreateResource,
+                 sdk: SDKTwin | None = None) -> None:
         self.completions = completions
+        self._sdk = sdk
+
+    def __getattr__(self, name: str) -> Any:
+        return delegate(self._sdk, ("chat",), name, type(self).__name__)
 
 
 class CachedOpenAI(ClientLifecycle):
@@ -80,7 +86,14 @@ class CachedOpenAI(ClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        self.chat = Chat(CreateResource(SyncCachedCall(provider, access, openai_objects())))
+        sdk_args = dict(api_key=api_key, organization=organization, project=project,
+                        base_url=base_url, timeout=timeout, max_retries=max_retries,
+                        default_headers=default_headers, default_query=default_query,
+                        http_client=http_client)
+        self._sdk = SDKTwin("openai", "OpenAI", sdk_args)
+        self._init = dict(sdk_args, ttl=ttl, policy=policy)
+        self.chat = Chat(CreateResource(SyncCachedCall(provider, access, openai_objects()),
+                                        self._sdk, ("chat", "completions")), self._sdk)
 
 
 class AsyncCachedOpenAI(AsyncClientLifecycle):
@@ -103,4 +116,11 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        self.chat = Chat(AsyncCreateResource(AsyncCachedCall(provider, access, openai_objects())))
+        sdk_args = dict(api_key=api_key, organization=organization, project=project,
+                        base_url=base_url, timeout=timeout, max_retries=max_retries,
+                        default_headers=default_headers, default_query=default_query,
+                        http_client=http_client)
+        self._sdk = SDKTwin("openai", "AsyncOpenAI", sdk_args)
+        self._init = dict(sdk_args, ttl=ttl, policy=policy)
+        self.chat = Chat(AsyncCreateResource(AsyncCachedCall(provider, access, openai_objects()),
+                                             self._sdk, ("chat", "completions")), self._sdk)
