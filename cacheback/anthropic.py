@@ -33,7 +33,7 @@ from ._clients import (
     anthropic_objects,
     open_access,
 )
-from ._clients._passthrough import SDKTwin
+from ._clients._passthrough import attach_sdk
 from .providers import DEFAULT_TIMEOUT, AnthropicMessages, AsyncAnthropicMessages
 
 __all__ = [
@@ -69,11 +69,7 @@ class CachedAnthropic(ClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        sdk_args = dict(api_key=api_key, base_url=base_url, timeout=timeout,
-                        max_retries=max_retries, default_headers=default_headers,
-                        default_query=default_query, http_client=http_client)
-        self._sdk = SDKTwin("anthropic", "Anthropic", sdk_args)
-        self._init = dict(sdk_args, ttl=ttl, policy=policy)
+        attach_sdk(self, "anthropic", "Anthropic", locals())
         self.messages = CreateResource(SyncCachedCall(provider, access, anthropic_objects()),
                                        self._sdk, ("messages",))
 
@@ -97,10 +93,6 @@ class AsyncCachedAnthropic(AsyncClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        sdk_args = dict(api_key=api_key, base_url=base_url, timeout=timeout,
-                        max_retries=max_retries, default_headers=default_headers,
-                        default_query=default_query, http_client=http_client)
-        self._sdk = SDKTwin("anthropic", "AsyncAnthropic", sdk_args)
-        self._init = dict(sdk_args, ttl=ttl, policy=policy)
+        attach_sdk(self, "anthropic", "AsyncAnthropic", locals())
         self.messages = AsyncCreateResource(AsyncCachedCall(provider, access, anthropic_objects()),
                                             self._sdk, ("messages",))

@@ -33,7 +33,7 @@ from ._clients import (
     open_access,
     openai_objects,
 )
-from ._clients._passthrough import SDKTwin, delegate
+from ._clients._passthrough import SDKTwin, attach_sdk, delegate
 from .providers import DEFAULT_TIMEOUT, AsyncOpenAIChat, OpenAIChat
 
 __all__ = [
@@ -86,12 +86,7 @@ class CachedOpenAI(ClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        sdk_args = dict(api_key=api_key, organization=organization, project=project,
-                        base_url=base_url, timeout=timeout, max_retries=max_retries,
-                        default_headers=default_headers, default_query=default_query,
-                        http_client=http_client)
-        self._sdk = SDKTwin("openai", "OpenAI", sdk_args)
-        self._init = dict(sdk_args, ttl=ttl, policy=policy)
+        attach_sdk(self, "openai", "OpenAI", locals())
         self.chat = Chat(CreateResource(SyncCachedCall(provider, access, openai_objects()),
                                         self._sdk, ("chat", "completions")), self._sdk)
 
@@ -116,11 +111,6 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        sdk_args = dict(api_key=api_key, organization=organization, project=project,
-                        base_url=base_url, timeout=timeout, max_retries=max_retries,
-                        default_headers=default_headers, default_query=default_query,
-                        http_client=http_client)
-        self._sdk = SDKTwin("openai", "AsyncOpenAI", sdk_args)
-        self._init = dict(sdk_args, ttl=ttl, policy=policy)
+        attach_sdk(self, "openai", "AsyncOpenAI", locals())
         self.chat = Chat(AsyncCreateResource(AsyncCachedCall(provider, access, openai_objects()),
                                              self._sdk, ("chat", "completions")), self._sdk)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SDKTwin", "delegate"]
+__all__ = ["SDKTwin", "attach_sdk", "delegate"]
+
+_SDK_ARGS = ("api_key", "organization", "project", "base_url", "timeout", "max_retries",
+             "default_headers", "default_query", "http_client")
 
 
 class SDKTwin:
@@ -78,8 +81,12 @@ def delegate(twin: SDKTwin | None, path: tuple[str, ...], name: str,
     return getattr(target, name)
 
 
-def twin_factory(module: str, cls: str) -> Callable[..., SDKTwin]:
-    """A constructor of ``SDKTwin`` for one SDK client class."""
-    def make(**kwargs: Any) -> SDKTwin:
-        return SDKTwin(module, cls, kwargs)
-    return make
+def attach_sdk(client: Any, module: str, cls: str, arguments: Mapping[str, Any]) -> SDKTwin:
+    """Give a cached client its SDK twin, and remember its arguments for ``copy``.
+
+    ``arguments`` are the cached client's constructor arguments (its ``locals()``).
+    """
+    sdk_args = {name: arguments[name] for name in _SDK_ARGS if name in arguments}
+    client._sdk = SDKTwin(module, cls, sdk_args)
+    client._init = {**sdk_args, "ttl": arguments.get("ttl"), "policy": arguments.get("policy")}
+    return client._sdk
