@@ -33,6 +33,7 @@ from ._clients import (
     anthropic_objects,
     open_access,
 )
+from ._clients._passthrough import attach_sdk
 from .providers import DEFAULT_TIMEOUT, AnthropicMessages, AsyncAnthropicMessages
 
 __all__ = [
@@ -68,7 +69,9 @@ class CachedAnthropic(ClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        self.messages = CreateResource(SyncCachedCall(provider, access, anthropic_objects()))
+        attach_sdk(self, "anthropic", "Anthropic", locals())
+        self.messages = CreateResource(SyncCachedCall(provider, access, anthropic_objects()),
+                                       self._sdk, ("messages",))
 
 
 class AsyncCachedAnthropic(AsyncClientLifecycle):
@@ -90,4 +93,6 @@ class AsyncCachedAnthropic(AsyncClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        self.messages = AsyncCreateResource(AsyncCachedCall(provider, access, anthropic_objects()))
+        attach_sdk(self, "anthropic", "AsyncAnthropic", locals())
+        self.messages = AsyncCreateResource(AsyncCachedCall(provider, access, anthropic_objects()),
+                                            self._sdk, ("messages",))

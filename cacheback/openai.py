@@ -35,6 +35,7 @@ from ._clients import (
     openai_objects,
 )
 from ._clients._audio import AudioCache, CachedAudio
+from ._clients._passthrough import SDKTwin, attach_sdk, delegate
 from .providers import DEFAULT_TIMEOUT, AsyncOpenAIChat, OpenAIChat
 
 __all__ = [
@@ -49,10 +50,15 @@ __all__ = [
 
 
 class Chat:
-    """``client.chat``."""
+    """``client.chat``: ``completions`` cached, the rest the SDK's ``chat``."""
 
-    def __init__(self, completions: CreateResource | AsyncCreateResource) -> None:
+    def __init__(self, completions: CreateResource | AsyncCreateResource,
+                 sdk: SDKTwin | None = None) -> None:
         self.completions = completions
+        self._sdk = sdk
+
+    def __getattr__(self, name: str) -> Any:
+        return delegate(self._sdk, ("chat",), name, type(self).__name__)
 
 
 def _sdk_audio(client: Any, sdk_class: str, asynchronous: bool) -> CachedAudio:
@@ -99,7 +105,9 @@ class CachedOpenAI(ClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        self.chat = Chat(CreateResource(SyncCachedCall(provider, access, openai_objects())))
+        attach_sdk(self, "openai", "OpenAI", locals())
+        self.chat = Chat(CreateResource(SyncCachedCall(provider, access, openai_objects()),
+                                        self._sdk, ("chat", "completions")), self._sdk)
 
     @functools.cached_property
     def audio(self) -> CachedAudio:
@@ -127,7 +135,9 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
         super().__init__(provider, access, owned)
-        self.chat = Chat(AsyncCreateResource(AsyncCachedCall(provider, access, openai_objects())))
+        attach_sdk(self, "openai", "AsyncOpenAI", locals())
+        self.chat = Chat(AsyncCreateResource(AsyncCachedCall(provider, access, openai_objects()),
+                                             self._sdk, ("chat", "completions")), self._sdk)
 
     @functools.cached_property
     def audio(self) -> CachedAudio:

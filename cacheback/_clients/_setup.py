@@ -9,6 +9,7 @@ from .._errors import ConfigurationError
 from ..cache import SemanticCache
 from ._access import CacheAccess
 from ._dialects import Dialect
+from ._passthrough import SDKTwin, delegate
 from ._policy import CachePolicy
 
 __all__ = ["AsyncClientLifecycle", "CacheArg", "ClientLifecycle", "open_access"]
@@ -38,7 +39,14 @@ def open_access(dialect: Dialect, *, cache: CacheArg, namespace: str, ttl: float
 
 
 class _Lifecycle:
-    """What both client flavours expose besides their resources."""
+    """What both client flavours expose besides their resources.
+
+    Any other public attribute comes from the SDK twin (``_passthrough``); ``copy`` /
+    ``with_options`` give a cached client with the changed arguments, sharing this one's cache.
+    """
+
+    _sdk: SDKTwin | None = None
+    _init: dict[str, Any] = {}
 
     def __init__(self, provider: Any, access: CacheAccess, owns_cache: bool) -> None:
         self._provider = provider
@@ -49,6 +57,16 @@ class _Lifecycle:
         self.base_url: str = provider.settings.base_url
         #: SDK clients made on demand (``client.audio``), closed with this client.
         self._sdk_clients: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return delegate(self._sdk, (), name, type(self).__name__)
+
+    def copy(self, **overrides: Any) -> Any:
+        """A cached client with the same arguments except ``overrides``, on the same cache."""
+        return type(self)(**{**self._init, "cache": self.cache, "namespace": self.namespace,
+                             **overrides})
+
+    with_options = copy
 
     def stats(self) -> dict[str, Any]:
         """The cache's ``stats()``, plus the synthesis tier's counters and cost books if enabled."""
@@ -66,6 +84,8 @@ class ClientLifecycle(_Lifecycle):
         self._provider.close()
         for sdk in self._sdk_clients:
             sdk.close()
+        if self._sdk is not None and self._sdk.built is not None:
+            self._sdk.built.close()
         if self._owns_cache:
             self.cache.close()
 
@@ -84,6 +104,8 @@ class AsyncClientLifecycle(_Lifecycle):
         await self._provider.close()
         for sdk in self._sdk_clients:
             await sdk.close()
+        if self._sdk is not None and self._sdk.built is not None:
+            await self._sdk.built.close()
         if self._owns_cache:
             self.cache.close()
 
