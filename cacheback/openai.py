@@ -61,21 +61,12 @@ class Chat:
         return delegate(self._sdk, ("chat",), name, type(self).__name__)
 
 
-def _sdk_audio(client: Any, sdk_class: str, asynchronous: bool) -> CachedAudio:
-    """``client.audio`` through the official SDK, built from the cached client's settings, with
-    transcriptions and translations cached exactly (docs/media.md)."""
-    try:
-        import openai as sdk
-    except ImportError as exc:
-        raise AttributeError("client.audio needs the official openai package") from exc
-    settings = client._provider.settings
-    sdk_client = getattr(sdk, sdk_class)(
-        api_key=settings.api_key, base_url=settings.base_url, timeout=settings.timeout,
-        max_retries=settings.retry.max_retries, default_headers=dict(settings.default_headers),
-        default_query=dict(settings.default_query) or None)
-    client._sdk_clients.append(sdk_client)
+def _sdk_audio(client: Any, asynchronous: bool) -> CachedAudio:
+    """``client.audio`` through the official SDK client the cached client delegates to (built
+    from the same arguments, closed with it), with transcriptions and translations cached
+    exactly (docs/media.md). ``AttributeError`` without the ``openai`` package."""
     audio = AudioCache(client.cache, client.namespace, client._access.ttl)
-    return CachedAudio(sdk_client.audio, audio, asynchronous=asynchronous)
+    return CachedAudio(client._sdk.get().audio, audio, asynchronous=asynchronous)
 
 
 class CachedOpenAI(ClientLifecycle):
@@ -112,7 +103,7 @@ class CachedOpenAI(ClientLifecycle):
     @functools.cached_property
     def audio(self) -> CachedAudio:
         """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
-        return _sdk_audio(self, "OpenAI", asynchronous=False)
+        return _sdk_audio(self, asynchronous=False)
 
 
 class AsyncCachedOpenAI(AsyncClientLifecycle):
@@ -142,4 +133,4 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
     @functools.cached_property
     def audio(self) -> CachedAudio:
         """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
-        return _sdk_audio(self, "AsyncOpenAI", asynchronous=True)
+        return _sdk_audio(self, asynchronous=True)

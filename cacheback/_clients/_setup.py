@@ -55,8 +55,6 @@ class _Lifecycle:
         self.cache: SemanticCache = access.cache
         self.namespace = access.namespace
         self.base_url: str = provider.settings.base_url
-        #: SDK clients made on demand (``client.audio``), closed with this client.
-        self._sdk_clients: list[Any] = []
 
     def __getattr__(self, name: str) -> Any:
         return delegate(self._sdk, (), name, type(self).__name__)
@@ -82,8 +80,6 @@ class ClientLifecycle(_Lifecycle):
     def close(self) -> None:
         """Release the HTTP connections and, if this client opened it, the cache."""
         self._provider.close()
-        for sdk in self._sdk_clients:
-            sdk.close()
         if self._sdk is not None and self._sdk.built is not None:
             self._sdk.built.close()
         if self._owns_cache:
@@ -102,8 +98,6 @@ class AsyncClientLifecycle(_Lifecycle):
     async def close(self) -> None:
         """Release the HTTP connections and, if this client opened it, the cache."""
         await self._provider.close()
-        for sdk in self._sdk_clients:
-            await sdk.close()
         if self._sdk is not None and self._sdk.built is not None:
             await self._sdk.built.close()
         if self._owns_cache:
