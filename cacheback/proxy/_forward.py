@@ -65,6 +65,12 @@ async def open_upstream(upstream: Upstream, api: Api, request: Request,
     outgoing = upstream.http.build_request(request.method, url, headers=headers, content=content)
     try:
         return await upstream.http.send(outgoing, stream=True)
+    except httpx.LocalProtocolError as exc:
+        # The caller's request cannot be written as HTTP (a header value HTTP forbids): its
+        # error, not the upstream's.
+        metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
+        raise UpstreamUnreachable(error_response(
+            api, 400, f"cacheback-proxy cannot forward this request: {exc}")) from exc
     except httpx.TransportError as exc:
         raise _unreachable(api, type(exc).__name__, isinstance(exc, httpx.TimeoutException),
                            metrics) from exc
