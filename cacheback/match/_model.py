@@ -130,19 +130,7 @@ class MatchModel:
         Interpolated in log-budget between table rows; a budget below the table's smallest row
         gets that row's (strictest) threshold, one above its largest gets the loosest.
         """
-        budget = max_wrong_hit_rate
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < 1:
-            raise ConfigurationError(f"max_wrong_hit_rate must be in (0, 1), got {budget!r}")
-        rows = self.budgets
-        if budget <= rows[0][0]:
-            return rows[0][1]
-        if budget >= rows[-1][0]:
-            return rows[-1][1]
-        for (b0, t0), (b1, t1) in zip(rows, rows[1:]):
-            if b0 <= budget <= b1:
-                share = (math.log(budget) - math.log(b0)) / (math.log(b1) - math.log(b0))
-                return t0 + share * (t1 - t0)
-        return rows[-1][1]
+        return threshold_from_table(self.budgets, max_wrong_hit_rate)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -179,6 +167,22 @@ class MatchModel:
 
 
 _default: MatchModel | None = None
+
+
+def threshold_from_table(rows: Sequence[tuple[float, float]], budget: float) -> float:
+    """The threshold a budget table (budget -> threshold, sorted by budget) gives ``budget``:
+    interpolated in log-budget between rows, clamped to the table's ends."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < 1:
+        raise ConfigurationError(f"max_wrong_hit_rate must be in (0, 1), got {budget!r}")
+    if budget <= rows[0][0]:
+        return rows[0][1]
+    if budget >= rows[-1][0]:
+        return rows[-1][1]
+    for (b0, t0), (b1, t1) in zip(rows, rows[1:]):
+        if b0 <= budget <= b1:
+            share = (math.log(budget) - math.log(b0)) / (math.log(b1) - math.log(b0))
+            return t0 + share * (t1 - t0)
+    return rows[-1][1]
 
 
 def load_default_model() -> MatchModel:

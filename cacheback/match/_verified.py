@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from ..verify import OnnxVerifier, Verifier
 from ._base import Decision, Matcher
 from ._calibrated import CalibratedMatcher
 from ._features import FEATURE_NAMES, pair_features
+from ._model import threshold_from_table
 from ._text import profile
 
 __all__ = ["VERIFIED_MODEL_PATH", "VERIFY_FLOOR", "VERIFY_TOP", "VerifiedMatcher", "VerifiedModel",
@@ -112,18 +112,7 @@ class VerifiedModel:
 
     def threshold_for(self, budget: float) -> float:
         """The probability threshold for ``budget``, interpolated in log-budget."""
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < 1:
-            raise ConfigurationError(f"max_wrong_hit_rate must be in (0, 1), got {budget!r}")
-        rows = self.budgets
-        if budget <= rows[0][0]:
-            return rows[0][1]
-        if budget >= rows[-1][0]:
-            return rows[-1][1]
-        for (b0, t0), (b1, t1) in zip(rows, rows[1:]):
-            if b0 <= budget <= b1:
-                share = (math.log(budget) - math.log(b0)) / (math.log(b1) - math.log(b0))
-                return t0 + share * (t1 - t0)
-        return rows[-1][1]
+        return threshold_from_table(self.budgets, budget)
 
     def probabilities(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
         w = np.asarray(self.weights)
