@@ -11,6 +11,7 @@ import csv
 import json
 import random
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from bench_common import embed_cached, shared_data_dir
 
-__all__ = ["ALL_DATASETS", "DATASETS", "Stream", "load_stream", "shared_data_dir"]
+__all__ = ["ALL_DATASETS", "DATASETS", "RULE_SETS", "Stream", "load_stream", "shared_data_dir"]
 
 DATASETS = ("banking77", "clinc150", "bitext", "fow-cache", "gptcache-mock")
 _SEED = 20240611
@@ -182,6 +183,39 @@ def _pair_stream(name: str, file: str) -> Callable[[Path], Stream]:
     return load
 
 
+#: Rule-made pairs per rule (traps) and harmless rewrites per intent set (``rules-<set>``).
+RULE_TRAPS_PER_RULE = 200
+RULE_REPEATS = 400
+
+
+def _rule_stream(base: str) -> Callable[[Path], Stream]:
+    """Pairs made by general grammar rules (``training/traps.py``) from the *stored* questions of
+    an intent set: a trap (negation, another number or date, swapped or replaced names, a scope
+    word turned to its opposite) must miss, a harmless rewrite (case, punctuation, a greeting, a
+    contraction) should hit. Nothing in the rules is read off an evaluation set; a leave-one-out
+    run drops ``rules-X`` together with ``X``."""
+
+    def load(data: Path) -> Stream:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
+        from traps import make_repeats, make_traps
+
+        texts = _LOADERS[base](data).stored
+        rng = random.Random(f"{_SEED}-rules-{base}")
+        triples = make_traps(texts, rng, RULE_TRAPS_PER_RULE) + make_repeats(texts, rng, RULE_REPEATS)
+        return Stream(
+            name=f"rules-{base}",
+            stored=[a for a, _, _ in triples],
+            queries=[b for _, b, _ in triples],
+            stored_label=[str(n) for n in range(len(triples))],
+            query_label=[str(n) if rule == "repeat" else f"{n} (trap)"
+                         for n, (_, _, rule) in enumerate(triples)],
+            pairs_only=True,
+            category=[rule for _, _, rule in triples],
+        )
+
+    return load
+
+
 _LOADERS: dict[str, Callable[[Path], Stream]] = {
     "banking77": _banking77,
     "clinc150": _clinc150,
@@ -191,7 +225,10 @@ _LOADERS: dict[str, Callable[[Path], Stream]] = {
     "paws": _pair_stream("paws", "paws_wiki.jsonl"),
     "snli": _pair_stream("snli", "snli.jsonl"),
     "stsb": _pair_stream("stsb", "stsb.jsonl"),
+    **{f"rules-{base}": _rule_stream(base) for base in ("banking77", "clinc150", "bitext")},
 }
+#: The rule-made pair streams, and the data set each was made from.
+RULE_SETS = {f"rules-{base}": base for base in ("banking77", "clinc150", "bitext")}
 #: Every labelled set, for leave-one-data-set-out figures.
 ALL_DATASETS = (*DATASETS, "paws", "snli", "stsb")
 

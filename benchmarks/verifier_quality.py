@@ -13,8 +13,8 @@ compared at the same budgets:
 
     python benchmarks/verifier_quality.py --models /work/artifacts/verifier [--fit]
 
-``--fit`` also writes ``cacheback/match/data/verified.json``: the combined model fitted on all
-eight sets (stacked on the out-of-group scores) and its budget table.
+The verifier did not beat the features (docs/matching.md), so nothing here writes a shipped
+model for it; ``--fit-features`` writes the feature-only ``matcher.json``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import CACHE_DIR, markdown_table  # noqa: E402
-from match_data import ALL_DATASETS, load_stream  # noqa: E402
+from match_data import ALL_DATASETS, RULE_SETS, load_stream  # noqa: E402
 from match_eval import (  # noqa: E402
     BUDGETS,
     L2,
@@ -45,8 +45,14 @@ from match_eval import (  # noqa: E402
 
 from cacheback.match._features import FEATURE_NAMES, FEATURE_SIGNS  # noqa: E402
 from cacheback.match._fit import budget_thresholds, fit_logistic  # noqa: E402
-from cacheback.match._verified import VERIFIED_MODEL_PATH, VERIFY_FLOOR, VERIFY_TOP  # noqa: E402
-from cacheback.verify import OnnxVerifier  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+from verifier_onnx import OnnxVerifier  # noqa: E402
+
+#: The verified decision scores the most similar candidate (``VERIFY_TOP``) at or above cosine
+#: ``VERIFY_FLOOR``; no other candidate is served.
+VERIFY_TOP = 1
+VERIFY_FLOOR = 0.5
 
 GROUPS = {"banking77": "G1", "bitext": "G1", "clinc150": "G2", "gptcache-mock": "G2",
           "stsb": "G2", "fow-cache": "G3", "paws": "G3", "snli": "G3"}
@@ -119,12 +125,26 @@ def design(scored: list[Scored], with_verifier: bool) -> tuple[Rows, np.ndarray]
     return concat(parts), np.concatenate(masks)
 
 
+#: How much all rule-made pair sets together weigh in a fit, in data sets (``--rules-weight``).
+RULES_WEIGHT = [1.0]
+#: Whether the rule-made sets' own decisions help choose the budget thresholds (``--rules-in-table``).
+RULES_IN_TABLE = [False]
+
+
 def _weights(rows: Rows) -> np.ndarray:
+    """Each data set weighs the same; the rule-made sets share ``RULES_WEIGHT`` data sets' worth."""
     weight = np.empty(len(rows))
-    for name in np.unique(rows.dataset):
+    names = np.unique(rows.dataset)
+    rules = [n for n in names if n in RULE_SETS]
+    for name in names:
         mask = rows.dataset == name
-        weight[mask] = 1.0 / int(mask.sum())
+        weight[mask] = (RULES_WEIGHT[0] / len(rules) if name in RULE_SETS else 1.0) / int(mask.sum())
     return weight
+
+
+def _without(scored: dict[str, Scored], held: str) -> dict[str, Scored]:
+    """Every set but ``held`` and the rule-made pairs made from it."""
+    return {n: s for n, s in scored.items() if n != held and RULE_SETS.get(n) != held}
 
 
 def fit(rows: Rows, eligible: np.ndarray, with_verifier: bool) -> tuple[np.ndarray, float]:
@@ -171,7 +191,9 @@ def unseen_decisions(scored: dict[str, Scored], with_verifier: bool
     """Each set's decisions by a model fitted on the other sets only."""
     out = {}
     for held in scored:
-        train_rows, train_ok = design([s for n, s in scored.items() if n != held], with_verifier)
+        if held in RULE_SETS and not RULES_IN_TABLE[0]:
+            continue
+        train_rows, train_ok = design(list(_without(scored, held).values()), with_verifier)
         model = fit(train_rows, train_ok, with_verifier)
         rows, ok = design([scored[held]], with_verifier)
         out[held] = decide(rows, scores(rows, ok, model))
@@ -194,7 +216,9 @@ def leave_one_out(scored: dict[str, Scored], with_verifier: bool
     chooses neither the weights nor the thresholds)."""
     out = {}
     for held in scored:
-        others = {n: s for n, s in scored.items() if n != held}
+        if held in RULE_SETS:
+            continue
+        others = _without(scored, held)
         table = unseen_table(unseen_decisions(others, with_verifier))
         train_rows, train_ok = design(list(others.values()), with_verifier)
         model = fit(train_rows, train_ok, with_verifier)
@@ -267,7 +291,7 @@ def report(scored: dict[str, Scored], budget: float, features_only: bool = False
     results = {False: {**leave_one_out(scored, False), **never_seen(scored, outside, False)}}
     results[True] = results[False] if features_only else {
         **leave_one_out(scored, True), **never_seen(scored, outside, True)}
-    scored = {**scored, **outside}
+    scored = {n: s for n, s in {**scored, **outside}.items() if n not in RULE_SETS}
     table = []
     for name in scored:
         line: list[object] = [name]
@@ -325,19 +349,6 @@ def report(scored: dict[str, Scored], budget: float, features_only: bool = False
     return {"results": results}
 
 
-def fit_and_save(scored: dict[str, Scored], path: Path, info: dict[str, object]) -> None:
-    """The combined model on all sets (out-of-group verifier scores) and its budget table."""
-    rows, ok = design(list(scored.values()), True)
-    weights, bias = fit(rows, ok, True)
-    table = unseen_table(unseen_decisions(scored, True))
-    data = {"format": 1, "features": [*FEATURE_NAMES, "verifier"],
-            "weights": [round(float(w), 6) for w in weights], "bias": round(float(bias), 6),
-            "budgets": [[b, round(t, 6)] for b, t in table],
-            "verify_top": VERIFY_TOP, "verify_floor": VERIFY_FLOOR, "info": info}
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"\nwrote {path}: bias {bias:.3f}, verifier weight {weights[-1]:.3f}, table {table}")
-
-
 def fit_features_and_save(scored: dict[str, Scored], info: dict[str, object]) -> None:
     """Today's feature model refitted on every set, with the budget table read off the sets'
     leave-one-out decisions (so the budget holds on a set the model never saw), as the shipped
@@ -361,11 +372,14 @@ def main() -> None:
     parser.add_argument("--outside", nargs="*", default=[],
                         help="sets never fitted on: decided by the model of all --datasets")
     parser.add_argument("--budget", type=float, default=0.05)
-    parser.add_argument("--fit", action="store_true", help="write the shipped combined model")
     parser.add_argument("--fit-features", action="store_true",
                         help="write the shipped feature-only matcher.json (leave-one-out table)")
     parser.add_argument("--features-only", action="store_true",
                         help="no verifier: today's decision only (both column groups equal)")
+    parser.add_argument("--rules", action="store_true",
+                        help="fit on rule-made pairs too (rules-<set>; dropped with <set>)")
+    parser.add_argument("--rules-weight", type=float, default=1.0)
+    parser.add_argument("--rules-in-table", action="store_true")
     parser.add_argument("--model-for", default="",
                         help="use one model json for every set (a quick run, not honest)")
     args = parser.parse_args()
@@ -374,7 +388,10 @@ def main() -> None:
         else (lambda name: args.models / f"no_{GROUPS[name]}.json"))
     scored: dict[str, Scored] = {}
     outside: dict[str, Scored] = {}
-    for name in [*args.datasets, *args.outside]:
+    RULES_WEIGHT[0] = args.rules_weight
+    RULES_IN_TABLE[0] = args.rules_in_table
+    rules = [r for r, base in RULE_SETS.items() if base in args.datasets] if args.rules else []
+    for name in [*args.datasets, *rules, *args.outside]:
         prep = prepare(load_stream(name))
         if args.features_only:
             n = len(prep.rows)
@@ -390,11 +407,6 @@ def main() -> None:
         fit_features_and_save(scored, {
             "fitted_on": list(scored), "budget_table": "thresholds read off leave-one-data-set-out "
             "decisions (benchmarks/verifier_quality.py)"})
-    if args.fit:
-        fit_and_save(scored, VERIFIED_MODEL_PATH, {
-            "fitted_on": list(scored), "verifier_models": {
-                g: json.loads((args.models / f"no_{g}.json").read_text())["sha256"]
-                for g in ("G1", "G2", "G3")}})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from ._errors import (
     ModelNotFoundError,
     SchemaVersionError,
     StorageError,
-    VerifierError,
 )
 from ._types import Candidate, Hit
 from .cache import SemanticCache
@@ -36,6 +35,5 @@ __all__ = [
     "SchemaVersionError",
     "SemanticCache",
     "StorageError",
-    "VerifierError",
     "__version__",
 ]

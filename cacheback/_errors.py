@@ -11,8 +11,7 @@
     │   ├── DatabaseUnavailableError           the server is down, slow, read-only, or the pool is full
     │   ├── CorruptDatabaseError               the file is not a usable SQLite database
     │   └── SchemaVersionError                 written by a newer cacheback
-    ├── IndexFileError                         an ANN index file is truncated, stale or foreign
-    └── VerifierError                          the verifier model is missing, altered or failing
+    └── IndexFileError                         an ANN index file is truncated, stale or foreign
 
 Provider errors (upstream HTTP failures) live in :mod:`cacheback.providers` and mirror the SDKs.
 Only ``InvalidInputError`` and ``ConfigurationError`` ever reach a caller of ``SemanticCache``;
@@ -35,7 +34,6 @@ __all__ = [
     "ModelNotFoundError",
     "SchemaVersionError",
     "StorageError",
-    "VerifierError",
 ]
 
 
@@ -87,6 +85,3 @@ class SchemaVersionError(StorageError):
 class IndexFileError(CachebackError):
     """A saved ANN index cannot be used; the caller rebuilds it from SQLite."""
 
-
-class VerifierError(CachebackError):
-    """The verifier (cross-encoder) cannot be loaded or run; the matcher then decides without it."""

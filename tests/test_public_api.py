@@ -12,7 +12,7 @@ EXPECTED = {
     "DatabaseLockedError", "DatabaseUnavailableError", "EmbedderError", "Hit", "IndexFileError",
     "InvalidInputError",
     "ModelChecksumError", "ModelNotFoundError", "SchemaVersionError", "SemanticCache",
-    "StorageError", "VerifierError", "__version__",
+    "StorageError", "__version__",
 }
 
 

@@ -157,7 +157,7 @@ TRAP_RULES: dict[str, Callable[[str, random.Random], str | None]] = {
     "scope": change_scope,
 }
 
-_OPENERS = ("hi, ", "hey, ", "hello, ", "quick question: ", "excuse me, ", "")
+_OPENERS = ("hi, ", "hey, ", "hello, ", "excuse me, ", "")
 _CLOSERS = (", please", ", thanks", ", thank you", "")
 _CONTRACT = {"do not": "don't", "does not": "doesn't", "is not": "isn't", "can not": "can't",
              "i am": "i'm", "what is": "what's", "it is": "it's", "i have": "i've", "how is": "how's"}

@@ -23,7 +23,6 @@ from .._errors import (
     EmbedderError,
     SchemaVersionError,
     StorageError,
-    VerifierError,
 )
 from ..cache import SemanticCache
 from ..embed import (
@@ -106,35 +105,6 @@ def _check_model() -> tuple[list[Check], Embedder | None]:
               f"{loaded * 1e3:.0f} ms; then {elapsed * 1e3:.1f} ms a query)")
     checks.append(Check("ok", "model runs", timing))
     return checks, embedder
-
-
-_NO_VERIFIER = ("stricter matcher: the opt-in verified decision (build_verified) falls back to "
-                "the feature-only matcher at a fifth of its budget")
-
-
-def _check_verifier() -> list[Check]:
-    """The shipped verifier: its file, its sha256, one scored pair (the first call loads it)."""
-    from ..verify import OnnxVerifier, default_verifier_json
-
-    meta = default_verifier_json()
-    if not meta.is_file():
-        return [Check("ok", "verifier", "not installed: the feature-only matcher decides")]
-    try:
-        verifier = OnnxVerifier(meta)
-    except VerifierError as exc:
-        return [Check("fail", "verifier", str(exc), _NO_VERIFIER)]
-    try:
-        start = time.perf_counter()
-        verifier.score([("How do I reset my password?", "How can I reset my password?")])
-        loaded = time.perf_counter() - start
-        start = time.perf_counter()
-        verifier.score([("Where is my parcel?", "Where is my order?")])
-        elapsed = time.perf_counter() - start
-    except VerifierError as exc:
-        return [Check("fail", "verifier", str(exc), _NO_VERIFIER)]
-    return [Check("ok", "verifier", f"{meta.parent / verifier.meta['file']}: sha256 matches; "
-                  f"first pair with the load {loaded * 1e3:.0f} ms, then {elapsed * 1e3:.1f} ms "
-                  "a pair")]
 
 
 def _writable_parent(path: Path) -> bool:
@@ -256,7 +226,6 @@ def _check_cache(path: Path | str, embedder: Embedder | None, usable: int | None
 def run_checks(path: Path | str) -> list[Check]:
     """Every check, in order; later checks are skipped when what they need is broken."""
     checks, embedder = _check_model()
-    checks += _check_verifier()
     db_checks, storage = _check_database(path)
     checks += db_checks
     usable = None

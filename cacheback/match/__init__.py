@@ -3,7 +3,6 @@
 from ._base import Decision, Matcher, ThresholdMatcher
 from ._calibrated import DEFAULT_MAX_WRONG_HIT_RATE, CalibratedMatcher, build_matcher
 from ._model import DEFAULT_MODEL_PATH, MatchModel, load_default_model
-from ._verified import VerifiedMatcher, VerifiedModel, build_verified
 
 __all__ = [
     "DEFAULT_MAX_WRONG_HIT_RATE",
@@ -13,9 +12,6 @@ __all__ = [
     "MatchModel",
     "Matcher",
     "ThresholdMatcher",
-    "VerifiedMatcher",
-    "VerifiedModel",
-    "build_verified",
     "build_matcher",
     "load_default_model",
 ]

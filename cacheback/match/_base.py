@@ -36,7 +36,7 @@ class Matcher(ABC):
         return -1.0
 
     def status(self) -> dict[str, str] | None:
-        """Degraded modes of the matcher itself (a verifier that failed), for ``stats()``."""
+        """Degraded modes of the matcher itself (a second stage that failed), for ``stats()``."""
         return None
 
 

@@ -136,7 +136,7 @@ FALSE_ANTONYMS = frozenset(
 #: time and order, quantifiers, comparatives and superlatives) and the converse verb pairs of
 #: general dictionaries (add/remove, open/close, buy/sell...): no pair was read off the
 #: evaluation data. Checked both ways, on stems. Content-word opposites beyond these come from
-#: the prefix rule (un-, in-, dis-...) or are left to the verifier.
+#: the prefix rule (un-, in-, dis-...) or are not caught.
 ANTONYM_PAIRS = frozenset(
     tuple(p.split("/"))
     for p in """on/off in/out up/down over/under above/below before/after inside/outside

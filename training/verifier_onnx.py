@@ -1,11 +1,14 @@
-"""The shipped verifier: a 2-block cross-encoder from all-MiniLM-L6-v2, int8 ONNX, run by
-onnxruntime on one thread, its file checked against the sha256 in its json before it loads."""
+"""A trained verifier run as the package would have run it: the int8 ONNX cross-encoder on one
+onnxruntime thread, its file checked against the sha256 in its json before it loads.
+
+Evaluation-time only (``training/evaluate.py``, ``benchmarks/verifier_quality.py``): the verifier
+did not beat the feature-only matcher leave-one-data-set-out, so the package does not ship it
+(docs/matching.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,21 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import VerifierError
-from ._base import Verifier
+__all__ = ["OnnxVerifier", "VerifierError"]
 
-__all__ = ["DEFAULT_VERIFIER_JSON", "OnnxVerifier", "VERIFIER_ENV_VAR", "default_verifier_json"]
-
-DEFAULT_VERIFIER_JSON = Path(__file__).parent / "data" / "verifier.json"
-#: Points at another verifier description (its json; the model file beside it).
-VERIFIER_ENV_VAR = "CACHEBACK_VERIFIER"
+_TOKENIZER = Path(__file__).resolve().parents[1] / "cacheback" / "embed" / "data" / "tokenizer.json"
 
 
-def default_verifier_json() -> Path:
-    """``$CACHEBACK_VERIFIER`` if set, else the shipped ``verifier.json``."""
-    env = os.environ.get(VERIFIER_ENV_VAR)
-    return Path(env) if env else DEFAULT_VERIFIER_JSON
-_TOKENIZER = Path(__file__).resolve().parents[1] / "embed" / "data" / "tokenizer.json"
+class VerifierError(RuntimeError):
+    """The verifier model is missing, altered or failing."""
 
 
 def _sha256(path: Path) -> str:
@@ -38,7 +33,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class OnnxVerifier(Verifier):
+class OnnxVerifier:
     """A cross-encoder described by ``meta_path`` (json: file, sha256, max_length, inputs...).
 
     The json is read and the model's sha256 checked when the verifier is built (a missing or
@@ -47,9 +42,8 @@ class OnnxVerifier(Verifier):
     ``max_length`` tokens, with the tokenizer the embedder uses.
     """
 
-    def __init__(self, meta_path: str | Path | None = None, *, threads: int = 1,
-                 verify_checksum: bool = True) -> None:
-        meta_path = Path(meta_path) if meta_path is not None else default_verifier_json()
+    def __init__(self, meta_path: str | Path, *, threads: int = 1, verify_checksum: bool = True) -> None:
+        meta_path = Path(meta_path)
         try:
             self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
             self.model_path = meta_path.parent / str(self.meta["file"])
