@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pairs import PairTokenizer
 
 __all__ = ["OnnxVerifier", "VerifierError"]
 
-_TOKENIZER = Path(__file__).resolve().parents[1] / "cacheback" / "embed" / "data" / "tokenizer.json"
 
 
 class VerifierError(RuntimeError):
@@ -70,11 +70,8 @@ class OnnxVerifier:
             return
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
 
-            tokenizer = Tokenizer.from_file(str(_TOKENIZER))
-            tokenizer.enable_truncation(max_length=self.max_length, strategy="longest_first")
-            tokenizer.no_padding()
+            tokenizer = PairTokenizer(self.max_length)
             options = ort.SessionOptions()
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
@@ -88,15 +85,7 @@ class OnnxVerifier:
         """The model inputs of ``pairs``, padded to the longest."""
         with self._lock:
             self._load_locked()
-        encodings = self._tokenizer.encode_batch([(a, b) for a, b in pairs])
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for i, e in enumerate(encodings):
-            n = len(e.ids)
-            ids[i, :n], mask[i, :n], types[i, :n] = e.ids, 1, e.type_ids
-        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        return self._tokenizer([a for a, _ in pairs], [b for _, b in pairs])
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """One onnxruntime call per pair: the int8 products quantize their activations per
