@@ -34,6 +34,9 @@ TRAPS = ("context_swap", "detail_swap", "intent_flip")
 REPLY_FLOORS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
 FACT_FLOORS = (0.0, 0.3, 0.4, 0.5, 0.6)
 MIN_WORDS = (6, 8, 10, 12, 14)
+#: A standalone length no question reaches: every question with history gets the context check
+#: (the strictest setting, chosen before looking at any pair).
+ALWAYS_CHECKED = 10_000
 
 
 def shared_data_dir() -> Path:
@@ -260,7 +263,8 @@ def main() -> int:
     print_table("context check, 2-fold held out (tuned on the other half, both directions)",
                 {label: rates(outcome) for label, outcome in held_out.items()})
     loo: dict[str, list[tuple[str, bool]]] = {}
-    for label, grid in (("floors tuned", (policy.min_standalone_words,)), ("floors+length tuned", MIN_WORDS)):
+    for label, grid in (("floors tuned", (policy.min_standalone_words,)), ("floors+length tuned", MIN_WORDS),
+                        ("always checked", (ALWAYS_CHECKED,))):
         loo[label], chosen = leave_one_out(embedder, pairs, grid)
         kinds = sorted(set(chosen))
         print(f"leave-one-out, {label}: {len(kinds)} distinct settings chosen, e.g. {kinds[:3]}")
