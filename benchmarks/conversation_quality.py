@@ -3,8 +3,9 @@ false-hit rate per subtype, for the default (history in the scope) and the conve
 
 Each pair is a cache of its own: chat ``a`` is stored, chat ``b`` asks (and the reverse, since
 either side may come first). "context" counts the context check alone; "end to end" also needs
-the cache's matcher to accept the last user message. The held-out table tunes the two floors and
-the standalone length on one half of the pairs and scores the other half (2-fold).
+the cache's matcher to accept the last user message. The held-out tables tune the two floors (and
+the standalone length) on one half of the pairs and score the other half (2-fold), and on all
+pairs but one, scoring that one (leave one pair out).
 
     python benchmarks/conversation_quality.py
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import sys
 from collections import defaultdict
@@ -33,10 +35,11 @@ SHOULD_HIT = ("same_context_reworded", "irrelevant_history", "same_context_extra
 TRAPS = ("context_swap", "detail_swap", "intent_flip")
 REPLY_FLOORS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
 FACT_FLOORS = (0.0, 0.3, 0.4, 0.5, 0.6)
-MIN_WORDS = (6, 8, 10, 12, 14)
-#: A standalone length no question reaches: every question with history gets the context check
-#: (the strictest setting, chosen before looking at any pair).
-ALWAYS_CHECKED = 10_000
+#: The settings tuned on the other pairs: the floors alone under the default (no length rule:
+#: only a name makes a question standalone, the strictest setting, chosen before looking at any
+#: pair), the floors under the old 10-word rule, and the floors with the length tuned too.
+GRIDS: tuple[tuple[str, tuple[int | None, ...]], ...] = (
+    ("no length rule", (None,)), ("length 10", (10,)), ("length tuned", (6, 8, 10, 12, 14)))
 
 
 def shared_data_dir() -> Path:
@@ -170,11 +173,16 @@ def fold_of(pair: dict[str, Any]) -> int:
     return int(hashlib.sha256(pair["id"].encode("utf-8")).hexdigest(), 16) % 2
 
 
-def tune(embedder: Embedder, pairs: list[dict[str, Any]], min_words_grid: Sequence[int]
-         ) -> tuple[float, float, int]:
+def _strictness(min_words: int | None) -> float:
+    """Longer standalone lengths are stricter; no length rule is the strictest."""
+    return math.inf if min_words is None else float(min_words)
+
+
+def tune(embedder: Embedder, pairs: list[dict[str, Any]], min_words_grid: Sequence[int | None]
+         ) -> tuple[float, float, int | None]:
     """The setting with the best should-hit recall among those with no trap false hit on ``pairs``
     (context check alone, both directions); ties go to the strictest setting."""
-    best: tuple[tuple[int, float, float, int], tuple[float, float, int]] | None = None
+    best: tuple[tuple[int, float, float, float], tuple[float, float, int | None]] | None = None
     for min_words in min_words_grid:
         for reply_floor, fact_floor in itertools.product(REPLY_FLOORS, FACT_FLOORS):
             policy = ConversationPolicy(embedder, rules=ContextRules(reply_floor, fact_floor),
@@ -183,15 +191,15 @@ def tune(embedder: Embedder, pairs: list[dict[str, Any]], min_words_grid: Sequen
             if any(hit for subtype, hit in outcome if subtype in TRAPS):
                 continue
             recall = sum(hit for subtype, hit in outcome if subtype in SHOULD_HIT)
-            score = (recall, reply_floor, fact_floor, min_words)
+            score = (recall, reply_floor, fact_floor, _strictness(min_words))
             if best is None or score > best[0]:
                 best = (score, (reply_floor, fact_floor, min_words))
     assert best is not None, "no setting keeps the traps out"
     return best[1]
 
 
-def leave_one_out(embedder: Embedder, pairs: list[dict[str, Any]], min_words_grid: Sequence[int]
-                  ) -> tuple[list[tuple[str, bool]], list[tuple[float, float, int]]]:
+def leave_one_out(embedder: Embedder, pairs: list[dict[str, Any]], min_words_grid: Sequence[int | None]
+                  ) -> tuple[list[tuple[str, bool]], list[tuple[float, float, int | None]]]:
     """Leave-one-pair-out: for each pair, the setting :func:`tune` would choose on the other pairs,
     scored on the held-out pair (both directions, context check alone). Every setting's outcome
     is computed once, so this costs one grid pass."""
@@ -206,12 +214,13 @@ def leave_one_out(embedder: Embedder, pairs: list[dict[str, Any]], min_words_gri
     should = np.array([p["subtype"] in SHOULD_HIT for p, _, _ in runs])
     pair_of = np.array([p["id"] for p, _, _ in runs])
     result: list[tuple[str, bool]] = []
-    chosen: list[tuple[float, float, int]] = []
+    chosen: list[tuple[float, float, int | None]] = []
     for pair in pairs:
         held = pair_of == pair["id"]
         traps_ok = ~(outcome[:, ~held] & trap[~held]).any(axis=1)
         recall = (outcome[:, ~held] & should[~held]).sum(axis=1)
-        ranked = [((int(recall[n]), *settings[n]), n) for n in np.flatnonzero(traps_ok)]
+        ranked = [((int(recall[n]), *settings[n][:2], _strictness(settings[n][2])), n)
+                  for n in np.flatnonzero(traps_ok)]
         best = max(ranked)[1]
         chosen.append(settings[best])
         result += [(pair["subtype"], bool(hit)) for hit in outcome[best, held]]
@@ -235,7 +244,7 @@ def main() -> int:
         return rates((p["subtype"], context_accepts(policy, s, a)) for p, s, a in runs)
 
     columns = {
-        "default (a->b)": rates((p["subtype"], default_policy_hit(default_cache, s, a, f"d{i}"))
+        "history scope (a->b)": rates((p["subtype"], default_policy_hit(default_cache, s, a, f"d{i}"))
                                 for i, (p, s, a) in enumerate(forward)),
         "ctx check (a->b)": context_only(forward),
         "ctx check (b->a)": context_only(backward),
@@ -249,7 +258,7 @@ def main() -> int:
     print_table("per subtype (hits/total, rate)", columns)
 
     held_out: dict[str, list[tuple[str, bool]]] = {}
-    for label, grid in (("floors tuned", (policy.min_standalone_words,)), ("floors+length tuned", MIN_WORDS)):
+    for label, grid in GRIDS[:2]:
         held_out[label] = []
         for fold in (0, 1):
             train = [p for p in pairs if fold_of(p) != fold]
@@ -263,8 +272,7 @@ def main() -> int:
     print_table("context check, 2-fold held out (tuned on the other half, both directions)",
                 {label: rates(outcome) for label, outcome in held_out.items()})
     loo: dict[str, list[tuple[str, bool]]] = {}
-    for label, grid in (("floors tuned", (policy.min_standalone_words,)), ("floors+length tuned", MIN_WORDS),
-                        ("always checked", (ALWAYS_CHECKED,))):
+    for label, grid in GRIDS:
         loo[label], chosen = leave_one_out(embedder, pairs, grid)
         kinds = sorted(set(chosen))
         print(f"leave-one-out, {label}: {len(kinds)} distinct settings chosen, e.g. {kinds[:3]}")

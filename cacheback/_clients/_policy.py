@@ -29,8 +29,9 @@ class CachePolicy:
     ``max_semantic_temperature``: a request with an explicit ``temperature`` above it is served
     only from the exact tier (None: no limit). ``cache_truncated``: also store answers cut off by
     the token limit. ``cache_tool_calls``: store tool-call answers (served on exact matches only).
-    ``conversation_aware``: key chats by their last user message and compare the context a
-    follow-up was asked in, instead of scoping on every earlier turn (docs/ceag.md).
+    ``conversation_aware`` (on by default): key chats by their last user message and compare
+    the context a follow-up was asked in, instead of scoping on every earlier turn; False puts
+    every earlier turn in the exact-match scope (docs/ceag.md).
     ``synthesis``: a ``cacheback.ceag.SynthesisTier`` to try between a miss and the upstream
     call (off when None). ``media``: how questions with images or audio are keyed
     (``cacheback.media.MediaPolicy``; None: they bypass the cache). ``pii``: "bypass",
@@ -41,7 +42,7 @@ class CachePolicy:
     max_semantic_temperature: float | None = 0.0
     cache_truncated: bool = False
     cache_tool_calls: bool = True
-    conversation_aware: bool = False
+    conversation_aware: bool = True
     synthesis: SynthesisTier | None = None
     media: MediaPolicy | None = field(default_factory=MediaPolicy)
     pii: str | None = None

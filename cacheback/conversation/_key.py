@@ -116,7 +116,7 @@ class ConversationPolicy:
         embedder: Embedder | None,
         *,
         rules: ContextRules | None = None,
-        min_standalone_words: int = DEFAULT_MIN_STANDALONE_WORDS,
+        min_standalone_words: int | None = DEFAULT_MIN_STANDALONE_WORDS,
         max_turns: int = 64,
         vector_cache_size: int = 4096,
     ) -> None:

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pii", choices=("bypass", "redact", "off"),
                         help="requests with personal data: bypass the cache (default), key them "
                              "with placeholders (redact) or no scan (off); docs/pii.md")
+    parser.add_argument("--no-conversation-aware", dest="conversation_aware", action="store_const",
+                        const=False, help="put every earlier turn of a chat in the exact-match scope "
+                        "instead of comparing the context a follow-up was asked in (docs/ceag.md)")
     parser.add_argument("--ttl", type=float, help="default entry lifetime in seconds (default: none)")
     parser.add_argument("--upstream-timeout", type=float,
                         help=f"seconds to wait for the upstream (default {defaults.upstream_timeout:g})")

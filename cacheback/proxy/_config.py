@@ -42,6 +42,7 @@ class ProxyConfig:
     max_connections: int = 1024
     keep_alive: float = 5.0
     pii: str = "bypass"
+    conversation_aware: bool = True
     header_timeout: float = 10.0
     body_idle_timeout: float = 30.0
     admin_token: str = field(default="", repr=False)

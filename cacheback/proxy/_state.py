@@ -54,6 +54,7 @@ class ProxyState:
         return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path, cache.storage),
                                                                     config.namespace_by),
                    upstream=Upstream(config, transport), metrics=metrics,
+                   policy=CachePolicy(conversation_aware=config.conversation_aware),
                    shared=SharedMetrics(metrics, config.metrics_dir or None), owns_cache=owns_cache)
 
     def mirror_cache_faults(self) -> None:

@@ -55,6 +55,15 @@ def test_flags_map_onto_settings() -> None:
                                  semantic=False, ttl=60.0)
 
 
+def test_conversation_aware_keys_are_on_unless_turned_off() -> None:
+    assert ProxyConfig().conversation_aware
+    args = build_parser().parse_args(["--no-conversation-aware"])
+    config = ProxyConfig.from_env({}, **vars(args))
+    assert not config.conversation_aware
+    assert ProxyConfig.from_env(config.to_env()) == config
+    assert not ProxyConfig.from_env({"CACHEBACK_PROXY_CONVERSATION_AWARE": "off"}).conversation_aware
+
+
 def test_main_reports_bad_settings(monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("CACHEBACK_PROXY_WORKERS", "-2")
