@@ -1,7 +1,10 @@
 """Refit the match model and its wrong-hit budget table; writes ``cacheback/match/data/matcher.json``.
 
 Rows are (query, candidate) pairs from the shared development data (``../shared/data``, every
-data set weighing the same), optionally plus user judgements from caches' feedback tables:
+data set weighing the same), pairs made by general grammar rules from the intent sets' stored
+questions (``rules-*``: negations, other numbers, swapped names, opposite scope words, harmless
+rewrites; together one data set's weight, never choosing a budget threshold), optionally plus
+user judgements from caches' feedback tables:
 
     python benchmarks/fit_matcher.py                          # refit on the shared data
     python benchmarks/fit_matcher.py --feedback ~/.cache/cacheback/cache.db
@@ -15,7 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from match_data import DATASETS, load_stream, shared_data_dir
+from match_data import DATASETS, RULE_SETS, load_stream, shared_data_dir
 from match_eval import BUDGETS, FOLDS, L2, Rows, concat, feedback_rows, fit_model, rows_for
 
 from cacheback.match import DEFAULT_MODEL_PATH, MatchModel
@@ -23,9 +26,10 @@ from cacheback.match._features import FEATURE_NAMES
 from cacheback.storage import SQLiteStorage
 
 
-def dev_rows(datasets: tuple[str, ...] = DATASETS) -> Rows:
-    """The feature rows of every shared development data set."""
-    return concat(rows_for(load_stream(name)) for name in datasets)
+def dev_rows(datasets: tuple[str, ...] = DATASETS, rules: bool = True) -> Rows:
+    """The feature rows of every shared development data set (and the rule-made pairs)."""
+    names = [*datasets, *(r for r, base in RULE_SETS.items() if base in datasets and rules)]
+    return concat(rows_for(load_stream(name)) for name in names)
 
 
 def _feedback(paths: list[str]) -> Rows | None:
@@ -58,11 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--feedback", nargs="*", default=[], help="cache databases whose feedback to add")
     parser.add_argument("--l2", type=float, default=L2)
+    parser.add_argument("--no-rules", action="store_true", help="leave the rule-made pairs out")
     args = parser.parse_args(argv)
     if not shared_data_dir().is_dir():
         print(f"no shared data at {shared_data_dir()}", file=sys.stderr)
         return 1
-    rows = dev_rows()
+    rows = dev_rows(rules=not args.no_rules)
     extra = _feedback(args.feedback) if args.feedback else None
     if extra is not None:
         rows = concat([rows, extra])

@@ -197,17 +197,18 @@ def _rule_stream(base: str) -> Callable[[Path], Stream]:
 
     def load(data: Path) -> Stream:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-        from traps import make_repeats, make_traps
+        from traps import make_fronted, make_repeats, make_traps
 
         texts = _LOADERS[base](data).stored
         rng = random.Random(f"{_SEED}-rules-{base}")
-        triples = make_traps(texts, rng, RULE_TRAPS_PER_RULE) + make_repeats(texts, rng, RULE_REPEATS)
+        triples = (make_traps(texts, rng, RULE_TRAPS_PER_RULE) + make_repeats(texts, rng, RULE_REPEATS)
+                   + make_fronted(texts, rng, RULE_TRAPS_PER_RULE))
         return Stream(
             name=f"rules-{base}",
             stored=[a for a, _, _ in triples],
             queries=[b for _, b, _ in triples],
             stored_label=[str(n) for n in range(len(triples))],
-            query_label=[str(n) if rule == "repeat" else f"{n} (trap)"
+            query_label=[str(n) if rule in ("repeat", "fronted") else f"{n} (trap)"
                          for n, (_, _, rule) in enumerate(triples)],
             pairs_only=True,
             category=[rule for _, _, rule in triples],

@@ -186,13 +186,24 @@ def fold_of(rows: Rows, folds: int = FOLDS) -> np.ndarray:
 FEEDBACK_FULL_WEIGHT_AT = 300
 
 
+#: Rule-made pair sets (``match_data.RULE_SETS``) are named with this prefix; together they weigh
+#: as much as one data set, and they never choose a budget threshold (they are not traffic).
+RULES_PREFIX = "rules-"
+
+
 def _weights(rows: Rows) -> np.ndarray:
-    """Each data set weighs the same in the fit, whatever its size; feedback by its size."""
+    """Each data set weighs the same in the fit, whatever its size; feedback by its size; the
+    rule-made sets share one data set's weight."""
     weight = np.empty(len(rows))
-    for name in np.unique(rows.dataset):
+    names = [str(n) for n in np.unique(rows.dataset)]
+    rule_sets = max(sum(n.startswith(RULES_PREFIX) for n in names), 1)
+    for name in names:
         mask = rows.dataset == name
         size = int(mask.sum())
-        weight[mask] = 1.0 / (max(size, FEEDBACK_FULL_WEIGHT_AT) if name == "feedback" else size)
+        if name == "feedback":
+            weight[mask] = 1.0 / max(size, FEEDBACK_FULL_WEIGHT_AT)
+        else:
+            weight[mask] = (1.0 / rule_sets if name.startswith(RULES_PREFIX) else 1.0) / size
     return weight
 
 
@@ -248,7 +259,8 @@ def fit_model(
     weights, bias = _fit(rows, l2)
     held_out = cross_validated(rows, lambda r: _fit(r, l2), folds)
     d = decide(rows, held_out)
-    table = budget_thresholds(d["probability"], d["right"], d["dataset"], BUDGETS)
+    traffic = ~np.char.startswith(d["dataset"].astype(str), RULES_PREFIX)
+    table = budget_thresholds(d["probability"][traffic], d["right"][traffic], d["dataset"][traffic], BUDGETS)
     return MatchModel(
         weights=tuple(float(w) for w in weights),
         bias=bias,

@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 
-__all__ = ["TRAP_RULES", "SAME_RULES", "make_traps", "make_repeats"]
+__all__ = ["TRAP_RULES", "SAME_RULES", "make_fronted", "make_repeats", "make_traps"]
 
 _AUX = ("do", "does", "did", "is", "are", "was", "were", "can", "could", "will", "would",
         "should", "have", "has", "must", "may", "might")
@@ -150,11 +150,47 @@ def change_scope(text: str, rng: random.Random) -> str | None:
     return _join(toks)
 
 
+_FUNCTION_WORDS = frozenset(_AUX) | frozenset(_SUBJECTS) | frozenset(
+    "a an the my your our their his her its me him us them what which who whom whose when where why "
+    "how not no and or but if of to in on at for by with from as into about than then so".split())
+
+
+def swap_words(text: str, rng: random.Random) -> str | None:
+    """Two content words trade places ("the dog bit the man" -> "the man bit the dog"): the same
+    words in another order, which says who does what to whom."""
+    toks = _WORD.findall(text)
+    spots = [i for i, t in enumerate(toks) if t.isalpha() and len(t) >= 3 and t.lower() not in _FUNCTION_WORDS]
+    pairs = [(i, j) for i in spots for j in spots if j - i >= 2 and toks[i].lower() != toks[j].lower()]
+    if not pairs:
+        return None
+    i, j = rng.choice(pairs)
+    toks[i], toks[j] = _case(toks[j].lower(), toks[i]), _case(toks[i].lower(), toks[j])
+    return _join(toks)
+
+
+_FRONTABLE = ("on", "in", "at", "for", "with", "from", "during", "using", "via", "through")
+
+
+def front_phrase(text: str, rng: random.Random) -> str | None:
+    """A closing phrase of place, time or means moved to the front ("how do I pay with my card?"
+    -> "with my card, how do I pay?"): the same question in another word order."""
+    body = text.rstrip("?.! ")
+    end = text[len(body):].strip()
+    toks = _WORD.findall(body)
+    for start in range(max(1, len(toks) - 5), len(toks) - 1):
+        if toks[start].lower() in _FRONTABLE and all(t.isalnum() for t in toks[start:]):
+            phrase, rest = toks[start:], toks[:start]
+            return _join([phrase[0].capitalize(), *phrase[1:], ",", rest[0][:1].lower() + rest[0][1:],
+                          *rest[1:]]) + end
+    return None
+
+
 TRAP_RULES: dict[str, Callable[[str, random.Random], str | None]] = {
     "negation": negate,
     "number_date": change_number,
     "entity_swap": swap_entities,
     "scope": change_scope,
+    "word_swap": swap_words,
 }
 
 _OPENERS = ("hi, ", "hey, ", "hello, ", "excuse me, ", "")
@@ -206,6 +242,20 @@ def make_traps(texts: Sequence[str], rng: random.Random, per_rule: int) -> list[
                 made += 1
                 if made >= per_rule:
                     break
+    return out
+
+
+def make_fronted(texts: Sequence[str], rng: random.Random, count: int) -> list[tuple[str, str, str]]:
+    """Up to ``count`` (question, the same question with its closing phrase fronted, "fronted")."""
+    order = list(texts)
+    rng.shuffle(order)
+    out = []
+    for text in order:
+        new = front_phrase(text, rng)
+        if new and new.lower() != text.lower():
+            out.append((text, new, "fronted"))
+            if len(out) >= count:
+                break
     return out
 
 

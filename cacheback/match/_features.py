@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 
 from ._spelling import misspelled_pairs
 from ._text import TextProfile, stem
@@ -24,6 +25,7 @@ __all__ = [
     "has_antonym",
     "has_role_swap",
     "pair_features",
+    "reordering",
     "similarity_features",
 ]
 
@@ -53,6 +55,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "person_conflict",
     "scope_mismatch",
     "length_ratio",
+    "reordered",
 )
 
 #: The direction each feature may push the probability (+1 up, -1 down, 0 either), so that a
@@ -77,6 +80,7 @@ FEATURE_SIGNS: dict[str, int] = {
     "person_conflict": -1,
     "scope_mismatch": -1,
     "length_ratio": -1,
+    "reordered": -1,
 }
 
 #: The features that depend on the two similarities alone, first in :data:`FEATURE_NAMES`;
@@ -146,6 +150,50 @@ def has_role_swap(a: TextProfile, b: TextProfile) -> bool:
     return False
 
 
+#: Texts sharing less than this share of their words are compared by other features.
+REORDER_MIN_SHARED = 0.6
+#: Runs beyond the two a moved phrase leaves at which the reordering feature reaches 1.
+REORDER_MAX_EXTRA_RUNS = 3
+
+
+def reordering(a: TextProfile, b: TextProfile) -> float:
+    """How much two texts that share most of their words reorder them, beyond moving one phrase.
+
+    On the words both hold (as many times as both hold them), one text is cut into the fewest
+    runs that appear unbroken in the other. A phrase moved to the front or back ("on train
+    tickets, is there a discount for students?") leaves two runs and scores 0; two words or names
+    trading places ("flights from Berlin to Paris" for "from Paris to Berlin") leave three or
+    more, and order says who does what to whom. Scaled by the share of words shared; 0 when the
+    texts share less than :data:`REORDER_MIN_SHARED` of their words."""
+    if a.sequence == b.sequence or not a.sequence or not b.sequence:
+        return 0.0
+    common = Counter(a.sequence) & Counter(b.sequence)
+    total = common.total()
+    shared = 2 * total / (len(a.sequence) + len(b.sequence))
+    if total < 3 or shared < REORDER_MIN_SHARED:
+        return 0.0
+    seq_a, seq_b = _kept(a.sequence, common), _kept(b.sequence, common)
+    adjacent = Counter(zip(seq_a, seq_a[1:]))
+    runs = 1
+    for pair in zip(seq_b, seq_b[1:]):
+        if adjacent[pair] > 0:
+            adjacent[pair] -= 1
+        else:
+            runs += 1
+    return shared * min(max(runs - 2, 0), REORDER_MAX_EXTRA_RUNS) / REORDER_MAX_EXTRA_RUNS
+
+
+def _kept(sequence: tuple[str, ...], allowed: Counter[str]) -> list[str]:
+    """``sequence`` without the words (or the extra copies of words) the other text lacks."""
+    left = Counter(allowed)
+    out = []
+    for word in sequence:
+        if left[word] > 0:
+            left[word] -= 1
+            out.append(word)
+    return out
+
+
 def _unmentioned(entities: frozenset[str], other: TextProfile) -> int:
     """Names of one text that the other neither mentions nor misspells."""
     missing = entities - other.stems
@@ -208,4 +256,5 @@ def pair_features(query: TextProfile, stored: TextProfile, similarity: float, be
         _conflict(query.persons, stored.persons),
         1.0 if query.scope != stored.scope else 0.0,
         abs(math.log((query.length + 1) / (stored.length + 1))),
+        reordering(query, stored),
     ]

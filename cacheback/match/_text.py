@@ -80,7 +80,8 @@ class TextProfile:
 
     ``words`` are lower-cased tokens, ``content`` the stems of the non-stopwords, ``roles`` the
     (preposition, stem) pairs of role prepositions and their objects, ``negations`` the number of
-    negating words (parity decides whether the text is negated).
+    negating words (parity decides whether the text is negated), ``sequence`` every token's stem
+    in order (word order: the same words in another order may say something else).
     """
 
     words: frozenset[str]
@@ -95,6 +96,7 @@ class TextProfile:
     scope: frozenset[str]
     negations: int
     length: int
+    sequence: tuple[str, ...] = ()
 
 
 def _entities(text: str) -> set[str]:
@@ -185,4 +187,5 @@ def profile(text: str) -> TextProfile:
         scope=frozenset(t for t in tokens if t in SCOPE_WORDS),
         negations=sum(t in NEGATIONS for t in tokens) + sum(s in NEGATIVE_WORDS for s in stems),
         length=len(tokens),
+        sequence=tuple(stems),
     )

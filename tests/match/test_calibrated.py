@@ -25,6 +25,9 @@ from cacheback.match import _model as model_module
 from cacheback.match._model import logit
 
 TRAPS = [
+    ("Is Anna older than Maria?", "Is Maria older than Anna?"),
+    ("Can I transfer money from my savings to my checking account?",
+     "Can I transfer money from my checking to my savings account?"),
     ("Is ibuprofen safe to take with alcohol?", "Is ibuprofen unsafe to take with alcohol?"),
     ("Which items can be recycled?", "Which items can't be recycled?"),
     ("Can I open a Lifetime ISA at 39?", "Can I open a Lifetime ISA at 41?"),

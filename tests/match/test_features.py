@@ -13,6 +13,7 @@ from cacheback.match._features import (
     has_antonym,
     has_role_swap,
     pair_features,
+    reordering,
 )
 from cacheback.match._text import profile
 
@@ -136,3 +137,16 @@ def test_ranges_and_gates_cover_every_text_feature() -> None:
             if name in FEATURE_RANGES:
                 low, high = FEATURE_RANGES[name]
                 assert low <= value <= high, name
+
+
+def test_reordering_counts_swapped_words_not_a_moved_phrase() -> None:
+    def score(a: str, b: str) -> float:
+        return reordering(profile(a), profile(b))
+
+    assert score("flights from Paris to Berlin", "flights from Berlin to Paris") > 0.5
+    assert score("Is Anna older than Maria?", "Is Maria older than Anna?") > 0.0
+    assert score("Is there a discount for students on train tickets?",
+                 "On train tickets, is there a discount for students?") == 0.0
+    assert score("How do I reset my password?", "How do I reset my password?") == 0.0
+    assert score("How do I reset my password?", "Where can I find the nearest branch?") == 0.0
+    assert features("flights from Paris to Berlin", "flights from Berlin to Paris")["reordered"] > 0.5

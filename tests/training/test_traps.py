@@ -13,11 +13,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
 from traps import (  # noqa: E402
     change_number,
     change_scope,
+    front_phrase,
     make_repeats,
     make_traps,
     negate,
     repeat,
     swap_entities,
+    swap_words,
 )
 
 
@@ -79,3 +81,16 @@ def test_make_traps_respects_the_cap_and_never_returns_the_question(rng: random.
         per_rule[rule] = per_rule.get(rule, 0) + 1
     assert max(per_rule.values()) <= 2
     assert len(make_repeats(texts, rng, 3)) == 3
+
+
+def test_word_swaps_keep_the_words_and_change_their_order(rng: random.Random) -> None:
+    text = "Can I transfer money from savings to checking today?"
+    swapped = swap_words(text, rng)
+    assert swapped is not None and swapped != text
+    assert sorted(swapped.lower().rstrip("?").split()) == sorted(text.lower().rstrip("?").split())
+    assert swap_words("Why?", rng) is None
+
+
+def test_a_closing_phrase_moves_to_the_front(rng: random.Random) -> None:
+    assert front_phrase("How do I pay with my card?", rng) == "With my card, how do I pay?"
+    assert front_phrase("Where is my refund?", rng) is None
