@@ -159,7 +159,8 @@ def swap_words(text: str, rng: random.Random) -> str | None:
     """Two content words trade places ("the dog bit the man" -> "the man bit the dog"): the same
     words in another order, which says who does what to whom."""
     toks = _WORD.findall(text)
-    spots = [i for i, t in enumerate(toks) if t.isalpha() and len(t) >= 3 and t.lower() not in _FUNCTION_WORDS]
+    spots = [i for i, t in enumerate(toks)
+             if t.isalpha() and len(t) >= 3 and t.lower() not in _FUNCTION_WORDS]
     pairs = [(i, j) for i in spots for j in spots if j - i >= 2 and toks[i].lower() != toks[j].lower()]
     if not pairs:
         return None
