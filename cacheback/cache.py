@@ -486,12 +486,15 @@ class SemanticCache:
         metadata: dict[str, Any] | None = None,
         payload: Any = None,
         pii: str | Screening | None = None,
+        semantic: bool = True,
     ) -> int | None:
         """Store ``response`` as the answer to ``query``; returns the entry id, or ``None`` when
         the store was skipped (storage fault, oversize query, personal data: see ``screen``).
-        A same-key entry is replaced."""
+        A same-key entry is replaced. ``semantic=False`` stores for exact lookups only: the
+        query (a digest, say) is not embedded."""
         query, qhash = query_and_hash(query)
         response = validate_text(response, "response")
+        check_bool(semantic, "semantic")
         screening = pii if isinstance(pii, Screening) else self.screen(query, pii=pii)
         if screening.bypass:
             self._count("skipped.pii")
@@ -525,7 +528,7 @@ class SemanticCache:
         if storage is None:
             return None
         norm = normalise_query(query)
-        vector = self._embed(query)
+        vector = self._embed(query) if semantic else None
         now = self._clock()
         entry = NewEntry(
             namespace=namespace, scope_key=key, query_hash=qhash, norm_query=norm,

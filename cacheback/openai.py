@@ -35,8 +35,11 @@ from ._clients import (
     openai_objects,
 )
 from ._clients._audio import AudioCache, CachedAudio
+from ._clients._embedding_calls import AsyncCachedEmbeddings, CachedEmbeddings
+from ._clients._embeddings import EmbeddingCache, EmbeddingsRecord
 from ._clients._passthrough import SDKTwin, attach_sdk, delegate
-from .providers import DEFAULT_TIMEOUT, AsyncOpenAIChat, OpenAIChat
+from .providers import DEFAULT_TIMEOUT, ApiSpec, AsyncOpenAIChat, OpenAIChat
+from .providers.openai_embeddings import OpenAIEmbeddingsSpec
 
 __all__ = [
     "AsyncCachedOpenAI",
@@ -46,6 +49,7 @@ __all__ = [
     "CachedOpenAI",
     "CachedStream",
     "CallOptions",
+    "EmbeddingsRecord",
 ]
 
 
@@ -67,6 +71,21 @@ def _sdk_audio(client: Any, asynchronous: bool) -> CachedAudio:
     exactly (docs/media.md). ``AttributeError`` without the ``openai`` package."""
     audio = AudioCache(client.cache, client.namespace, client._access.ttl)
     return CachedAudio(client._sdk.get().audio, audio, asynchronous=asynchronous)
+
+
+def _embeddings(client: Any, spec: ApiSpec, asynchronous: bool
+                ) -> CachedEmbeddings | AsyncCachedEmbeddings:
+    """``client.embeddings``: ``create`` cached per input (docs/clients.md), over the chat
+    provider's settings and connections; the rest the SDK's."""
+    store = EmbeddingCache(client.cache, client.namespace, client._access.ttl)
+    resource = AsyncCachedEmbeddings if asynchronous else CachedEmbeddings
+    return resource(client._provider.sibling(spec), store, client._access.policy.pii,
+                    client._sdk)
+
+
+def _openai_embeddings_spec(client: Any) -> OpenAIEmbeddingsSpec:
+    chat = client._provider.spec
+    return OpenAIEmbeddingsSpec(chat.organization, chat.project)
 
 
 class CachedOpenAI(ClientLifecycle):
@@ -105,6 +124,11 @@ class CachedOpenAI(ClientLifecycle):
         """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
         return _sdk_audio(self, asynchronous=False)
 
+    @functools.cached_property
+    def embeddings(self) -> CachedEmbeddings:
+        """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
+        return _embeddings(self, _openai_embeddings_spec(self), asynchronous=False)
+
 
 class AsyncCachedOpenAI(AsyncClientLifecycle):
     """The asyncio twin of ``CachedOpenAI`` (``openai.AsyncOpenAI`` with the cache in front)."""
@@ -134,3 +158,8 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
     def audio(self) -> CachedAudio:
         """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
         return _sdk_audio(self, asynchronous=True)
+
+    @functools.cached_property
+    def embeddings(self) -> AsyncCachedEmbeddings:
+        """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
+        return _embeddings(self, _openai_embeddings_spec(self), asynchronous=True)

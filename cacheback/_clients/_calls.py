@@ -19,7 +19,7 @@ from ._flight import flight_key
 from ._objects import ObjectFactory, attach_record
 from ._policy import CachePolicy, Plan
 from ._record import CacheRecord
-from ._request_parts import request_parts, with_request_parts
+from ._request_parts import client_parts, with_request_parts
 from ._sdk_errors import raise_as_sdk
 from ._streams import AsyncCachedStream, CachedStream
 
@@ -43,11 +43,7 @@ class _CallBase:
         provider: Any = getattr(self, "provider", None)
         if provider is None or plan.query is None:
             return plan
-        settings = provider.settings
-        headers = {**provider.spec.headers(""), **dict(settings.default_headers),
-                   **dict(call.http.get("extra_headers") or {})}
-        query = {**dict(settings.default_query), **dict(call.http.get("extra_query") or {})}
-        return with_request_parts(plan, request_parts(headers, query))
+        return with_request_parts(plan, client_parts(provider, call.http))
 
     def _replay(self, response: dict[str, Any], body: dict[str, Any]) -> Iterator[Any]:
         for event in self.dialect.spec.replay(response, body):

@@ -99,6 +99,10 @@ class ApiSpec(ABC):
     def replay(self, response: dict[str, Any], request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """The exact event sequence the API would stream for ``response`` given ``request``."""
 
+    def url(self, settings: ClientSettings, body: Mapping[str, Any]) -> str:
+        """Where ``body`` is posted: the base URL and this endpoint's path."""
+        return settings.base_url + self.path
+
     def build_request(self, http: httpx.Client | httpx.AsyncClient, settings: ClientSettings,
                       body: Mapping[str, Any], *, extra_headers: Mapping[str, str] | None = None,
                       extra_query: Mapping[str, Any] | None = None,
@@ -110,7 +114,7 @@ class ApiSpec(ABC):
                    **(extra_headers or {})}
         params = {**settings.default_query, **(extra_query or {})}
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        return http.build_request("POST", settings.base_url + self.path, headers=headers,
+        return http.build_request("POST", self.url(settings, body), headers=headers,
                                   params=params or None, content=content,
                                   timeout=settings.timeout if timeout is USE_DEFAULT else timeout)
 

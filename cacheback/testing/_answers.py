@@ -58,6 +58,7 @@ class UpstreamRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     time: float
+    query: str = ""
 
     @property
     def stream(self) -> bool:

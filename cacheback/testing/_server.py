@@ -32,20 +32,36 @@ from ._answers import (
     error_body,
     openai_completion,
 )
+from ._embeddings import embeddings_answer
 from ._faults import Fault
 
 __all__ = ["FakeUpstream"]
 
 _ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
 _AUDIO_ROUTES = frozenset({"/v1/audio/transcriptions", "/v1/audio/translations"})
-_SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
+_EMBEDDINGS = "/embeddings"
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
 _REQUEST_ID_HEADER: dict[Api, str] = {"openai": "x-request-id", "anthropic": "request-id"}
 _MALFORMED = b'{"id": "truncated'
+
+
+def _route(path: str) -> tuple[Api | None, str]:
+    """(API, canonical path): ``/v1/...``, or an Azure deployment path
+    ``/openai/deployments/{d}/chat/completions`` / ``.../embeddings`` (as ``/v1/...``)."""
+    parts = path.split("/")
+    if len(parts) >= 5 and parts[1:3] == ["openai", "deployments"] and parts[3]:
+        tail = "/" + "/".join(parts[4:])
+        if tail in ("/chat/completions", _EMBEDDINGS):
+            return "openai", "/v1" + tail
+        return None, path
+    return ("openai", path) if path == "/v1" + _EMBEDDINGS else (_ROUTES.get(path), path)
 
 
 def _presented_key(api: Api, headers: Any) -> str:
     if api == "anthropic" and headers.get("x-api-key"):
         return str(headers["x-api-key"])
+    if api == "openai" and headers.get("api-key"):
+        return str(headers["api-key"])
     auth = str(headers.get("authorization") or "")
     return auth[7:] if auth.lower().startswith("bearer ") else ""
 
@@ -137,6 +153,9 @@ class FakeUpstream:
         self._spent = 0.0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        #: How ``float`` embeddings are written: "exact" (OpenAI's) or "short" (see _embeddings).
+        self.embedding_style = "exact"
+        self._embedded: collections.Counter[str | tuple[int, ...]] = collections.Counter()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -203,6 +222,11 @@ class FakeUpstream:
         with self._lock:
             return sum(1 for r in self._requests if api is None or r.api == api)
 
+    def embedded(self, item: str | list[int] | tuple[int, ...]) -> int:
+        """How many times ``item`` (a text or a token array) was embedded upstream."""
+        with self._lock:
+            return self._embedded[item if isinstance(item, str) else tuple(item)]
+
     @property
     def spent_usd(self) -> float:
         """What the successful calls would have cost at list prices (``cacheback.pricing``)."""
@@ -214,6 +238,7 @@ class FakeUpstream:
         with self._lock:
             self._faults.clear()
             self._requests.clear()
+            self._embedded.clear()
             self._spent = 0.0
 
     # -- serving -------------------------------------------------------------------------
@@ -233,10 +258,13 @@ class FakeUpstream:
             return self._serial
 
     def _serve(self, handler: _Handler) -> None:
-        path = handler.path.split("?", 1)[0]
-        api = _ROUTES.get(path)
+        path, _, query = handler.path.partition("?")
+        api, route = _route(path)
         length = int(handler.headers.get("content-length") or 0)
         raw = handler.rfile.read(length)
+        if path.startswith("/openai/") and "api-version=" not in query:
+            handler.send_json(404, {"error": {"code": "404", "message": "Resource not found"}})
+            return
         if path in _AUDIO_ROUTES:
             self._transcribe(handler, path, raw)
             return
@@ -252,7 +280,7 @@ class FakeUpstream:
             return
         headers = {k.lower(): ("<redacted>" if k.lower() in _SECRET_HEADERS else v)
                    for k, v in handler.headers.items()}
-        request = UpstreamRequest(api, path, body, headers, time.time())
+        request = UpstreamRequest(api, path, body, headers, time.time(), query)
         serial = self._record(request)
         request_id = {_REQUEST_ID_HEADER[api]: f"req_fake{serial:06d}"}
         key = _presented_key(api, handler.headers)
@@ -265,6 +293,9 @@ class FakeUpstream:
             payload = fault.body if fault.body is not None else error_body(
                 api, fault.status, f"injected {fault.status}")
             handler.send_json(fault.status, payload, {**request_id, **fault.headers})
+            return
+        if route.endswith(_EMBEDDINGS):
+            self._embed(handler, request, request_id)
             return
         response = self._answer(request, serial)
         if body.get("stream"):
@@ -299,6 +330,14 @@ class FakeUpstream:
             handler.wfile.write(data)
             return
         handler.send_json(200, {"text": text, "usage": {"type": "duration", "seconds": 2}})
+
+    def _embed(self, handler: _Handler, request: UpstreamRequest,
+               request_id: dict[str, str]) -> None:
+        """Deterministic vectors (``_embeddings``); each input embedded is counted."""
+        status, answer, inputs = embeddings_answer(request.body, self.embedding_style)
+        with self._lock:
+            self._embedded.update(inputs)
+        handler.send_json(status, answer, request_id)
 
     def _answer(self, request: UpstreamRequest, serial: int) -> dict[str, Any]:
         reply = self.responder(request)
