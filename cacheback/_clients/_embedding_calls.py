@@ -34,9 +34,12 @@ from ._sdk_errors import raise_as_sdk
 __all__ = ["AsyncCachedEmbeddings", "CachedEmbeddings"]
 
 
-def embedding_object(body: dict[str, Any], record: EmbeddingsRecord) -> Any:
+def embedding_object(call: Call, body: dict[str, Any], record: EmbeddingsRecord) -> Any:
     """``body`` as the SDK's ``CreateEmbeddingResponse`` (built as the SDK builds it: not
-    validated, so a base64 string stays a string), with the record attached."""
+    validated, so a base64 string stays a string, and decoded to floats when the call named
+    no ``encoding_format``), with the record attached."""
+    if call.body.get("encoding_format") is None:
+        body = sdk_floats(body)
     try:
         from openai.types import CreateEmbeddingResponse, Embedding
         from openai.types.create_embedding_response import Usage
@@ -65,7 +68,8 @@ class _EmbeddingsBase:
         call = split_call(kwargs)
         if call.options.bypass:
             return call, EmbeddingPlan(reason="bypass requested by the caller")
-        return call, plan_embeddings(call.body, client_parts(self._provider, call.http))
+        return call, plan_embeddings(self._sent(call.body),
+                                     client_parts(self._provider, call.http))
 
     @staticmethod
     def _sent(body: dict[str, Any]) -> dict[str, Any]:
@@ -78,13 +82,12 @@ class _EmbeddingsBase:
         if not plan.cacheable or not found or len(found) != len(set(plan.keys)):
             return None
         merged = hit_answer(plan, found, str(call.body.get("model")))
-        return embedding_object(merged.response, merged.record)
+        return embedding_object(call, merged.response, merged.record)
 
     def _bypassed(self, call: Call, reason: str | None, upstream: dict[str, Any]) -> Any:
         """An upstream answer returned as it is (with the SDK's float decoding)."""
-        body = upstream if call.body.get("encoding_format") is not None else sdk_floats(upstream)
         inputs = len(upstream.get("data") or ())
-        return embedding_object(body, EmbeddingsRecord("bypass", reason=reason,
+        return embedding_object(call, upstream, EmbeddingsRecord("bypass", reason=reason,
                                                        upstream_inputs=inputs))
 
 
@@ -114,7 +117,7 @@ class CachedEmbeddings(_EmbeddingsBase):
             return self._bypassed(call, _UNMERGEABLE, upstream)
         self._cache.store(plan, positions, merged.vectors, merged.model,
                           call.options.pii or self._pii, call.options.ttl)
-        return embedding_object(merged.response, merged.record)
+        return embedding_object(call, merged.response, merged.record)
 
     def _post(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         try:
@@ -146,7 +149,7 @@ class AsyncCachedEmbeddings(_EmbeddingsBase):
             return self._bypassed(call, _UNMERGEABLE, upstream)
         await asyncio.to_thread(self._cache.store, plan, positions, merged.vectors,
                                 merged.model, call.options.pii or self._pii, call.options.ttl)
-        return embedding_object(merged.response, merged.record)
+        return embedding_object(call, merged.response, merged.record)
 
     async def _post(self, body: dict[str, Any], call: Call) -> dict[str, Any]:
         try:

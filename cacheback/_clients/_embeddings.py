@@ -37,7 +37,6 @@ from ..providers.openai_embeddings import (
     FLOAT_STYLES,
     EmbeddingInput,
     Vector,
-    decode_vector,
     embedding_inputs,
     embeddings_response,
     render_vector,
@@ -260,16 +259,10 @@ def merge_answer(plan: EmbeddingPlan, found: Mapping[str, Found], positions: Seq
         return None
     model = str(upstream.get("model") or plan.scope.get("model") or "")
     fresh: dict[str, Any] = {}
-    items = []
     for item in upstream["data"]:
-        value = item["embedding"]
-        vector = vectors[item["index"]]
-        if isinstance(value, str) and plan.encoding_format == "float" and vector is not None:
-            value = render_vector(vector, "float")  # asked for base64 on the caller's behalf
-        fresh[plan.keys[positions[item["index"]]]] = value
-        items.append({**item, "embedding": value})
+        fresh[plan.keys[positions[item["index"]]]] = item["embedding"]
     if not found and len(positions) == len(plan.keys):
-        answer = {**upstream, "data": items}
+        answer = dict(upstream)
     else:
         rendered = [fresh[key] if key in fresh else render_vector(found[key].vector,
                                                                   plan.encoding_format)

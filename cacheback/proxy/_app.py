@@ -19,6 +19,7 @@ from ._audio import audio_route
 from ._cached import cached_route
 from ._config import ProxyConfig
 from ._dashboard import dashboard_routes
+from ._embeddings import embeddings_route
 from ._forward import forward
 from ._limits import BodyLimit
 from ._observe import healthz, metrics, stats
@@ -58,6 +59,7 @@ def create_app(config: ProxyConfig | None = None, *, cache: SemanticCache | None
     routes = [
         Route("/v1/chat/completions", cached_route("openai"), methods=["POST"]),
         Route("/v1/messages", cached_route("anthropic"), methods=["POST"]),
+        Route("/v1/embeddings", embeddings_route, methods=["POST"]),
         Route("/v1/audio/transcriptions", audio_route("transcriptions"), methods=["POST"]),
         Route("/v1/audio/translations", audio_route("translations"), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),

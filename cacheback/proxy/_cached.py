@@ -14,6 +14,7 @@ import functools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -64,6 +65,35 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A cached route's request as read: ``namespace`` is None when the cache cannot be used
+    (``reason`` says why)."""
+
+    controls: Controls
+    raw: bytes
+    body: dict[str, Any] | None
+    namespace: str | None
+    reason: str | None = None
+
+
+#: What :func:`read_incoming` raises for a request the proxy answers with a 400.
+BAD_REQUEST = (ControlError, NamespaceError, _TooDeep)
+
+
+async def read_incoming(request: Request, state: ProxyState) -> Incoming:
+    """Controls, body (a big one parsed in a worker thread) and the caller's namespace."""
+    controls = parse_controls(request.headers)
+    raw = await request.body()
+    body = (_json_object(raw) if len(raw) < _PARSE_INLINE_BYTES
+            else await asyncio.to_thread(_json_object, raw))
+    key = caller_key(request.headers)
+    if key is None or body is None:
+        reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"
+        return Incoming(controls, raw, body, None, reason)
+    return Incoming(controls, raw, body, state.tenants.namespace(key, controls.namespace))
+
+
 def cached_route(api: Api) -> Any:
     """The Starlette endpoint for ``api``'s cached route."""
 
@@ -87,18 +117,14 @@ async def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -
 async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
     started = time.perf_counter()
     try:
-        controls = parse_controls(request.headers)
-        raw = await request.body()
-        body = (_json_object(raw) if len(raw) < _PARSE_INLINE_BYTES
-                else await asyncio.to_thread(_json_object, raw))
-        key = caller_key(request.headers)
-        if key is None or body is None:
-            reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"
-            return await _relay(request, state, api, raw, body, None, controls, reason)
-        namespace = state.tenants.namespace(key, controls.namespace)
-    except (ControlError, NamespaceError, _TooDeep) as exc:
+        incoming = await read_incoming(request, state)
+    except BAD_REQUEST as exc:
         state.metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
         return error_response(api, 400, str(exc))
+    controls, raw, body, namespace = (incoming.controls, incoming.raw, incoming.body,
+                                      incoming.namespace)
+    if namespace is None or body is None:
+        return await _relay(request, state, api, raw, body, None, controls, incoming.reason)
     access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
     plan = with_request_parts(await _plan(access, body, controls),
                               request_parts(request.headers.items(),
