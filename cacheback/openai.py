@@ -39,13 +39,23 @@ from ._clients._embedding_calls import AsyncCachedEmbeddings, CachedEmbeddings
 from ._clients._embeddings import EmbeddingCache, EmbeddingsRecord
 from ._clients._passthrough import SDKTwin, attach_sdk, delegate
 from .providers import DEFAULT_TIMEOUT, ApiSpec, AsyncOpenAIChat, OpenAIChat
+from .providers.azure_openai import (
+    AsyncAzureOpenAIChat,
+    AzureAuth,
+    AzureEmbeddingsSpec,
+    AzureOpenAIChat,
+    TokenProvider,
+    azure_target,
+)
 from .providers.openai_embeddings import OpenAIEmbeddingsSpec
 
 __all__ = [
+    "AsyncCachedAzureOpenAI",
     "AsyncCachedOpenAI",
     "AsyncCachedStream",
     "CachePolicy",
     "CacheRecord",
+    "CachedAzureOpenAI",
     "CachedOpenAI",
     "CachedStream",
     "CallOptions",
@@ -163,3 +173,92 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
     def embeddings(self) -> AsyncCachedEmbeddings:
         """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
         return _embeddings(self, _openai_embeddings_spec(self), asynchronous=True)
+
+
+_AZURE_ARGS = ("azure_endpoint", "azure_deployment", "api_version", "api_key", "azure_ad_token",
+               "azure_ad_token_provider", "organization", "project", "base_url", "timeout",
+               "max_retries", "default_headers", "default_query", "http_client")
+
+
+class _CachedAzure:
+    """The constructor both Azure clients share; the subclass names its provider, SDK class
+    and call types."""
+
+    _sdk_class: str
+    _asynchronous: bool
+
+    def __init__(self, *, azure_endpoint: str | None = None, azure_deployment: str | None = None,
+                 api_version: str | None = None, api_key: str | None = None,
+                 azure_ad_token: str | None = None,
+                 azure_ad_token_provider: TokenProvider | None = None,
+                 organization: str | None = None, project: str | None = None,
+                 base_url: str | httpx.URL | None = None,
+                 timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT, max_retries: int = 2,
+                 default_headers: Mapping[str, str] | None = None,
+                 default_query: Mapping[str, Any] | None = None,
+                 http_client: httpx.Client | httpx.AsyncClient | None = None,
+                 cache: CacheArg = None, namespace: str = "default", ttl: float | None = None,
+                 max_wrong_hit_rate: float | None = None,
+                 policy: CachePolicy | None = None) -> None:
+        arguments = locals()
+        target = azure_target(azure_endpoint=azure_endpoint, azure_deployment=azure_deployment,
+                              api_version=api_version, base_url=base_url)
+        auth = AzureAuth(api_key, azure_ad_token, azure_ad_token_provider)
+        provider_cls = AsyncAzureOpenAIChat if self._asynchronous else AzureOpenAIChat
+        provider = provider_cls(target, auth, organization=organization, project=project,
+                                timeout=timeout, max_retries=max_retries,
+                                default_headers=default_headers, default_query=default_query,
+                                http_client=http_client)  # type: ignore[arg-type]
+        access, owned = open_access(OpenAIDialect(provider.spec), cache=cache,
+                                    namespace=namespace, ttl=ttl,
+                                    max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
+        super().__init__(provider, access, owned)  # type: ignore[call-arg]  # the lifecycle's
+        given = {name: arguments[name] for name in _AZURE_ARGS}
+        sdk_args = {**given, "api_version": target.api_version, "api_key": auth.api_key,
+                    "azure_ad_token": auth.azure_ad_token,
+                    "azure_ad_token_provider": auth.azure_ad_token_provider}
+        if base_url is None:
+            sdk_args["azure_endpoint"] = target.endpoint
+        self._sdk = SDKTwin("openai", self._sdk_class, sdk_args)
+        self._init = {**given, "ttl": ttl, "policy": policy}
+        self._embeddings_spec = AzureEmbeddingsSpec(target, organization, project)
+        if self._asynchronous:
+            completions: Any = AsyncCreateResource(
+                AsyncCachedCall(provider, access, openai_objects()), self._sdk,
+                ("chat", "completions"))
+        else:
+            completions = CreateResource(SyncCachedCall(provider, access, openai_objects()),
+                                         self._sdk, ("chat", "completions"))
+        self.chat = Chat(completions, self._sdk)
+
+
+class CachedAzureOpenAI(_CachedAzure, ClientLifecycle):
+    """``openai.AzureOpenAI`` with the cache in front: chat completions and embeddings cached,
+    everything else the SDK's (audio included, uncached).
+
+    Arguments and environment variables (``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``,
+    ``AZURE_OPENAI_AD_TOKEN``, ``OPENAI_API_VERSION``) work as in ``openai.AzureOpenAI``. The
+    endpoint, the deployment and the ``api-version`` are part of every cache key: two
+    deployments or two API versions never share an answer. Cache arguments as ``CachedOpenAI``.
+    """
+
+    _sdk_class = "AzureOpenAI"
+    _asynchronous = False
+
+    @functools.cached_property
+    def embeddings(self) -> CachedEmbeddings:
+        """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
+        return _embeddings(self, self._embeddings_spec, asynchronous=False)
+
+
+class AsyncCachedAzureOpenAI(_CachedAzure, AsyncClientLifecycle):
+    """The asyncio twin of ``CachedAzureOpenAI`` (``openai.AsyncAzureOpenAI``); a token
+    provider may be a coroutine function."""
+
+    _sdk_class = "AsyncAzureOpenAI"
+    _asynchronous = True
+
+    @functools.cached_property
+    def embeddings(self) -> AsyncCachedEmbeddings:
+        """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
+        return _embeddings(self, self._embeddings_spec, asynchronous=True)
