@@ -349,3 +349,14 @@ def test_rerank_orders_by_exact_similarity_and_drops_missing_vectors() -> None:
     assert sims.tolist() == pytest.approx([1.0, 0.6])
     empty_ids, empty_sims = cache_module._rerank({}, np.array([5]), query)
     assert len(empty_ids) == len(empty_sims) == 0
+
+
+def test_put_for_exact_lookups_only_embeds_nothing(embedder: Embedder) -> None:
+    counting = Counting(embedder)
+    with SemanticCache(":memory:", embedder=counting) as cache:
+        cache.put("embedding-sha256:abc", "vector bytes", semantic=False)
+        assert counting.calls == 0
+        assert cache.get("embedding-sha256:abc", semantic=False).response == "vector bytes"
+        assert cache.candidates("embedding-sha256:abd", k=1) == []
+        with pytest.raises(InvalidInputError):
+            cache.put("q", "a", semantic="no")  # type: ignore[arg-type]

@@ -124,9 +124,10 @@ def decode_vector(value: Any) -> Vector | None:
     if not all(type(v) in (float, int) for v in value):
         return None
     values = np.asarray(value, dtype=np.float64)
-    if not np.isfinite(values).all() or np.abs(values).max() > np.finfo(np.float32).max:
+    with np.errstate(over="ignore"):
+        as32 = values.astype(_LE_FLOAT32)
+    if not np.isfinite(as32).all():
         return None
-    as32 = values.astype(_LE_FLOAT32)
     if _is_float32(values, as32):
         return Vector(as32.tobytes(), "exact")
     if _is_short(values, as32):
