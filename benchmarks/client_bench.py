@@ -4,9 +4,11 @@ The cache holds BANKING77 train (about 10k real customer questions with real Min
 a stored ``chat.completion`` payload each), in the scope a ``CachedOpenAI`` request uses. Exact
 hits ask stored questions verbatim; semantic lookups ask reworded ones ("Hi, ..."), of which the
 matcher accepts some. Every call goes through ``client.chat.completions.create`` and returns an
-``openai`` ``ChatCompletion``. Misses go to the fake upstream on 127.0.0.1. Prints one table.
+``openai`` ``ChatCompletion``. Misses go to the fake upstream on 127.0.0.1. The embeddings rows
+call ``client.embeddings.create`` (1536 dimensions, one input and batches of 16) on the same
+cache. Prints one table.
 
-    python benchmarks/client_bench.py [--lookups 500]
+    python benchmarks/client_bench.py [--lookups 500] [--no-embeddings]
 """
 
 from __future__ import annotations
@@ -38,10 +40,13 @@ from cacheback._normalize import normalise_query, query_hash, scope_key  # noqa:
 from cacheback.embed import default_embedder  # noqa: E402
 from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI  # noqa: E402
 from cacheback.providers import OpenAIChat  # noqa: E402
+from cacheback.providers.openai_embeddings import OpenAIEmbeddingsSpec  # noqa: E402
 from cacheback.storage import NewEntry, SQLiteStorage  # noqa: E402
 from cacheback.testing import FakeUpstream  # noqa: E402
 
 MODEL = "gpt-4o-mini"
+EMBEDDING_MODEL = "text-embedding-3-small"  # 1536 dimensions from the fake upstream
+BATCH = 16
 SYSTEM = "You are a helpful banking assistant."
 
 
@@ -112,9 +117,48 @@ async def _async_calls(client: AsyncCachedOpenAI, questions: list[str]
     return seconds, tiers
 
 
+def _embedding_rows(client: CachedOpenAI, raw: OpenAIChat, texts: list[str], n: int
+                    ) -> list[list[object]]:
+    """``client.embeddings.create`` (SDK default format: base64 on the wire, floats back) for
+    one input and batches of 16: all cached, half cached, none cached; then the same batch
+    straight to the fake upstream."""
+    create = client.embeddings.create
+    pool = iter(f"{t} (document {i})" for i, t in enumerate(texts * 4))
+
+    def embed(inputs: list[str]) -> str:
+        record = create(model=EMBEDDING_MODEL, input=inputs).cacheback
+        return "partial" if record.partial else record.tier
+
+    singles = [[next(pool)] for _ in range(n)]
+    batches = [[next(pool) for _ in range(BATCH)] for _ in range(n // 4)]
+    for inputs in singles + batches:
+        embed(inputs)
+    rows = []
+    for name, calls in (("embeddings exact hit, 1 input", singles),
+                        (f"embeddings exact hit, batch of {BATCH}", batches)):
+        seconds, tiers = timed_calls(calls, embed)
+        rows.append(_row(name, seconds, tiers, "exact"))
+    halves = [b[: BATCH // 2] + [next(pool) for _ in range(BATCH // 2)] for b in batches]
+    seconds, tiers = timed_calls(halves, embed)
+    rows.append(_row(f"embeddings partial, {BATCH // 2} of {BATCH} cached", seconds, tiers,
+                     "partial"))
+    fresh = [[next(pool) for _ in range(BATCH)] for _ in range(n // 4)]
+    seconds, tiers = timed_calls(fresh, embed)
+    rows.append(_row(f"embeddings miss, {BATCH} inputs (lookup + upstream + store)", seconds,
+                     tiers, "miss"))
+    direct = raw.sibling(OpenAIEmbeddingsSpec())
+    new = [[next(pool) for _ in range(BATCH)] for _ in range(n // 4)]
+    seconds, tiers = timed_calls(new, lambda inputs: direct.create(
+        {"model": EMBEDDING_MODEL, "input": inputs, "encoding_format": "base64"}) and "upstream")
+    rows.append(_row(f"same {BATCH}-input upstream call without the cache", seconds, tiers, None))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lookups", type=int, default=500)
+    parser.add_argument("--no-embeddings", action="store_true",
+                        help="leave out the embeddings rows")
     args = parser.parse_args()
     rows = banking77_texts()
     texts, intents = [t for t, _ in rows], [i for _, i in rows]
@@ -174,6 +218,8 @@ def main() -> None:
             raw_seconds.append(time.perf_counter() - start)
         table.append(_row("same upstream call without the cache", raw_seconds,
                           ["upstream"] * len(raw_seconds), None))
+        if not args.no_embeddings:
+            table.extend(_embedding_rows(client, raw, texts, args.lookups))
         client.close()
         raw.close()
         cache.close()
