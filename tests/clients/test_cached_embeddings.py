@@ -4,6 +4,7 @@ against the fake upstream: exact per input, float and base64, partial batches, f
 from __future__ import annotations
 
 import base64
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -232,3 +233,18 @@ async def test_async_twin(upstream: FakeUpstream, cache: SemanticCache) -> None:
     decoded = np.frombuffer(base64.b64decode(part.data[1].embedding), dtype="<f4").tolist()
     assert decoded == vectors(first)[1]
     assert upstream.embedded("q") == 1
+
+
+def test_without_the_sdk_light_objects(upstream: FakeUpstream, cache: SemanticCache,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(sys.modules):
+        if name.split(".")[0] == "openai":
+            monkeypatch.setitem(sys.modules, name, None)
+    with CachedOpenAI(api_key="k", base_url=upstream.openai_base_url, cache=cache) as client:
+        first = client.embeddings.create(model=MODEL, input=["s", "t"])
+        again = client.embeddings.create(model=MODEL, input=["t", "s"])
+        assert type(again).__module__ == "cacheback._clients._light" and again.cacheback_hit
+        assert again.data[1].embedding == first.data[0].embedding
+        assert len(first.model_dump()["data"][0]["embedding"]) == 1536
+        with pytest.raises(AttributeError, match="pip install openai"):
+            client.embeddings.with_raw_response  # noqa: B018
