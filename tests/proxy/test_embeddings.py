@@ -117,3 +117,14 @@ def test_broken_cache_fails_open(start_proxy: Callable[..., RunningProxy],
     got = proxy.post("/v1/embeddings", {"model": MODEL, "input": "m"})
     assert got.status_code == 200 and got.headers["x-cacheback"] == "miss"
     assert len(data(got)[0]) == 1536 and upstream.embedded("m") == 2
+
+
+def test_personal_data_is_answered_not_stored(proxy: RunningProxy,
+                                              upstream: FakeUpstream) -> None:
+    body = {"model": MODEL, "input": ["call +1 415 555 0100 now", "plain"]}
+    proxy.post("/v1/embeddings", body)
+    again = proxy.post("/v1/embeddings", body)
+    assert again.headers["x-cacheback"] == "partial"
+    assert again.headers["x-cacheback-cached-inputs"] == "1/2"
+    proxy.post("/v1/embeddings", body, **{"x-cacheback-pii": "off"})
+    assert proxy.post("/v1/embeddings", body).headers["x-cacheback"] == "hit"
