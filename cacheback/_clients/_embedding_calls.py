@@ -104,9 +104,9 @@ class _EmbeddingsBase:
 
     def _bypassed(self, call: Call, reason: str | None, upstream: dict[str, Any]) -> Any:
         """An upstream answer returned as it is (with the SDK's float decoding)."""
-        inputs = len(upstream.get("data") or ())
-        return embedding_object(call, upstream, EmbeddingsRecord("bypass", reason=reason,
-                                                       upstream_inputs=inputs))
+        record = EmbeddingsRecord("bypass", reason=reason,
+                                  upstream_inputs=len(upstream.get("data") or ()))
+        return embedding_object(call, upstream, record)
 
 
 _UNMERGEABLE = "the upstream answer did not hold one embedding per input sent"
@@ -150,7 +150,7 @@ class AsyncCachedEmbeddings(_EmbeddingsBase):
     async def create(self, **kwargs: Any) -> Any:
         """The SDK's ``create``, answered per input from the cache when it can be."""
         call, plan = self._plan(kwargs)
-        found = ({} if call.options.refresh
+        found = ({} if call.options.refresh or not plan.cacheable
                  else await asyncio.to_thread(self._cache.lookup, plan))
         served = self._served(call, plan, found)
         if served is not None:
