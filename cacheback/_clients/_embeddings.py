@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -197,24 +198,33 @@ class EmbeddingCache:
         mode = pii or self.cache.pii
         stored = 0
         try:
-            for position, vector in zip(positions, vectors, strict=True):
-                item = plan.inputs[position]
-                if vector is None or (plan.dimensions is not None
-                                      and vector.dimensions != plan.dimensions):
-                    continue
-                if mode != "off" and (not isinstance(item, str)
-                                      or self.cache.screen(item, pii=mode).action != "clean"):
-                    continue
-                entry = self.cache.put(
-                    plan.keys[position], base64.b64encode(vector.data).decode("ascii"),
-                    namespace=self.namespace, scope=plan.scope, ttl=ttl or self.ttl, pii="off",
-                    semantic=False,
-                    metadata={"api": EMBEDDINGS_API, "model": model, "float_style": vector.style,
-                              "dimensions": vector.dimensions, "exact_only": True})
-                stored += entry is not None
+            keep = [(position, vector) for position, vector in zip(positions, vectors, strict=True)
+                    if self._storable(plan, plan.inputs[position], vector, mode)]
+            storage = self.cache.storage if len(keep) > 1 else None
+            with storage.transaction() if storage is not None else contextlib.nullcontext():
+                for position, vector in keep:  # one transaction for the batch (not one each)
+                    entry = self.cache.put(
+                        plan.keys[position], base64.b64encode(vector.data).decode("ascii"),
+                        namespace=self.namespace, scope=plan.scope, ttl=ttl or self.ttl,
+                        pii="off", semantic=False,
+                        metadata={"api": EMBEDDINGS_API, "model": model,
+                                  "float_style": vector.style, "dimensions": vector.dimensions,
+                                  "exact_only": True})
+                    stored += entry is not None
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("store", exc)
+            return 0
         return stored
+
+    def _storable(self, plan: EmbeddingPlan, item: EmbeddingInput, vector: Vector | None,
+                  mode: str) -> bool:
+        """Whether an upstream vector may be stored: a vector of the asked size, for an input
+        without personal data (a token array cannot be read: only under PII mode "off")."""
+        if vector is None or (plan.dimensions is not None
+                              and vector.dimensions != plan.dimensions):
+            return False
+        return mode == "off" or (isinstance(item, str)
+                                 and self.cache.screen(item, pii=mode).action == "clean")
 
 
 def _stored(response: str, metadata: Mapping[str, Any], dimensions: int | None) -> Found | None:
