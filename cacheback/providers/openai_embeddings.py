@@ -190,14 +190,20 @@ def token_usage(response: Mapping[str, Any]) -> dict[str, int]:
 
 def sdk_floats(response: Mapping[str, Any]) -> dict[str, Any]:
     """``response`` with each base64 ``embedding`` decoded to floats, as the openai SDK does
-    for a call that did not name an ``encoding_format`` (it asks for base64 on the wire)."""
+    for a call that did not name an ``encoding_format`` (it asks for base64 on the wire): the
+    float32 values widened to Python floats. A string that is not float32 bytes stays as is."""
     data = response.get("data")
     if not isinstance(data, list):
         return dict(response)
     items = []
     for item in data:
         value = item.get("embedding") if isinstance(item, Mapping) else None
-        vector = decode_vector(value) if isinstance(value, str) else None
-        items.append({**item, "embedding": render_vector(vector, "float")}
-                     if vector is not None else item)
+        if isinstance(value, str):
+            try:
+                floats = np.frombuffer(base64.b64decode(value), dtype=_LE_FLOAT32).tolist()
+            except (binascii.Error, ValueError):
+                floats = None
+            if floats is not None:
+                item = {**item, "embedding": floats}
+        items.append(item)
     return {**response, "data": items}
