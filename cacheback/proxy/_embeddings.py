@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._clients._embeddings import (
+    EMBEDDINGS_API,
     EmbeddingCache,
     EmbeddingPlan,
     hit_answer,
@@ -65,8 +66,9 @@ async def embeddings_route(request: Request) -> Response:
     if complete:
         merged = hit_answer(plan, found, str(body.get("model")))
         state.metrics.inc("cacheback_proxy_requests_total", route=_ROUTE, outcome="hit")
+        state.metrics.inc("cacheback_proxy_hits_total", api=EMBEDDINGS_API, tier="exact")
         state.metrics.observe("cacheback_proxy_hit_seconds", time.perf_counter() - started,
-                              api="openai.embeddings")
+                              api=EMBEDDINGS_API)
         return Response(json.dumps(merged.response, separators=(",", ":")).encode(),
                         media_type="application/json",
                         headers={**outcome_headers("hit", 1.0), **_counted(plan, len(plan.keys))})
@@ -98,9 +100,10 @@ async def _ask(request: Request, state: ProxyState, raw: bytes, body: dict[str, 
             return Response(content, status_code=status,
                             headers={**headers, **outcome_headers(outcome)})
         return await _relay(request, state, raw, "the upstream answer could not be merged")
-    if controls.store:
-        await asyncio.to_thread(store.store, plan, positions, merged.vectors, merged.model,
-                                controls.pii)
+    state.metrics.inc("cacheback_proxy_misses_total", api=EMBEDDINGS_API)
+    if controls.store and await asyncio.to_thread(store.store, plan, positions, merged.vectors,
+                                                  merged.model, controls.pii):
+        state.metrics.inc("cacheback_proxy_stored_total", api=EMBEDDINGS_API)
     outcome = "miss" if full else "partial"
     state.metrics.inc("cacheback_proxy_requests_total", route=_ROUTE, outcome=outcome)
     marks = {**outcome_headers(outcome), **_counted(plan, merged.record.cached_inputs)}
@@ -115,6 +118,7 @@ async def _fetch(request: Request, state: ProxyState, sent: bytes
                  ) -> tuple[int, dict[str, str], bytes] | Response:
     """(status, headers to relay, body) of the upstream's answer to ``sent``, or the
     proxy's own error response when there is none."""
+    started = time.perf_counter()
     try:
         upstream = await post_upstream(state.upstream, "openai", request, sent, state.metrics)
     except UpstreamUnreachable as exc:
@@ -129,6 +133,8 @@ async def _fetch(request: Request, state: ProxyState, sent: bytes
         await upstream.aclose()
     if upstream.is_error:
         state.metrics.inc("cacheback_proxy_errors_total", kind="upstream_status")
+    state.metrics.observe("cacheback_proxy_upstream_seconds", time.perf_counter() - started,
+                          api=EMBEDDINGS_API)
     return upstream.status_code, response_headers(upstream.headers, decoded=True), content
 
 

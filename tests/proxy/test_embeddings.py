@@ -37,6 +37,13 @@ def test_repeat_is_a_hit_with_identical_vectors(proxy: RunningProxy,
     assert data(again) == data(first)  # floats parse to the same float64 values
     assert again.json()["usage"] == {"prompt_tokens": 0, "total_tokens": 0}
     assert upstream.embedded("alpha") == 1
+    counters = {(name, labels.get("api"), labels.get("route"), labels.get("outcome")): value
+                for name, labels, value in proxy.state.metrics.snapshot()["counters"]}
+    api = "openai.embeddings"
+    assert counters[("cacheback_proxy_hits_total", api, None, None)] == 1
+    assert counters[("cacheback_proxy_misses_total", api, None, None)] == 1
+    assert counters[("cacheback_proxy_stored_total", api, None, None)] == 1
+    assert counters[("cacheback_proxy_requests_total", None, "embeddings", "hit")] == 1
 
 
 def test_float_and_base64_share_one_entry(proxy: RunningProxy, upstream: FakeUpstream) -> None:
