@@ -16,6 +16,8 @@ Prints three tables:
    embedder right after (b), and (b) - (c): what the proxy adds besides the embedding;
 3. a mixed load from wrk (hits, misses, streams, both APIs, several keys) at concurrency 64 for
    ``--load-seconds``, counting status codes and cut answers; the target is zero 5xx;
+5. ``POST /v1/embeddings`` sequentially, one worker: exact hits of 1 and 16 inputs (1536
+   dimensions, float and base64) against the same calls straight to the fake upstream;
 4. issue 15's mix at concurrency 32 (50% exact repeats, 20% paraphrases, 30% new, 30% streamed)
    for each of ``--workers`` and each database size in ``--sizes`` (10k and 100k entries of
    other tenants, written straight into the store with random vectors before the proxy starts).
@@ -52,7 +54,7 @@ from bench_common import markdown_table, percentiles_ms
 HIT_BODY = {"model": "gpt-4o-mini",
             "messages": [{"role": "user", "content": "What is the capital of France?"}]}
 OPENAI_HEADERS = {"authorization": "Bearer sk-bench-key", "content-type": "application/json"}
-TABLES = ("hits", "miss", "load", "mix")
+TABLES = ("hits", "miss", "load", "mix", "embeddings")
 FAKE_UPSTREAM = """
 import sys, time
 from cacheback.testing import FakeUpstream
@@ -466,6 +468,40 @@ def mix_table(upstream: str, workdir: Path, seconds: float, workers: Sequence[in
                               "p99 ms", "5xx", "cut answers", "X-Cacheback"], rows))
 
 
+# ---------------------------------------------------------------- 5. embeddings
+
+
+def embeddings_table(upstream: str, workdir: Path, samples: int) -> str:
+    """Sequential embeddings calls over one keep-alive connection: proxy hits against the
+    fake upstream answering the same request itself."""
+    texts = [f"embedding benchmark text number {i}" for i in range(16)]
+    cases = [("1 input, float", {"input": texts[0]}),
+             ("16 inputs, float", {"input": texts}),
+             ("16 inputs, base64", {"input": texts, "encoding_format": "base64"})]
+    rows = []
+    with proxy(upstream, 1, workdir / "embeddings.db") as url, httpx.Client() as http:
+        before = os.getloadavg()[0]
+        for name, extra in cases:
+            body = {"model": "text-embedding-3-small", **extra}
+            http.post(url + "/v1/embeddings", json=body, headers=OPENAI_HEADERS)
+            timings: dict[str, list[float]] = {"proxy": [], "upstream": []}
+            outcomes: set[str] = set()
+            for _ in range(samples):
+                for where, base in (("proxy", url), ("upstream", upstream)):
+                    start = time.perf_counter()
+                    answer = http.post(base + "/v1/embeddings", json=body, headers=OPENAI_HEADERS)
+                    timings[where].append(time.perf_counter() - start)
+                    if where == "proxy":
+                        outcomes.add(answer.headers.get("x-cacheback", "none"))
+            rows.append([name, samples, ",".join(sorted(outcomes)),
+                         *_p50_p99(timings["proxy"]), *_p50_p99(timings["upstream"])])
+        after = os.getloadavg()[0]
+    return (f"## /v1/embeddings through the proxy, exact hits, 1 worker (load {before:.1f} -> "
+            f"{after:.1f})\n\n" + markdown_table(
+                ["request", "n", "proxy outcome", "proxy p50 ms", "proxy p99 ms",
+                 "fake upstream p50 ms", "fake upstream p99 ms"], rows))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput cell")
@@ -492,6 +528,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if has_wrk and "load" in args.tables:
             print("\n" + load_table(upstream, workdir, args.load_seconds, max(args.workers)),
                   flush=True)
+        if "embeddings" in args.tables:
+            print("\n" + embeddings_table(upstream, workdir, min(args.misses, 200)), flush=True)
         if has_wrk and "mix" in args.tables:
             print("\n" + mix_table(upstream, workdir, args.mix_seconds, args.workers, args.sizes),
                   flush=True)
