@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -83,12 +83,13 @@ def _sdk_audio(client: Any, asynchronous: bool) -> CachedAudio:
     return CachedAudio(client._sdk.get().audio, audio, asynchronous=asynchronous)
 
 
-def _embeddings(client: Any, spec: ApiSpec, asynchronous: bool
-                ) -> CachedEmbeddings | AsyncCachedEmbeddings:
+_Resource = TypeVar("_Resource", CachedEmbeddings, AsyncCachedEmbeddings)
+
+
+def _embeddings(client: Any, spec: ApiSpec, resource: type[_Resource]) -> _Resource:
     """``client.embeddings``: ``create`` cached per input (docs/clients.md), over the chat
     provider's settings and connections; the rest the SDK's."""
     store = EmbeddingCache(client.cache, client.namespace, client._access.ttl)
-    resource = AsyncCachedEmbeddings if asynchronous else CachedEmbeddings
     return resource(client._provider.sibling(spec), store, client._access.policy.pii,
                     client._sdk)
 
@@ -137,7 +138,7 @@ class CachedOpenAI(ClientLifecycle):
     @functools.cached_property
     def embeddings(self) -> CachedEmbeddings:
         """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
-        return _embeddings(self, _openai_embeddings_spec(self), asynchronous=False)
+        return _embeddings(self, _openai_embeddings_spec(self), CachedEmbeddings)
 
 
 class AsyncCachedOpenAI(AsyncClientLifecycle):
@@ -172,7 +173,7 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
     @functools.cached_property
     def embeddings(self) -> AsyncCachedEmbeddings:
         """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
-        return _embeddings(self, _openai_embeddings_spec(self), asynchronous=True)
+        return _embeddings(self, _openai_embeddings_spec(self), AsyncCachedEmbeddings)
 
 
 _AZURE_ARGS = ("azure_endpoint", "azure_deployment", "api_version", "api_key", "azure_ad_token",
@@ -186,6 +187,8 @@ class _CachedAzure:
 
     _sdk_class: str
     _asynchronous: bool
+    _sdk: SDKTwin | None
+    _init: dict[str, Any]
 
     def __init__(self, *, azure_endpoint: str | None = None, azure_deployment: str | None = None,
                  api_version: str | None = None, api_key: str | None = None,
@@ -205,10 +208,10 @@ class _CachedAzure:
                               api_version=api_version, base_url=base_url)
         auth = AzureAuth(api_key, azure_ad_token, azure_ad_token_provider)
         provider_cls = AsyncAzureOpenAIChat if self._asynchronous else AzureOpenAIChat
-        provider = provider_cls(target, auth, organization=organization, project=project,
-                                timeout=timeout, max_retries=max_retries,
-                                default_headers=default_headers, default_query=default_query,
-                                http_client=http_client)  # type: ignore[arg-type]
+        provider: Any = provider_cls(target, auth, organization=organization, project=project,
+                                     timeout=timeout, max_retries=max_retries,
+                                     default_headers=default_headers,
+                                     default_query=default_query, http_client=http_client)
         access, owned = open_access(OpenAIDialect(provider.spec), cache=cache,
                                     namespace=namespace, ttl=ttl,
                                     max_wrong_hit_rate=max_wrong_hit_rate, policy=policy)
@@ -248,7 +251,7 @@ class CachedAzureOpenAI(_CachedAzure, ClientLifecycle):
     @functools.cached_property
     def embeddings(self) -> CachedEmbeddings:
         """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
-        return _embeddings(self, self._embeddings_spec, asynchronous=False)
+        return _embeddings(self, self._embeddings_spec, CachedEmbeddings)
 
 
 class AsyncCachedAzureOpenAI(_CachedAzure, AsyncClientLifecycle):
@@ -261,4 +264,4 @@ class AsyncCachedAzureOpenAI(_CachedAzure, AsyncClientLifecycle):
     @functools.cached_property
     def embeddings(self) -> AsyncCachedEmbeddings:
         """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
-        return _embeddings(self, self._embeddings_spec, asynchronous=True)
+        return _embeddings(self, self._embeddings_spec, AsyncCachedEmbeddings)

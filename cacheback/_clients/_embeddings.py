@@ -198,8 +198,11 @@ class EmbeddingCache:
         mode = pii or self.cache.pii
         stored = 0
         try:
-            keep = [(position, vector) for position, vector in zip(positions, vectors, strict=True)
-                    if self._storable(plan, plan.inputs[position], vector, mode)]
+            keep: list[tuple[int, Vector]] = []
+            for position, vector in zip(positions, vectors, strict=True):
+                if vector is not None and self._storable(plan, plan.inputs[position], vector,
+                                                         mode):
+                    keep.append((position, vector))
             storage = self.cache.storage if len(keep) > 1 else None
             with storage.transaction() if storage is not None else contextlib.nullcontext():
                 for position, vector in keep:  # one transaction for the batch (not one each)
@@ -216,12 +219,11 @@ class EmbeddingCache:
             return 0
         return stored
 
-    def _storable(self, plan: EmbeddingPlan, item: EmbeddingInput, vector: Vector | None,
+    def _storable(self, plan: EmbeddingPlan, item: EmbeddingInput, vector: Vector,
                   mode: str) -> bool:
         """Whether an upstream vector may be stored: a vector of the asked size, for an input
         without personal data (a token array cannot be read: only under PII mode "off")."""
-        if vector is None or (plan.dimensions is not None
-                              and vector.dimensions != plan.dimensions):
+        if plan.dimensions is not None and vector.dimensions != plan.dimensions:
             return False
         return mode == "off" or (isinstance(item, str)
                                  and self.cache.screen(item, pii=mode).action == "clean")

@@ -14,7 +14,7 @@ import inspect
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -115,7 +115,7 @@ class AzureAuth:
 class _AzureRouting:
     """URL and key parts of an Azure deployment endpoint (mixed into an OpenAI spec)."""
 
-    path: str
+    path: ClassVar[str]
     target: AzureTarget
 
     def url(self, settings: ClientSettings, body: Mapping[str, Any]) -> str:

@@ -101,8 +101,11 @@ async def _ask(request: Request, state: ProxyState, raw: bytes, body: dict[str, 
                             headers={**headers, **outcome_headers(outcome)})
         return await _relay(request, state, raw, "the upstream answer could not be merged")
     state.metrics.inc("cacheback_proxy_misses_total", api=EMBEDDINGS_API)
-    if controls.store and await asyncio.to_thread(store.store, plan, positions, merged.vectors,
-                                                  merged.model, controls.pii):
+    stored = 0
+    if controls.store:
+        stored = await asyncio.to_thread(store.store, plan, positions, merged.vectors,
+                                         merged.model, controls.pii)
+    if stored:
         state.metrics.inc("cacheback_proxy_stored_total", api=EMBEDDINGS_API)
     outcome = "miss" if full else "partial"
     state.metrics.inc("cacheback_proxy_requests_total", route=_ROUTE, outcome=outcome)
