@@ -7,6 +7,10 @@
 Every ``create`` parameter is sent upstream unchanged; ``cacheback={...}`` (see ``CallOptions``)
 is the one addition. Responses are ``openai`` types when the SDK is installed. The openai
 package is not needed: requests go over httpx (``cacheback.providers``).
+
+``client.embeddings.create`` is cached exactly per input (``_clients._embeddings``).
+``CachedAzureOpenAI`` / ``AsyncCachedAzureOpenAI`` are ``openai.AzureOpenAI`` with the cache in
+front; the Azure endpoint, deployment and ``api-version`` are part of every key.
 """
 
 from __future__ import annotations
