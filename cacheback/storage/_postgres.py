@@ -654,10 +654,10 @@ class PostgresStorage(Storage):
         finally:
             left = {i: [c, t, n + 1] for i, (c, t, n) in merged.items() if i not in done and n < 3}
             with self._lock:
-                for entry_id, (count, last, missed) in left.items():
+                for entry_id, (kept, kept_last, missed) in left.items():
                     pending = self._unrecorded.setdefault(entry_id, [0, 0.0, missed])
-                    pending[0] += count
-                    pending[1] = max(pending[1], last)
+                    pending[0] += kept
+                    pending[1] = max(pending[1], kept_last)
 
     @_storage_errors
     def delete(self, ids: Iterable[int]) -> int:
