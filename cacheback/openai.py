@@ -3,6 +3,7 @@
     client = CachedOpenAI()              # was: client = OpenAI()
     resp = client.chat.completions.create(model="gpt-4o-mini", messages=[...])
     resp.choices[0].message.content; resp.cacheback_hit; resp.cacheback.tier
+    client.responses.create(model="gpt-4o-mini", input="...").output_text   # cached too
 
 Every ``create`` parameter is sent upstream unchanged; ``cacheback={...}`` (see ``CallOptions``)
 is the one addition. Responses are ``openai`` types when the SDK is installed. The openai
@@ -36,6 +37,7 @@ from ._clients import (
 )
 from ._clients._audio import AudioCache, CachedAudio
 from ._clients._passthrough import SDKTwin, attach_sdk, delegate
+from ._clients._responses_resource import AsyncCachedResponses, CachedResponses, responses_access
 from .providers import DEFAULT_TIMEOUT, AsyncOpenAIChat, OpenAIChat
 
 __all__ = [
@@ -70,7 +72,8 @@ def _sdk_audio(client: Any, asynchronous: bool) -> CachedAudio:
 
 
 class CachedOpenAI(ClientLifecycle):
-    """A blocking OpenAI client whose chat completions go through a ``SemanticCache``.
+    """A blocking OpenAI client whose chat completions and responses go through a
+    ``SemanticCache``.
 
     SDK arguments and environment variables (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``,
     ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``) work as in ``openai.OpenAI``. ``cache`` is a path, a
@@ -105,6 +108,11 @@ class CachedOpenAI(ClientLifecycle):
         """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
         return _sdk_audio(self, asynchronous=False)
 
+    @functools.cached_property
+    def responses(self) -> CachedResponses:
+        """``client.responses``: ``create`` and ``stream`` cached, the rest the SDK's."""
+        return CachedResponses(*responses_access(self._access, self._provider), self._sdk)
+
 
 class AsyncCachedOpenAI(AsyncClientLifecycle):
     """The asyncio twin of ``CachedOpenAI`` (``openai.AsyncOpenAI`` with the cache in front)."""
@@ -134,3 +142,8 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
     def audio(self) -> CachedAudio:
         """``client.audio``: transcriptions and translations cached, the rest the SDK's."""
         return _sdk_audio(self, asynchronous=True)
+
+    @functools.cached_property
+    def responses(self) -> AsyncCachedResponses:
+        """``client.responses``: ``create`` and ``stream`` cached, the rest the SDK's."""
+        return AsyncCachedResponses(*responses_access(self._access, self._provider), self._sdk)

@@ -102,15 +102,23 @@ class SyncCachedCall(_CallBase):
 
     def _relay(self, upstream: EventStream, plan: Plan) -> Iterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
+        stored = False
         try:
             for event in upstream:
                 assembly.add(event)
+                if upstream.finished:  # the API's last event: store before handing it over
+                    stored = self._finish_stream(assembly, plan)
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        response = assembly.result(upstream.finished)
+        if not stored:
+            self._finish_stream(assembly, plan, upstream.finished)
+
+    def _finish_stream(self, assembly: StreamAssembly, plan: Plan, finished: bool = True) -> bool:
+        response = assembly.result(finished)
         if response is not None:
             self.access.finish(plan, response)
+        return True
 
 
 class AsyncCachedCall(_CallBase):
@@ -160,12 +168,21 @@ class AsyncCachedCall(_CallBase):
 
     async def _relay(self, upstream: AsyncEventStream, plan: Plan) -> AsyncIterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
+        stored = False
         try:
             async for event in upstream:
                 assembly.add(event)
+                if upstream.finished:  # the API's last event: store before handing it over
+                    stored = await self._afinish_stream(assembly, plan)
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        response = assembly.result(upstream.finished)
+        if not stored:
+            await self._afinish_stream(assembly, plan, upstream.finished)
+
+    async def _afinish_stream(self, assembly: StreamAssembly, plan: Plan,
+                              finished: bool = True) -> bool:
+        response = assembly.result(finished)
         if response is not None:
             await self.access.afinish(plan, response)
+        return True

@@ -61,6 +61,11 @@ class SyncClient:
         self._http = http_client or httpx.Client(transport=transport, timeout=settings.timeout,
                                                  verify=_ssl_context())
 
+    def sibling(self, spec: ApiSpec) -> SyncClient:
+        """A client for another endpoint of the same provider, on this one's settings and
+        connections (which this client, not the sibling, closes)."""
+        return SyncClient(spec, self.settings, http_client=self._http)
+
     def create(self, body: Mapping[str, Any], *, extra_headers: Mapping[str, str] | None = None,
                extra_query: Mapping[str, Any] | None = None, timeout: Any = USE_DEFAULT
                ) -> dict[str, Any]:
@@ -120,6 +125,11 @@ class AsyncClient:
         self._http = http_client or httpx.AsyncClient(transport=transport,
                                                       timeout=settings.timeout,
                                                       verify=_ssl_context())
+
+    def sibling(self, spec: ApiSpec) -> AsyncClient:
+        """A client for another endpoint of the same provider, on this one's settings and
+        connections (which this client, not the sibling, closes)."""
+        return AsyncClient(spec, self.settings, http_client=self._http)
 
     async def create(self, body: Mapping[str, Any], *,
                      extra_headers: Mapping[str, str] | None = None,
