@@ -5,6 +5,7 @@ misses, what bypasses the cache and what is never stored, and what keeps answers
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -280,3 +281,27 @@ async def test_the_rest_of_responses_is_the_sdk(client: Any) -> None:
     assert client.responses.input_items is not None and client.responses.parse is not None
     with pytest.raises(AttributeError):
         client.responses.no_such_method  # noqa: B018
+
+
+def test_without_the_sdk_responses_are_light_objects(upstream: FakeUpstream, cache: SemanticCache,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.import_module
+
+    def no_sdk(name: str, *args: Any) -> Any:
+        if name == "openai" or name.startswith("openai."):
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", no_sdk)
+    client = CachedOpenAI(api_key="k", base_url=upstream.openai_base_url, cache=cache)
+    first = client.responses.create(model=MODEL, input=QUESTION)
+    second = client.responses.create(model=MODEL, input=QUESTION)
+    assert not isinstance(second, Response) and second.cacheback.tier == "exact"
+    assert first.output_text == second.output_text == ANSWER
+    events = list(client.responses.create(model=MODEL, input=QUESTION, stream=True))
+    assert deltas(events) == ANSWER and events[-1].response.output[0].role == "assistant"
+    with pytest.raises(AttributeError, match="pip install openai"):
+        client.responses.stream(model=MODEL, input=QUESTION)
+    with pytest.raises(AttributeError, match="pip install openai"):
+        client.responses.retrieve  # noqa: B018
+    client.close()

@@ -1,7 +1,7 @@
 """Every public attribute of the official clients is reachable on the cached clients (issue 18.1).
 
-Only ``chat.completions.create`` / ``messages.create`` and ``audio.transcriptions`` /
-``audio.translations`` are the cache's; the rest is the SDK's own,
+Only ``chat.completions.create`` / ``messages.create``, ``responses.create`` / ``.stream`` and
+``audio.transcriptions`` / ``audio.translations`` are the cache's; the rest is the SDK's own,
 from an SDK client built with the same arguments. Raw-response wrappers bypass the cache.
 """
 
@@ -20,7 +20,7 @@ from cacheback.anthropic import AsyncCachedAnthropic, CachedAnthropic
 from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI
 from cacheback.testing import FakeUpstream
 
-CACHED = {"OpenAI": ("chat", "audio"), "AsyncOpenAI": ("chat", "audio"),
+CACHED = {"OpenAI": ("chat", "audio", "responses"), "AsyncOpenAI": ("chat", "audio", "responses"),
           "Anthropic": ("messages",), "AsyncAnthropic": ("messages",)}
 PAIRS = [(openai.OpenAI, CachedOpenAI), (openai.AsyncOpenAI, AsyncCachedOpenAI),
          (anthropic.Anthropic, CachedAnthropic), (anthropic.AsyncAnthropic, AsyncCachedAnthropic)]
