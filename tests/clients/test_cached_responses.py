@@ -14,7 +14,7 @@ import pytest
 from openai.types.responses import Response
 
 from cacheback import SemanticCache
-from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI
+from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI, CachePolicy
 from cacheback.testing import FakeUpstream, Fault, Reply, ToolCall
 from conftest import collect, maybe
 
@@ -305,3 +305,51 @@ def test_without_the_sdk_responses_are_light_objects(upstream: FakeUpstream, cac
     with pytest.raises(AttributeError, match="pip install openai"):
         client.responses.retrieve  # noqa: B018
     client.close()
+
+
+async def test_earlier_input_items_are_in_the_scope(client: Any, upstream: FakeUpstream) -> None:
+    def chat(earlier: str) -> list[dict[str, Any]]:
+        return [{"role": "user", "content": earlier},
+                {"role": "assistant", "content": [{"type": "output_text", "text": "Sure."}]},
+                {"role": "user", "content": "And how long does it take?"}]
+
+    assert (await ask(client, chat("I want to fly to Tokyo."))).cacheback.tier == "miss"
+    assert (await ask(client, chat("I want to fly to Tokyo."))).cacheback.tier == "exact"
+    assert (await ask(client, chat("I want to drive to Lyon."))).cacheback.tier == "miss"
+    assert upstream.request_count() == 2
+
+
+async def test_conversation_aware_policy_reads_the_input_turns(upstream: FakeUpstream,
+                                                               cache: SemanticCache) -> None:
+    client = CachedOpenAI(api_key="k", base_url=upstream.openai_base_url, cache=cache,
+                          policy=CachePolicy(conversation_aware=True))
+    question = "What is the boiling point of water at sea level in Celsius?"
+    client.responses.create(model=MODEL, input=[
+        {"role": "user", "content": "Hi, I have a chemistry homework question."},
+        {"role": "assistant", "content": "Happy to help."},
+        {"role": "user", "content": question}])
+    standalone = client.responses.create(model=MODEL, input=question)
+    assert standalone.cacheback.tier == "exact"  # a standalone question: history left out
+    follow_up = [{"role": "user", "content": "Tell me about the Eiffel Tower."},
+                 {"role": "assistant", "content": "It is in Paris."},
+                 {"role": "user", "content": "How tall is it?"}]
+    client.responses.create(model=MODEL, input=follow_up)
+    other = [{"role": "user", "content": "Tell me about Mount Everest."},
+             {"role": "assistant", "content": "It is in Nepal."},
+             {"role": "user", "content": "How tall is it?"}]
+    assert client.responses.create(model=MODEL, input=other).cacheback.tier == "miss"
+    assert upstream.request_count() == 3
+    client.close()
+
+
+async def test_an_input_image_is_keyed_by_the_image(client: Any, upstream: FakeUpstream) -> None:
+    def question(url: str) -> list[dict[str, Any]]:
+        return [{"role": "user", "content": [
+            {"type": "input_image", "image_url": url, "detail": "auto"},
+            {"type": "input_text", "text": "Describe it."}]}]
+
+    await ask(client, question("https://example.com/a.jpg"))
+    same = await ask(client, question("https://example.com/a.jpg"))
+    other = await ask(client, question("https://example.com/b.jpg"))
+    assert (same.cacheback.tier, other.cacheback.tier) == ("exact", "miss")
+    assert upstream.request_count() == 2
