@@ -16,7 +16,7 @@ from proxy_support import RunningProxy
 
 from cacheback import SemanticCache
 from cacheback.embed import Embedder
-from cacheback.testing import FakeUpstream, Reply, ToolCall
+from cacheback.testing import FakeUpstream, Fault, Reply, ToolCall
 
 MODEL = "gpt-4o-mini"
 QUESTION = "Why is the sky blue?"
@@ -182,3 +182,23 @@ def test_an_immediate_repeat_hits(proxy: RunningProxy, stream: bool) -> None:
                 response.read()
                 outcomes.append(response.headers["x-cacheback"])
             assert outcomes == ["miss", "hit"], f"repeat {i}: {outcomes}"
+
+
+@pytest.mark.parametrize("fault", [Fault.cut_stream(after_events=4),
+                                   Fault.stream_error(after_events=4)],
+                         ids=["cut", "error-event"])
+def test_a_stream_without_response_completed_is_not_stored(
+        proxy: RunningProxy, upstream: FakeUpstream, fault: Fault) -> None:
+    upstream.inject(fault)
+    body = {"model": MODEL, "input": QUESTION, "stream": True}
+    try:
+        with httpx.stream("POST", proxy.url + PATH, json=body, timeout=30,
+                          headers={"authorization": "Bearer sk-test-one"}) as response:
+            assert response.headers["x-cacheback"] == "miss"
+            text = b"".join(response.iter_bytes()).decode()
+        assert "event: response.completed" not in text
+    except httpx.RemoteProtocolError:
+        pass  # the cut stream reaches the caller as a cut stream
+    assert proxy.stored() == 0
+    assert proxy.post(PATH, body).headers["x-cacheback"] == "miss"
+    assert upstream.request_count() == 2
