@@ -102,23 +102,24 @@ class SyncCachedCall(_CallBase):
 
     def _relay(self, upstream: EventStream, plan: Plan) -> Iterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
-        stored = False
+        kept = False
         try:
             for event in upstream:
                 assembly.add(event)
                 if upstream.finished:  # the API's last event: store before handing it over
-                    stored = self._finish_stream(assembly, plan)
+                    self._keep(assembly, plan, finished=True)
+                    kept = True
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        if not stored:
-            self._finish_stream(assembly, plan, upstream.finished)
+        if not kept:
+            self._keep(assembly, plan, upstream.finished)
 
-    def _finish_stream(self, assembly: StreamAssembly, plan: Plan, finished: bool = True) -> bool:
+    def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
+        """Store the assembled answer of a stream that ended normally, if it may be stored."""
         response = assembly.result(finished)
         if response is not None:
             self.access.finish(plan, response)
-        return True
 
 
 class AsyncCachedCall(_CallBase):
@@ -168,21 +169,21 @@ class AsyncCachedCall(_CallBase):
 
     async def _relay(self, upstream: AsyncEventStream, plan: Plan) -> AsyncIterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
-        stored = False
+        kept = False
         try:
             async for event in upstream:
                 assembly.add(event)
                 if upstream.finished:  # the API's last event: store before handing it over
-                    stored = await self._afinish_stream(assembly, plan)
+                    await self._keep(assembly, plan, finished=True)
+                    kept = True
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        if not stored:
-            await self._afinish_stream(assembly, plan, upstream.finished)
+        if not kept:
+            await self._keep(assembly, plan, upstream.finished)
 
-    async def _afinish_stream(self, assembly: StreamAssembly, plan: Plan,
-                              finished: bool = True) -> bool:
+    async def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
+        """Store the assembled answer of a stream that ended normally, if it may be stored."""
         response = assembly.result(finished)
         if response is not None:
             await self.access.afinish(plan, response)
-        return True

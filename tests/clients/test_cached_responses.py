@@ -353,3 +353,22 @@ async def test_an_input_image_is_keyed_by_the_image(client: Any, upstream: FakeU
     other = await ask(client, question("https://example.com/b.jpg"))
     assert (same.cacheback.tier, other.cacheback.tier) == ("exact", "miss")
     assert upstream.request_count() == 2
+
+
+async def test_stream_is_stored_when_response_completed_arrives(client: Any,
+                                                                upstream: FakeUpstream) -> None:
+    stream = await ask(client, stream=True)
+    seen = []
+    if isinstance(client, AsyncCachedOpenAI):
+        async for event in stream:
+            seen.append(event.type)
+            if event.type == "response.completed":
+                break  # the caller stops at the last event: the answer is already stored
+    else:
+        for event in stream:
+            seen.append(event.type)
+            if event.type == "response.completed":
+                break
+    assert seen[-1] == "response.completed"
+    assert (await ask(client)).cacheback.tier == "exact" and upstream.request_count() == 1
+    await maybe(stream.close())
