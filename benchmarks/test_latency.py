@@ -161,7 +161,10 @@ def test_core_semantic_hit(benchmark: Any, core_cache: SemanticCache) -> None:
 def test_client_exact_hit(benchmark: Any, client: tuple[CachedOpenAI, SemanticCache]) -> None:
     texts, _ = _corpus()
     ask = _client_tier(client[0])
-    assert _measure(benchmark, ask, random.Random(2).sample(texts, ROUNDS)) == {"exact"}
+    # a stored question holding personal data (a card number...) bypasses the cache
+    questions = _served_by("exact", ask, random.Random(2).sample(texts, ROUNDS), client[1])
+    assert len(questions) > ROUNDS * 0.9
+    assert _measure(benchmark, ask, questions) == {"exact"}
 
 
 def test_client_semantic_hit(benchmark: Any, client: tuple[CachedOpenAI, SemanticCache]) -> None:
