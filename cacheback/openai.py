@@ -3,6 +3,7 @@
     client = CachedOpenAI()              # was: client = OpenAI()
     resp = client.chat.completions.create(model="gpt-4o-mini", messages=[...])
     resp.choices[0].message.content; resp.cacheback_hit; resp.cacheback.tier
+    client.responses.create(model="gpt-4o-mini", input="...").output_text   # cached too
 
 Every ``create`` parameter is sent upstream unchanged; ``cacheback={...}`` (see ``CallOptions``)
 is the one addition. Responses are ``openai`` types when the SDK is installed. The openai
@@ -42,6 +43,7 @@ from ._clients._audio import AudioCache, CachedAudio
 from ._clients._embedding_calls import AsyncCachedEmbeddings, CachedEmbeddings
 from ._clients._embeddings import EmbeddingCache, EmbeddingsRecord
 from ._clients._passthrough import SDKTwin, attach_sdk, delegate
+from ._clients._responses_resource import AsyncCachedResponses, CachedResponses, responses_access
 from .providers import DEFAULT_TIMEOUT, ApiSpec, AsyncOpenAIChat, OpenAIChat
 from .providers.azure_openai import (
     AsyncAzureOpenAIChat,
@@ -104,7 +106,8 @@ def _openai_embeddings_spec(client: Any) -> OpenAIEmbeddingsSpec:
 
 
 class CachedOpenAI(ClientLifecycle):
-    """A blocking OpenAI client whose chat completions go through a ``SemanticCache``.
+    """A blocking OpenAI client whose chat completions and responses go through a
+    ``SemanticCache``.
 
     SDK arguments and environment variables (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``,
     ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``) work as in ``openai.OpenAI``. ``cache`` is a path, a
@@ -144,6 +147,11 @@ class CachedOpenAI(ClientLifecycle):
         """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
         return _embeddings(self, _openai_embeddings_spec(self), CachedEmbeddings)
 
+    @functools.cached_property
+    def responses(self) -> CachedResponses:
+        """``client.responses``: ``create`` and ``stream`` cached, the rest the SDK's."""
+        return CachedResponses(*responses_access(self._access, self._provider), self._sdk)
+
 
 class AsyncCachedOpenAI(AsyncClientLifecycle):
     """The asyncio twin of ``CachedOpenAI`` (``openai.AsyncOpenAI`` with the cache in front)."""
@@ -178,6 +186,12 @@ class AsyncCachedOpenAI(AsyncClientLifecycle):
     def embeddings(self) -> AsyncCachedEmbeddings:
         """``client.embeddings``: ``create`` cached exactly per input, the rest the SDK's."""
         return _embeddings(self, _openai_embeddings_spec(self), AsyncCachedEmbeddings)
+
+
+    @functools.cached_property
+    def responses(self) -> AsyncCachedResponses:
+        """``client.responses``: ``create`` and ``stream`` cached, the rest the SDK's."""
+        return AsyncCachedResponses(*responses_access(self._access, self._provider), self._sdk)
 
 
 _AZURE_ARGS = ("azure_endpoint", "azure_deployment", "api_version", "api_key", "azure_ad_token",

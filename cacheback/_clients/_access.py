@@ -82,7 +82,11 @@ class CacheAccess:
 
     def prepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         """How a request body uses the cache: images and audio keyed (``cacheback.media``),
-        the dialect's rules, the PII policy, then the conversation key."""
+        the dialect's rules, the PII policy, then the conversation key, all on the dialect's
+        chat-shaped view of the body."""
+        return self._prepare_view(self.dialect.view(body), options)
+
+    def _prepare_view(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         keyed_body: Mapping[str, Any] = body
         media_scope: dict[str, Any] = {}
         if self.media is not None and not options.bypass and has_media(body):
@@ -103,9 +107,10 @@ class CacheAccess:
     async def aprepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         """:meth:`prepare` for asyncio: a request with media (which may be transcribed or
         decoded) is keyed in a worker thread."""
-        if self.media is not None and not options.bypass and has_media(body):
-            return await asyncio.to_thread(self.prepare, body, options)
-        return self.prepare(body, options)
+        view = self.dialect.view(body)
+        if self.media is not None and not options.bypass and has_media(view):
+            return await asyncio.to_thread(self._prepare_view, view, options)
+        return self._prepare_view(view, options)
 
     def answer(self, plan: Plan, body: Mapping[str, Any]
                ) -> tuple[dict[str, Any], CacheRecord] | None:
@@ -165,7 +170,8 @@ class CacheAccess:
                                            pii=None if plan.pii is UNSCREENED else "off")
         key = plan.conversation
         return tier, candidates, {"body": body, "requested_model": str(body.get("model") or ""),
-                                  "context": key.relevant_turns() if key else _recent_turns(body),
+                                  "context": (key.relevant_turns() if key
+                                              else _recent_turns(self.dialect.view(body))),
                                   "accept": key.accepts if key else None}
 
     def synthesize(self, plan: Plan, body: Mapping[str, Any]

@@ -98,13 +98,22 @@ class SyncCachedCall(_CallBase):
 
     def _relay(self, upstream: EventStream, plan: Plan) -> Iterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
+        kept = False
         try:
             for event in upstream:
                 assembly.add(event)
+                if upstream.finished:  # the API's last event: store before handing it over
+                    self._keep(assembly, plan, finished=True)
+                    kept = True
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        response = assembly.result(upstream.finished)
+        if not kept:
+            self._keep(assembly, plan, upstream.finished)
+
+    def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
+        """Store the assembled answer of a stream that ended normally, if it may be stored."""
+        response = assembly.result(finished)
         if response is not None:
             self.access.finish(plan, response)
 
@@ -156,12 +165,21 @@ class AsyncCachedCall(_CallBase):
 
     async def _relay(self, upstream: AsyncEventStream, plan: Plan) -> AsyncIterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
+        kept = False
         try:
             async for event in upstream:
                 assembly.add(event)
+                if upstream.finished:  # the API's last event: store before handing it over
+                    await self._keep(assembly, plan, finished=True)
+                    kept = True
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        response = assembly.result(upstream.finished)
+        if not kept:
+            await self._keep(assembly, plan, upstream.finished)
+
+    async def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
+        """Store the assembled answer of a stream that ended normally, if it may be stored."""
+        response = assembly.result(finished)
         if response is not None:
             await self.access.afinish(plan, response)

@@ -1,4 +1,4 @@
-"""The two cached routes, ``POST /v1/chat/completions`` and ``POST /v1/messages``.
+"""The cached routes, ``POST /v1/chat/completions``, ``POST /v1/responses`` and ``POST /v1/messages``.
 
 Look the request up; answer a hit as the provider's JSON or as its replayed event stream;
 otherwise relay the upstream's answer as it arrives and store it once it is complete. What is
@@ -94,14 +94,16 @@ async def read_incoming(request: Request, state: ProxyState) -> Incoming:
     return Incoming(controls, raw, body, state.tenants.namespace(key, controls.namespace))
 
 
-def cached_route(api: Api) -> Any:
-    """The Starlette endpoint for ``api``'s cached route."""
+def cached_route(api: Api, dialect: Dialect | None = None) -> Any:
+    """The Starlette endpoint of a cached route to ``api``'s upstream, under ``dialect``'s
+    cache rules (by default the API's chat route: Chat Completions or Messages)."""
+    rules = dialect or _DIALECTS[api]
 
     async def endpoint(request: Request) -> Response:
         state: ProxyState = request.app.state.proxy
-        return await _serve(request, state, api)
+        return await _serve(request, state, api, rules)
 
-    endpoint.__name__ = f"{api}_cached"
+    endpoint.__name__ = f"{rules.name.replace('.', '_')}_cached"
     return endpoint
 
 
@@ -114,7 +116,7 @@ async def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -
         return Plan.bypass(f"unreadable request: {type(exc).__name__}")
 
 
-async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
+async def _serve(request: Request, state: ProxyState, api: Api, dialect: Dialect) -> Response:
     started = time.perf_counter()
     try:
         incoming = await read_incoming(request, state)
@@ -125,7 +127,7 @@ async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
                                       incoming.namespace)
     if namespace is None or body is None:
         return await _relay(request, state, api, raw, body, None, controls, incoming.reason)
-    access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
+    access = CacheAccess(state.cache, dialect, state.policy, namespace, state.config.ttl)
     plan = with_request_parts(await _plan(access, body, controls),
                               request_parts(request.headers.items(),
                                             request.scope["query_string"].decode("latin-1")))
@@ -179,7 +181,7 @@ def _answer_hit(state: ProxyState, api: Api, dialect: Dialect,
     metrics.inc("cacheback_proxy_dollars_saved_total", record.cost_saved_usd, api=api)
     headers = outcome_headers(outcome, record.similarity)
     if body.get("stream"):
-        answer = Response(replay_bytes(api, dialect.spec, response, body),
+        answer = Response(replay_bytes(dialect.spec, response, body),
                           media_type="text/event-stream", headers={**headers, **_SSE_HEADERS})
     else:
         answer = Response(json_text(response).encode(), media_type="application/json",

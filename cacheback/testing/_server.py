@@ -1,4 +1,5 @@
-"""``FakeUpstream``: OpenAI Chat Completions and Anthropic Messages over real HTTP on 127.0.0.1.
+"""``FakeUpstream``: OpenAI Chat Completions and Responses, and Anthropic Messages, over real HTTP
+on 127.0.0.1.
 
 A stdlib ``ThreadingHTTPServer`` on an ephemeral port, in a daemon thread. Responses are
 deterministic (a responder callable), streams use chunked transfer encoding so a cut stream is a
@@ -20,9 +21,11 @@ from types import TracebackType
 from typing import Any
 
 from ..pricing import estimate_cost
+from ..providers import ApiSpec
 from ..providers._sse import encode_event
 from ..providers.anthropic_messages import AnthropicMessagesSpec
 from ..providers.openai_chat import OpenAIChatSpec
+from ..providers.openai_responses import OpenAIResponsesSpec
 from ._answers import (
     Api,
     Reply,
@@ -34,10 +37,13 @@ from ._answers import (
 )
 from ._embeddings import embeddings_answer
 from ._faults import Fault
+from ._responses import openai_response
 
 __all__ = ["FakeUpstream"]
 
-_ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic",
+                           "/v1/responses": "openai"}
+_RESPONSES = "/v1/responses"
 _AUDIO_ROUTES = frozenset({"/v1/audio/transcriptions", "/v1/audio/translations"})
 _EMBEDDINGS = "/embeddings"
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
@@ -299,7 +305,8 @@ class FakeUpstream:
             return
         response = self._answer(request, serial)
         if body.get("stream"):
-            self._stream(handler, api, body, response, fault, request_id)
+            self._stream(handler, api, body, response, fault, request_id,
+                         OpenAIResponsesSpec() if path == _RESPONSES else None)
         elif fault is not None and fault.kind == "malformed_json":
             handler.send_json(200, _MALFORMED, request_id)
         else:
@@ -342,7 +349,8 @@ class FakeUpstream:
     def _answer(self, request: UpstreamRequest, serial: int) -> dict[str, Any]:
         reply = self.responder(request)
         reply = Reply(reply) if isinstance(reply, str) else reply
-        build = openai_completion if request.api == "openai" else anthropic_message
+        build = (openai_response if request.path == _RESPONSES
+                 else openai_completion if request.api == "openai" else anthropic_message)
         response = build(reply, request.body, serial)
         with self._lock:
             self._spent += estimate_cost(response["model"], response["usage"])
@@ -350,18 +358,16 @@ class FakeUpstream:
 
     def _stream(self, handler: _Handler, api: Api, body: dict[str, Any],
                 response: dict[str, Any], fault: Fault | None,
-                request_id: dict[str, str]) -> None:
-        spec = OpenAIChatSpec() if api == "openai" else AnthropicMessagesSpec()
-        frames = [encode_event(json.dumps(e), None if api == "openai" else e["type"])
-                  for e in spec.replay(response, body)]
-        if api == "openai":
-            frames.append(encode_event("[DONE]"))
+                request_id: dict[str, str], spec: ApiSpec | None = None) -> None:
+        spec = spec or (OpenAIChatSpec() if api == "openai" else AnthropicMessagesSpec())
+        frames = spec.frames(spec.replay(response, body))
         kind = fault.kind if fault is not None else None
         if kind == "no_end_marker":
             frames.pop()
         if kind == "malformed_json":
             frames[0] = encode_event(_MALFORMED.decode(),
-                                     None if api == "openai" else "message_start")
+                                     "response.created" if spec.named_events and api == "openai"
+                                     else None if api == "openai" else "message_start")
         stop_at = fault.after_events if fault is not None and kind in (
             "cut_stream", "stream_error") else None
         handler.start_stream(request_id)
@@ -370,6 +376,12 @@ class FakeUpstream:
                 if kind == "cut_stream":
                     handler.drop_connection()
                     return
+                if isinstance(spec, OpenAIResponsesSpec):
+                    handler.write_chunk(encode_event(json.dumps(
+                        {"type": "error", "code": "server_error", "param": None,
+                         "message": "injected stream error", "sequence_number": position}),
+                        "error"))
+                    break
                 error = error_body(api, 529 if api == "anthropic" else 500, "injected stream error")
                 handler.write_chunk(encode_event(json.dumps(error),
                                                  "error" if api == "anthropic" else None))

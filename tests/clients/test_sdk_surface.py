@@ -1,6 +1,7 @@
 """Every public attribute of the official clients is reachable on the cached clients (issue 18.1).
 
-Only ``chat.completions.create`` / ``messages.create``, ``embeddings.create`` and
+Only ``chat.completions.create`` / ``messages.create``, ``embeddings.create``,
+``responses.create`` / ``.stream`` and
 ``audio.transcriptions`` / ``audio.translations`` are the cache's; the rest is the SDK's own,
 from an SDK client built with the same arguments. Raw-response wrappers bypass the cache.
 """
@@ -25,8 +26,8 @@ from cacheback.openai import (
 )
 from cacheback.testing import FakeUpstream
 
-CACHED = {"OpenAI": ("chat", "audio", "embeddings"),
-          "AsyncOpenAI": ("chat", "audio", "embeddings"),
+CACHED = {"OpenAI": ("chat", "audio", "embeddings", "responses"),
+          "AsyncOpenAI": ("chat", "audio", "embeddings", "responses"),
           "AzureOpenAI": ("chat", "embeddings"), "AsyncAzureOpenAI": ("chat", "embeddings"),
           "Anthropic": ("messages",), "AsyncAnthropic": ("messages",)}
 PAIRS = [(openai.OpenAI, CachedOpenAI), (openai.AsyncOpenAI, AsyncCachedOpenAI),
