@@ -52,6 +52,41 @@ QUESTIONS = [
 ]
 
 
+#: Held-out questions, written before the transcript normaliser and the decoding options were
+#: tuned on :data:`QUESTIONS`, and never used to tune them: the reported figure is measured on
+#: these, in voices and speeds :data:`QUESTIONS` were not spoken in. Near pairs again, with
+#: number, negation, entity and antonym traps: every hit across a pair is a wrong answer.
+HELD_OUT = [
+    "Can I return an item after 14 days?", "Can I return an item after 30 days?",
+    "Do you have a table for two people tonight?", "Do you have a table for six people tonight?",
+    "Is there a charge for a second bag?", "Is there a charge for a third bag?",
+    "Can I book a room for three nights?", "Can I book a room for five nights?",
+    "What if my package was delivered?", "What if my package was not delivered?",
+    "Is breakfast included in the price?", "Is breakfast not included in the price?",
+    "How do I get to the Munich office?", "How do I get to the Vienna office?",
+    "Do you have a store in Chicago?", "Do you have a store in Boston?",
+    "Can I pay with Apple Pay?", "Can I pay with Google Pay?",
+    "Is the train to Oxford delayed?", "Is the train to Cambridge delayed?",
+    "What is the minimum order for free delivery?", "What is the maximum order for free delivery?",
+    "How do I turn on two factor authentication?", "How do I turn off two factor authentication?",
+    "When does the summer sale start?", "When does the summer sale end?",
+    "Can I upgrade my plan?", "Can I downgrade my plan?",
+    "How do I subscribe to the newsletter?", "How do I unsubscribe from the newsletter?",
+    "Can I bring my dog on the flight?", "Can I bring my cat on the flight?",
+    "How much is a ticket for an adult?", "How much is a ticket for a child?",
+    "How do I print a shipping label?", "How do I print a return label?",
+    "Does the hotel have parking?", "Does the hotel have a pool?",
+    "Where is the nearest pharmacy?", "Where is the nearest bakery?",
+    "Is the gym open at 6 am?", "Is the gym open at 9 am?",
+    "Why did my delivery take three weeks?", "Why did my delivery take three days?",
+]
+
+#: The held-out voices and speeds: the first is stored, the others ask again. espeak-ng's
+#: American and RP voices at speeds the tuning set did not use, a female variant, and Scottish.
+HELD_OUT_VOICES = (("en-us", 145), ("en-gb-x-rp", 175), ("en-us+f3", 175), ("en-gb-scotland", 145),
+                   ("en-gb-x-rp", 145))
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
