@@ -4,9 +4,10 @@
   ``{"media": {"images": [...]}}`` is equal exactly when the request is about the same images,
   in order; the text part then goes through the normal exact and semantic tiers. An image known
   only by URL is keyed by its URL (it cannot be fetched offline).
-* Each audio part is transcribed (:class:`Transcriber`); the transcript joins the text as the
-  question, so a re-spoken question can hit semantically. A transcript below the confidence gate,
-  or no transcriber, means the request bypasses the cache, with the reason.
+* Each audio part is transcribed (:class:`Transcriber`) and normalised
+  (:func:`normalise_transcript`); the transcript joins the text as the question, so a re-spoken
+  question can hit semantically. A transcript below the confidence gate, or no transcriber,
+  means the request bypasses the cache, with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from ._image import ImageDecodeError, ImageRegistry, fingerprint
 from ._parts import MediaContent, UnsupportedPart, split_content
+from ._transcript import normalise_transcript
 from ._voice import MAX_NO_SPEECH, MIN_AVG_LOGPROB, Transcriber, TranscriptionError, WhisperTranscriber
 
 __all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
@@ -44,6 +46,8 @@ class MediaPolicy:
     ``images``: key image questions by near-duplicate image ids (needs Pillow for image bytes).
     ``voice``: key spoken questions by their transcript (needs the ``[voice]`` extra).
     ``min_avg_logprob`` / ``max_no_speech``: the transcript confidence gate.
+    ``normalise_transcripts``: key a transcript in one written form ("two" and "2", "What's"
+    and "What is" alike: :func:`~cacheback.media.normalise_transcript`).
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -51,6 +55,7 @@ class MediaPolicy:
     voice: bool = True
     min_avg_logprob: float = MIN_AVG_LOGPROB
     max_no_speech: float = MAX_NO_SPEECH
+    normalise_transcripts: bool = True
     registry_path: str | os.PathLike[str] | None = "auto"
     transcriber: Transcriber | None = None
 
@@ -132,5 +137,8 @@ class MediaResolver:
                 return Resolved(None, reason=(
                     f"transcript not confident enough (avg log-prob {heard.avg_logprob:.2f}, "
                     f"no-speech {heard.no_speech_prob:.2f})"))
-            texts.append(heard.text)
+            said = normalise_transcript(heard.text) if self.policy.normalise_transcripts else heard.text
+            if not said:
+                return Resolved(None, reason="the audio holds no words (only fillers or noise marks)")
+            texts.append(said)
         return Resolved(" ".join(texts))
