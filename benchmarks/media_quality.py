@@ -225,12 +225,15 @@ def voice_cost(questions: list[str]) -> None:
           f"p50 {np.median(fit_times) * 1e3:.0f} ms")
 
 
-def voice(sets: str, verbose: bool) -> None:
+def voice(sets: str, verbose: bool, cost: bool = True) -> None:
     if sets in ("all", "tuning"):
         voice_set("tuning set (QUESTIONS)", QUESTIONS, VOICES, verbose)
     if sets in ("all", "held-out"):
         voice_set("held-out set (HELD_OUT)", HELD_OUT, HELD_OUT_VOICES, verbose)
-    voice_cost(QUESTIONS[:12])
+    if sets == "held-out-questions":
+        voice_set("held-out questions in the tuning voices", HELD_OUT, VOICES, verbose)
+    if cost:
+        voice_cost(QUESTIONS[:12])
 
 
 def images() -> None:
@@ -285,14 +288,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", action="store_true", help="images only")
     parser.add_argument("--voice", action="store_true", help="voice only")
-    parser.add_argument("--set", choices=("all", "tuning", "held-out"), default="all",
-                        help="which spoken question set (default: both)")
+    parser.add_argument("--set", choices=("all", "tuning", "held-out", "held-out-questions"),
+                        default="all", help="which spoken question set (default: tuning and "
+                        "held-out; held-out-questions: the held-out questions in the tuning voices)")
+    parser.add_argument("--no-cost", action="store_true", help="skip the end-to-end cost")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each voice miss")
     args = parser.parse_args()
     if not args.voice:
         images()
     if not args.images:
-        voice(args.set, args.verbose)
+        voice(args.set, args.verbose, cost=not args.no_cost)
 
 
 if __name__ == "__main__":
