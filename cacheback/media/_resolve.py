@@ -65,7 +65,9 @@ class MediaPolicy:
     and "What is" alike: :func:`~cacheback.media.normalise_transcript`).
     ``rehear`` / ``rehear_max_drop`` / ``rehear_min_token``: when the match decision refuses a
     transcript, check whether the recording also says one of the nearest stored questions
-    (:meth:`MediaResolver.rehear`).
+    (:meth:`MediaResolver.rehear`). Off by default: it raises re-spoken hits a lot, but on the
+    held-out questions it served "Can I upgrade my plan?" for "Can I downgrade my plan?"
+    (docs/media.md), so it is a trade a user must choose.
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -74,7 +76,7 @@ class MediaPolicy:
     min_avg_logprob: float = MIN_AVG_LOGPROB
     max_no_speech: float = MAX_NO_SPEECH
     normalise_transcripts: bool = True
-    rehear: bool = True
+    rehear: bool = False
     rehear_max_drop: float = REHEAR_MAX_DROP
     rehear_min_token: float = REHEAR_MIN_TOKEN
     registry_path: str | os.PathLike[str] | None = "auto"

@@ -1,4 +1,4 @@
-"""Re-hearing through the cached client, with a scripted transcriber (no Whisper): a recording
+"""Re-hearing (opt-in) through the cached client, with a scripted transcriber (no Whisper): a recording
 whose transcript has a misheard word hits the stored question when its words fit the audio,
 and never when they do not, or when the text differs in a number or a negation."""
 
@@ -43,6 +43,7 @@ def upstream() -> Iterator[FakeUpstream]:
 
 def _client(upstream: FakeUpstream, embedder: Any, transcriber: Transcriber,
             **policy: Any) -> CachedOpenAI:
+    policy = {"rehear": True, **policy}
     return CachedOpenAI(api_key="k", base_url=upstream.openai_base_url,
                         cache=SemanticCache(":memory:", embedder=embedder),
                         policy=CachePolicy(media=MediaPolicy(transcriber=transcriber, **policy)))
@@ -74,14 +75,16 @@ def test_a_misheard_word_that_fits_the_audio_hits(upstream: FakeUpstream, embedd
     assert other.cacheback.tier == "miss"
 
 
-def test_rehearing_off_or_failing_is_a_miss(upstream: FakeUpstream, embedder: Any) -> None:
+def test_rehearing_off_by_default_or_failing_is_a_miss(upstream: FakeUpstream, embedder: Any) -> None:
     class Failing(Scripted):
         def fits(self, data: bytes, texts: Sequence[str], format: str = "") -> list[Fit]:
             raise RuntimeError("boom")
 
     heard = {STORED: "What time does the store close on Sunday?",
              MISHEARD: "What time does the stock lose on Sunday?"}
-    for transcriber, policy in ((Scripted(heard, {}), {"rehear": False}), (Failing(heard, {}), {})):
+    fits = {MISHEARD: {"what time does the stock lose on Sunday": -4.0,
+                       "what time does the store close on Sunday": -5.5}}
+    for transcriber, policy in ((Scripted(heard, fits), {"rehear": False}), (Failing(heard, fits), {})):
         client = _client(upstream, embedder, transcriber, **policy)
         _ask(client, STORED)
         assert _ask(client, MISHEARD).cacheback.tier == "miss"

@@ -102,7 +102,8 @@ def test_respoken_question_hits_through_the_client_and_a_near_one_misses(
     with FakeUpstream() as upstream:
         client = CachedOpenAI(api_key="k", base_url=upstream.openai_base_url,
                               cache=SemanticCache(":memory:", embedder=embedder),
-                              policy=CachePolicy(media=resolver.policy))
+                              policy=CachePolicy(media=MediaPolicy(
+                                  transcriber=resolver.transcriber, rehear=True)))
 
         def ask(question: str, voice: str, speed: int) -> str:
             reply = client.chat.completions.create(model="gpt-4o-mini", messages=[
