@@ -15,7 +15,7 @@ from ..ceag import SynthesisResult, SynthesisTier
 from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
 from ._flight import AsyncFlights, Flights
-from ._media import has_media, media_body, resolver_for
+from ._media import has_media, media_body, reheard, resolver_for
 from ._pii import UNSCREENED, screened
 from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
@@ -89,6 +89,7 @@ class CacheAccess:
     def _prepare_view(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         keyed_body: Mapping[str, Any] = body
         media_scope: dict[str, Any] = {}
+        resolved = None
         if self.media is not None and not options.bypass and has_media(body):
             keyed_body, resolved = media_body(body, self.media, self.namespace)
             if resolved.text is None:
@@ -102,7 +103,7 @@ class CacheAccess:
             # The context signature reads the raw turns; a redacted question keeps the whole
             # history in its (hashed) scope instead, the conversation policy's safe fallback.
             return plan
-        return self.keyed(plan, keyed_body)
+        return reheard(self.cache, self.media, resolved, self.keyed(plan, keyed_body), self.namespace)
 
     async def aprepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         """:meth:`prepare` for asyncio: a request with media (which may be transcribed or
