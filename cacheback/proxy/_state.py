@@ -12,7 +12,9 @@ import httpx
 
 from .._clients import CachePolicy
 from .._clients._flight import AsyncFlights
+from .._errors import EmbedderError
 from ..cache import SemanticCache
+from ..embed import Embedder, OnnxMiniLMEmbedder
 from ._config import ProxyConfig
 from ._metrics import Metrics
 from ._share import SharedMetrics
@@ -47,8 +49,8 @@ class ProxyState:
         """Open the cache (unless one is given), the tenant salt and the upstream pool."""
         owns_cache = cache is None
         if cache is None:
-            cache = SemanticCache(config.db or None, ttl=config.ttl,
-                                  embedder="default" if config.semantic else None, pii=config.pii)
+            cache = SemanticCache(config.db or None, ttl=config.ttl, embedder=_embedder(config),
+                                  pii=config.pii)
         _warm_up(cache)
         metrics = Metrics()
         return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path, cache.storage),
@@ -73,6 +75,19 @@ class ProxyState:
             self.cache.close()
         else:
             self.cache.flush()
+
+
+def _embedder(config: ProxyConfig) -> Embedder | str | None:
+    """The model with ``config.embed_threads`` threads per run. One is the default: a worker
+    embeds concurrent misses in parallel threads, and one thread per run cost the least CPU
+    per query under load (docs/proxy.md, Throughput). A model that cannot load is left to the
+    cache ("default"), which serves exact hits and retries it after a backoff."""
+    if not config.semantic:
+        return None
+    try:
+        return OnnxMiniLMEmbedder(threads=config.embed_threads or None)
+    except EmbedderError:
+        return "default"
 
 
 def _warm_up(cache: SemanticCache) -> None:
