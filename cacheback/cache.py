@@ -535,8 +535,12 @@ class SemanticCache:
         )
         try:
             entry_id = storage.put(entry)
-            if vector is not None:
-                self._index_new(entry_id, namespace, key, vector)
+            if vector is not None and self._index_new(entry_id, namespace, key, vector):
+                with self._lock:
+                    # The next row after those synced: nothing else can be missing below it
+                    # (SQLite commits rows in id order), so the next sync need not read it back.
+                    if entry_id == self._synced_id + 1:
+                        self._synced_id = entry_id
             self._after_put(storage, now)
         except StorageError as exc:
             self._count("put_failures")
@@ -550,17 +554,18 @@ class SemanticCache:
         self._count("puts")
         return entry_id
 
-    def _index_new(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> None:
+    def _index_new(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> bool:
         """Add a stored row to the in-memory index; if that fails (out of memory), the row stays
-        in SQLite and a later sync indexes it."""
+        in SQLite and a later sync indexes it. True when the row is in the index now."""
         if self._server_search() or not self._semantic_allowed("index"):
-            return
+            return False
         try:
             self._vectors.add(np.array([entry_id]), [(namespace, key)], vector[None, :])
         except Exception as exc:  # noqa: BLE001 - an index fault must not lose the stored row
             self._semantic_failed("index", exc)
-            return
+            return False
         self._semantic_ok("index")
+        return True
 
     def _after_put(self, storage: Storage, now: float) -> None:
         self._puts += 1
