@@ -15,6 +15,7 @@ from .._clients._flight import AsyncFlights
 from .._errors import EmbedderError
 from ..cache import SemanticCache
 from ..embed import Embedder, OnnxMiniLMEmbedder
+from ..pii import Scanner
 from ._config import ProxyConfig
 from ._metrics import Metrics
 from ._share import SharedMetrics
@@ -25,6 +26,7 @@ __all__ = ["ProxyState", "attached"]
 
 
 _T = TypeVar("_T")
+_WARM_UP_NAMESPACE = "cacheback-proxy:warm-up"
 
 
 @dataclass
@@ -91,16 +93,26 @@ def _embedder(config: ProxyConfig) -> Embedder | str | None:
 
 
 def _warm_up(cache: SemanticCache) -> None:
-    """Load the embedding model now, during start-up, so the first requests (and the first
-    repeat) do not wait for it and ``/healthz`` answers only once the proxy is ready. A model
-    that cannot load leaves the cache degraded, as it would at the first query."""
+    """Load what the first requests would otherwise wait for, during start-up, so that
+    ``/healthz`` answers only once the proxy is ready: the embedding model, the vectors already
+    stored (read into the index: seconds for 100k entries) and the PII scanner's name model
+    (spaCy, when installed). Anything that cannot load leaves the cache degraded, as it would
+    at the first query."""
+    log = logging.getLogger("cacheback.proxy")
     embedder = cache.embedder
-    if embedder is None:
-        return
+    if embedder is not None:
+        try:
+            embedder.embed("cacheback warm-up")
+        except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
+            log.warning("cacheback-proxy: model warm-up failed: %r", exc)
     try:
-        embedder.embed("cacheback warm-up")
+        # An empty namespace: the index is brought up to date, nothing is embedded or read.
+        cache.candidates("cacheback warm-up", namespace=_WARM_UP_NAMESPACE, k=1, pii="off")
+        if cache.pii != "off":
+            Scanner().scan("Warm-up for Ada Lovelace")  # a name: the name model loads and runs
     except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
-        logging.getLogger("cacheback.proxy").warning("cacheback-proxy: model warm-up failed: %r", exc)
+        log.warning("cacheback-proxy: warm-up failed: %r", exc)
+
 
 def attached(state: ProxyState, name: str, factory: Callable[[], _T]) -> _T:
     """The object a feature module keeps on ``state`` under ``name``, made on first use, so
