@@ -442,6 +442,20 @@ class SemanticCache:
                     )
             self._synced_id = max(self._synced_id, int(batch.ids[-1]))
 
+    def load_index(self) -> None:
+        """Bring the in-memory index up to date now (rows stored since it was last read, its
+        deferred upkeep), so that the first lookups do not wait for it: a server calls this
+        before it reports ready. Faults are absorbed as in a lookup."""
+        if self._ready() is None or self._embedder is None or self._server_search():
+            return
+        try:
+            self._sync_vectors()
+            self._vectors.prepare()
+        except StorageError as exc:
+            self._storage_failed(exc)
+        except Exception as exc:  # noqa: BLE001 - out of memory in the index, say
+            self._semantic_failed("index", exc)
+
     def _embed(self, text: str) -> np.ndarray | None:
         if "\ufffd" in text:  # undecodable characters: two such texts may mean anything
             self._count("skipped.semantic_undecodable")

@@ -26,7 +26,6 @@ __all__ = ["ProxyState", "attached"]
 
 
 _T = TypeVar("_T")
-_WARM_UP_NAMESPACE = "cacheback-proxy:warm-up"
 
 
 @dataclass
@@ -106,8 +105,7 @@ def _warm_up(cache: SemanticCache) -> None:
         except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
             log.warning("cacheback-proxy: model warm-up failed: %r", exc)
     try:
-        # An empty namespace: the index is brought up to date, nothing is embedded or read.
-        cache.candidates("cacheback warm-up", namespace=_WARM_UP_NAMESPACE, k=1, pii="off")
+        cache.load_index()
         if cache.pii != "off":
             Scanner().scan("Warm-up for Ada Lovelace")  # a name: the name model loads and runs
     except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache

@@ -45,3 +45,27 @@ def test_the_name_model_loads_at_start_up(tmp_path: Path, monkeypatch: pytest.Mo
     state = ProxyState.open(ProxyConfig(db=str(tmp_path / "c.db"), semantic=False, pii="off"))
     state.cache.close()
     assert not loads
+
+
+def test_load_index_leaves_nothing_for_the_first_lookup(tmp_path: Path, embedder: Embedder,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(tmp_path / "c.db")
+    with SemanticCache(db, embedder=embedder) as cache:
+        entry = cache.put("How do I reset my password?", "Settings.")
+    with SemanticCache(db, embedder=embedder) as cache:
+        prepared: list[bool] = []
+        prepare = cache._vectors.prepare
+        monkeypatch.setattr(cache._vectors, "prepare", lambda: prepared.append(True) or prepare())
+        cache.load_index()
+        assert prepared == [True] and entry in cache._vectors
+        read: list[int] = []
+        vectors_after = cache.storage.vectors_after
+
+        def spy(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            for batch in vectors_after(*args, **kwargs):
+                read.extend(batch.ids.tolist())
+                yield batch
+
+        monkeypatch.setattr(cache.storage, "vectors_after", spy)
+        assert cache.get("How can I reset my password?").entry_id == entry
+        assert read == []
