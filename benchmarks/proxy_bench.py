@@ -16,9 +16,16 @@ Prints three tables:
    embedder right after (b), and (b) - (c): what the proxy adds besides the embedding;
 3. a mixed load from wrk (hits, misses, streams, both APIs, several keys) at concurrency 64 for
    ``--load-seconds``, counting status codes and cut answers; the target is zero 5xx;
+5. ``POST /v1/embeddings`` sequentially, one worker: exact hits of 1 and 16 inputs (1536
+   dimensions, float and base64) against the same calls straight to the fake upstream;
 4. issue 15's mix at concurrency 32 (50% exact repeats, 20% paraphrases, 30% new, 30% streamed)
    for each of ``--workers`` and each database size in ``--sizes`` (10k and 100k entries of
-   other tenants, written straight into the store with random vectors before the proxy starts).
+   other tenants, written straight into the store with random vectors before the proxy starts,
+   and indexed as a proxy that had been running would have left them: from 20k entries an HNSW
+   graph is built once and saved beside the file, which every cell's copy starts from). Besides
+   wrk's figures, each row gives the proxy's own CPU time per request (its processes' user +
+   system time over the run), which moves far less than requests/s when other jobs share the
+   machine; wrk and the fake upstream run on the same cores as the proxy.
 
 Tables 1, 3 and 4 need ``wrk`` (``apt-get install wrk``). Each table states the load average
 (1 minute) before and after it: on a shared machine the numbers move with it.
@@ -26,6 +33,7 @@ Tables 1, 3 and 4 need ``wrk`` (``apt-get install wrk``). Each table states the 
     python benchmarks/proxy_bench.py                      # full run (~6 minutes)
     python benchmarks/proxy_bench.py --tables miss        # only the miss latency (~1 minute)
     python benchmarks/proxy_bench.py --seconds 3 --load-seconds 10 --misses 100   # quick look
+    python benchmarks/proxy_bench.py --tables mix --mix-seconds 8 --templates /tmp/mix-dbs
 """
 
 from __future__ import annotations
@@ -52,7 +60,7 @@ from bench_common import markdown_table, percentiles_ms
 HIT_BODY = {"model": "gpt-4o-mini",
             "messages": [{"role": "user", "content": "What is the capital of France?"}]}
 OPENAI_HEADERS = {"authorization": "Bearer sk-bench-key", "content-type": "application/json"}
-TABLES = ("hits", "miss", "load", "mix")
+TABLES = ("hits", "miss", "load", "mix", "embeddings")
 FAKE_UPSTREAM = """
 import sys, time
 from cacheback.testing import FakeUpstream
@@ -169,8 +177,9 @@ def fake_upstream() -> Iterator[str]:
 
 
 @contextmanager
-def proxy(upstream: str, workers: int, db: Path, *extra: str) -> Iterator[str]:
-    """``python -m cacheback.proxy`` in front of ``upstream``; yields its origin."""
+def proxy_process(upstream: str, workers: int, db: Path, *extra: str
+                  ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m cacheback.proxy`` in front of ``upstream``; yields its origin and process."""
     port = free_port()
     process = subprocess.Popen([
         sys.executable, "-m", "cacheback.proxy", "--port", str(port), "--workers", str(workers),
@@ -179,9 +188,32 @@ def proxy(upstream: str, workers: int, db: Path, *extra: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url + "/healthz", process)
-        yield url
+        yield url, process
     finally:
         stop(process)
+
+
+@contextmanager
+def proxy(upstream: str, workers: int, db: Path, *extra: str) -> Iterator[str]:
+    """``python -m cacheback.proxy`` in front of ``upstream``; yields its origin."""
+    with proxy_process(upstream, workers, db, *extra) as (url, _):
+        yield url
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live children (the workers), from /proc;
+    0 where /proc is missing."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid] + ([int(p) for p in children.read_text().split()] if children.exists() else [])
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 # ---------------------------------------------------------------- 1. exact hits
@@ -435,35 +467,95 @@ def filled_db(path: Path, entries: int) -> None:
                     expires=None, metadata=None))
     storage.checkpoint()
     storage.close()
+    settle_index(path)
+
+
+def settle_index(path: Path) -> None:
+    """Bring the index beside ``path`` to the state a proxy that has been running would leave:
+    an HNSW graph (from 20k entries) built and saved, so that each cell measures serving rather
+    than the one-off build a cold start on a large file runs in the background."""
+    from cacheback import SemanticCache
+
+    with SemanticCache(path) as cache:
+        if hasattr(cache, "load_index"):
+            cache.load_index()
+        else:  # the proxy as it was before load_index (a before/after run)
+            cache.candidates("settle the index", namespace="key:bench-settle", k=1)
+        cache._vectors.wait_for_build()
 
 
 def mix_table(upstream: str, workdir: Path, seconds: float, workers: Sequence[int],
-              sizes: Sequence[int]) -> str:
+              sizes: Sequence[int], templates: Path | None = None) -> str:
     load = os.getloadavg()[0]
     rows = []
     for size in sizes:
-        template = workdir / f"fill-{size}.db"
+        template = (templates or workdir) / f"fill-{size}.db"
         if not template.exists():
             filled_db(template, size)
         for count in workers:
             db = workdir / f"mix-{size}-{count}.db"
             shutil.copy(template, db)
-            with proxy(upstream, count, db) as url:
+            index = template.with_name(template.name + ".index")
+            if index.exists():
+                shutil.copy(index, db.with_name(db.name + ".index"))
+            with proxy_process(upstream, count, db) as (url, process):
+                cpu = cpu_seconds(process.pid)
                 report = wrk(url, ISSUE_MIX_SCRIPT, 32, seconds)
+                cpu = cpu_seconds(process.pid) - cpu
             rate, p50, p99 = wrk_numbers(report)
             counts = dict(re.findall(r"^(status \d+|outcome \S+|cut|transport errors) (\d+)$",
                                      report, re.M))
             statuses = {k.split()[1]: int(v) for k, v in counts.items() if k.startswith("status")}
             outcomes = ", ".join(f"{k.split()[1]} {v}" for k, v in sorted(counts.items())
                                  if k.startswith("outcome"))
-            rows.append([f"{size:,}", count, f"{seconds:g}", sum(statuses.values()), round(rate),
-                         p50, p99, sum(n for c, n in statuses.items() if c.startswith("5")),
+            requests = sum(statuses.values())
+            rows.append([f"{size:,}", count, f"{seconds:g}", requests, round(rate),
+                         p50, p99, round(1000 * cpu / max(requests, 1), 2),
+                         sum(n for c, n in statuses.items() if c.startswith("5")),
                          int(counts["cut"]), outcomes])
     return ("Issue-15 mix from wrk at concurrency 32, exact + semantic tiers: 50% exact repeats, "
             "20% paraphrases, 30% new, 30% streamed, both APIs; the database pre-filled with other "
-            f"tenants' entries (load average {load:.1f} -> {os.getloadavg()[0]:.1f})\n\n"
+            f"tenants' entries, index built (load average {load:.1f} -> "
+            f"{os.getloadavg()[0]:.1f}); wrk and the fake upstream run on the same cores\n\n"
             + markdown_table(["entries", "workers", "seconds", "requests", "requests/s", "p50 ms",
-                              "p99 ms", "5xx", "cut answers", "X-Cacheback"], rows))
+                              "p99 ms", "proxy CPU ms/request", "5xx", "cut answers",
+                              "X-Cacheback"], rows)
+            + "\n(proxy CPU: user + system seconds of the proxy and its workers during the run, "
+              "per request: what the proxy itself costs, whatever else shares the machine)")
+
+
+# ---------------------------------------------------------------- 5. embeddings
+
+
+def embeddings_table(upstream: str, workdir: Path, samples: int) -> str:
+    """Sequential embeddings calls over one keep-alive connection: proxy hits against the
+    fake upstream answering the same request itself."""
+    texts = [f"embedding benchmark text number {i}" for i in range(16)]
+    cases = [("1 input, float", {"input": texts[0]}),
+             ("16 inputs, float", {"input": texts}),
+             ("16 inputs, base64", {"input": texts, "encoding_format": "base64"})]
+    rows = []
+    with proxy(upstream, 1, workdir / "embeddings.db") as url, httpx.Client() as http:
+        before = os.getloadavg()[0]
+        for name, extra in cases:
+            body = {"model": "text-embedding-3-small", **extra}
+            http.post(url + "/v1/embeddings", json=body, headers=OPENAI_HEADERS)
+            timings: dict[str, list[float]] = {"proxy": [], "upstream": []}
+            outcomes: set[str] = set()
+            for _ in range(samples):
+                for where, base in (("proxy", url), ("upstream", upstream)):
+                    start = time.perf_counter()
+                    answer = http.post(base + "/v1/embeddings", json=body, headers=OPENAI_HEADERS)
+                    timings[where].append(time.perf_counter() - start)
+                    if where == "proxy":
+                        outcomes.add(answer.headers.get("x-cacheback", "none"))
+            rows.append([name, samples, ",".join(sorted(outcomes)),
+                         *_p50_p99(timings["proxy"]), *_p50_p99(timings["upstream"])])
+        after = os.getloadavg()[0]
+    return (f"## /v1/embeddings through the proxy, exact hits, 1 worker (load {before:.1f} -> "
+            f"{after:.1f})\n\n" + markdown_table(
+                ["request", "n", "proxy outcome", "proxy p50 ms", "proxy p99 ms",
+                 "fake upstream p50 ms", "fake upstream p99 ms"], rows))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -475,6 +567,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--mix-seconds", type=float, default=30.0, help="per issue-15 mix cell")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000],
                         help="database sizes of the issue-15 mix table")
+    parser.add_argument("--templates", type=Path,
+                        help="keep the pre-filled databases of the issue-15 mix here and reuse "
+                             "them (filling and indexing 100k entries takes minutes)")
     parser.add_argument("--tables", nargs="+", choices=TABLES, default=list(TABLES),
                         help="which tables to print (default: all)")
     args = parser.parse_args(argv)
@@ -492,9 +587,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if has_wrk and "load" in args.tables:
             print("\n" + load_table(upstream, workdir, args.load_seconds, max(args.workers)),
                   flush=True)
+        if "embeddings" in args.tables:
+            print("\n" + embeddings_table(upstream, workdir, min(args.misses, 200)), flush=True)
         if has_wrk and "mix" in args.tables:
-            print("\n" + mix_table(upstream, workdir, args.mix_seconds, args.workers, args.sizes),
-                  flush=True)
+            print("\n" + mix_table(upstream, workdir, args.mix_seconds, args.workers, args.sizes,
+                                    args.templates), flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

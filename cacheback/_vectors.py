@@ -257,6 +257,11 @@ class PartitionedVectors:
                 for entry_id in self._index.ids(group=code).tolist():
                     self.remove(entry_id)
 
+    def prepare(self) -> None:
+        """The index's deferred upkeep, now (see :meth:`ANNIndex.prepare`)."""
+        with self._lock:
+            self._index.prepare()
+
     def count(self, partition: Partition) -> int:
         """How many rows ``partition`` holds (0 when it is unknown)."""
         with self._lock:

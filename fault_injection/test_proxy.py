@@ -61,3 +61,20 @@ def test_disk_full_behind_the_proxy(harness: FaultHarness, tmpfs: Tmpfs, upstrea
         for _ in range(3):
             _ask(client, fresh)
         assert upstream.request_count() == before + 1, "caching did not resume"
+
+
+def test_model_missing_when_the_proxy_starts(tmp_path: Any, upstream: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy builds its own model session (one thread per run); when the model cannot load
+    it starts anyway, on the exact tier, as the library's default embedder would."""
+    import cacheback.embed as embed_package
+
+    monkeypatch.setattr(embed_package, "_default", None)
+    monkeypatch.setenv(embed_package.MODEL_ENV_VAR, str(tmp_path / "gone" / "model.onnx"))
+    config = proxy.ProxyConfig(db=str(tmp_path / "cache.db"),
+                               upstream_openai=upstream.openai_base_url)
+    with testclient.TestClient(proxy.create_app(config)) as client:
+        for _ in range(2):
+            _ask(client, "What is the capital of Portugal?")
+        assert upstream.request_count() == 1
+        assert client.get("/stats").json()["cache"]["degraded"]["semantic"].startswith("off")

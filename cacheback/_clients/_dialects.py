@@ -57,6 +57,11 @@ class Dialect(ABC):
     spec: ApiSpec
     unscoped: ClassVar[frozenset[str]]
 
+    def view(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The body as the cache rules read it (the turns as chat ``messages``): the body itself
+        for chat-shaped APIs; the Responses API maps its ``input`` (``_responses``)."""
+        return body
+
     def plan(self, body: Mapping[str, Any], policy: CachePolicy, options: CallOptions) -> Plan:
         """Decide how this request uses the cache."""
         if options.bypass:

@@ -7,6 +7,8 @@ ids (``cacheback.media``). The body sent upstream is never changed.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import weakref
 from collections.abc import Mapping
@@ -14,9 +16,12 @@ from typing import Any
 
 from ..cache import SemanticCache
 from ..media import MediaPolicy, MediaResolver, Resolved
+from ..media._resolve import REHEAR_CANDIDATES
+from ._policy import Plan
 
-__all__ = ["has_media", "media_body", "resolver_for"]
+__all__ = ["has_media", "media_body", "reheard", "resolver_for"]
 
+log = logging.getLogger("cacheback.clients")
 _TEXT_TYPES = frozenset({"text", "input_text"})
 _resolvers: weakref.WeakKeyDictionary[SemanticCache, dict[MediaPolicy, MediaResolver]] = \
     weakref.WeakKeyDictionary()
@@ -61,3 +66,24 @@ def media_body(body: Mapping[str, Any], resolver: MediaResolver, namespace: str
     messages = list(body["messages"])
     messages[-1] = {**messages[-1], "content": resolved.text}
     return {**body, "messages": messages}, resolved
+
+
+
+def reheard(cache: SemanticCache, resolver: MediaResolver | None, resolved: Resolved | None,
+            plan: Plan, namespace: str) -> Plan:
+    """``plan`` for a spoken question, its query replaced by the stored question the
+    recording also says when the match decision would refuse every nearest one
+    (:meth:`MediaResolver.rehear`); unchanged otherwise, and on any failure."""
+    if (resolver is None or resolved is None or resolved.audio is None or not resolver.policy.rehear
+            or plan.query is None or not plan.lookup or plan.exact_only):
+        return plan
+    try:
+        candidates = cache.candidates(plan.query, namespace=namespace, scope=plan.scope,
+                                      k=REHEAR_CANDIDATES)
+        if not candidates or cache.matcher.decide(plan.query, candidates).accepted is not None:
+            return plan
+        query = resolver.rehear(resolved, [c.query for c in candidates])
+    except Exception as exc:  # noqa: BLE001 - the cache must never break the call
+        log.warning("cacheback: re-hearing a spoken question failed: %r", exc)
+        return plan
+    return plan if query is None else dataclasses.replace(plan, query=query)

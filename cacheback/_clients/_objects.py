@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..providers import response_text
 from ._light import LightObject
 from ._record import CacheRecord
 
-__all__ = ["ObjectFactory", "anthropic_objects", "attach_record", "openai_objects"]
+__all__ = ["ObjectFactory", "anthropic_objects", "attach_record", "openai_objects",
+           "openai_response_objects"]
 
 log = logging.getLogger("cacheback.clients")
 
@@ -64,6 +68,52 @@ def openai_objects(use_sdk: bool = True) -> ObjectFactory:
         return ObjectFactory(_light("ChatCompletion"), _light("ChatCompletionChunk"), sdk=False)
     return ObjectFactory(_validator(types.ChatCompletion), _validator(types.ChatCompletionChunk),
                          sdk=True)
+
+
+class _LightResponse(LightObject):
+    """A Responses ``response`` without the SDK, with the SDK's ``output_text``."""
+
+    @property
+    def output_text(self) -> str:
+        """Every ``output_text`` part of the output messages, joined."""
+        return response_text(self.model_dump())
+
+
+def _union_members(union: Any) -> list[Any]:
+    """The classes of a (possibly ``Annotated``, possibly nested) ``Union``."""
+    args = typing.get_args(union)
+    if typing.get_origin(union) is typing.Annotated:
+        return _union_members(args[0])
+    members: list[Any] = []
+    for arg in args:
+        members += _union_members(arg) if typing.get_args(arg) else [arg]
+    return members
+
+
+@functools.cache
+def _response_events(types: Any) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """Each Responses stream event type's builder, by its ``type`` value."""
+    builders: dict[str, Callable[[dict[str, Any]], Any]] = {}
+    for member in _union_members(types.ResponseStreamEvent):
+        field = getattr(member, "model_fields", {}).get("type")
+        for value in typing.get_args(field.annotation) if field is not None else ():
+            builders[value] = _validator(member)
+    return builders
+
+
+def openai_response_objects(use_sdk: bool = True) -> ObjectFactory:
+    """``Response`` and the ``ResponseStreamEvent`` types from ``openai`` when importable."""
+    types = _import("openai.types.responses") if use_sdk else None
+    if types is None:
+        return ObjectFactory(lambda data: _LightResponse(data, "Response"),
+                             lambda data: LightObject(data, "ResponseStreamEvent"), sdk=False)
+    events = _response_events(types)
+
+    def event(data: dict[str, Any]) -> Any:
+        build = events.get(data.get("type", ""))
+        return build(data) if build is not None else LightObject(data)
+
+    return ObjectFactory(_validator(types.Response), event, sdk=True)
 
 
 def anthropic_objects(use_sdk: bool = True) -> ObjectFactory:

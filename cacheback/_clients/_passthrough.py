@@ -1,7 +1,8 @@
 """Everything the cache does not answer goes to a real SDK client built from the same arguments.
 
-The cached clients answer ``chat.completions.create`` / ``messages.create`` themselves. Every other
-public attribute (``models``, ``files``, ``responses``, ``embeddings``, ``with_options``,
+The cached clients answer ``chat.completions.create`` / ``messages.create``,
+``responses.create`` / ``stream``, ``embeddings.create`` and ``audio`` transcriptions themselves.
+Every other public attribute (``models``, ``files``, ``responses.retrieve``, ``with_options``,
 ``with_raw_response`` of a cached resource, ...) is looked up on an ``openai.OpenAI`` /
 ``anthropic.Anthropic`` (or async twin) built lazily on first use, so it behaves exactly as the
 SDK's. Raw and streaming-response wrappers therefore bypass the cache: they promise the upstream's

@@ -26,6 +26,8 @@ def _other_texts(body: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(earlier user/assistant/tool turns, system and developer prompts) of a request."""
     turns: list[str] = []
     instructions: list[str] = []
+    if isinstance(body.get("instructions"), str):  # the Responses API's system prompt
+        instructions.append(body["instructions"])
     system = body.get("system")
     if isinstance(system, str):
         instructions.append(system)

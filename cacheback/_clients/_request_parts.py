@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from ._policy import Plan
 
-__all__ = ["ANSWER_SHAPING_HEADERS", "request_parts", "with_request_parts"]
+__all__ = ["ANSWER_SHAPING_HEADERS", "client_parts", "request_parts", "with_request_parts"]
 
 ANSWER_SHAPING_HEADERS = frozenset({
     "openai-organization", "openai-project", "openai-beta",
@@ -51,6 +51,21 @@ def request_parts(headers: Mapping[str, Any] | Iterable[tuple[str, Any]],
         parts["headers"] = dict(sorted(shaping.items()))
     if params:
         parts["query"] = [list(p) for p in params]
+    return parts
+
+
+def client_parts(provider: Any, http: Mapping[str, Any]) -> dict[str, Any]:
+    """The request parts of a call a cached client makes: its spec's and default headers and
+    query, this call's ``extra_headers`` / ``extra_query``, and the spec's ``route`` (the Azure
+    endpoint and deployment, which are in the URL rather than the body) when it has one."""
+    settings = provider.settings
+    headers = {**provider.spec.headers(""), **dict(settings.default_headers),
+               **dict(http.get("extra_headers") or {})}
+    query = {**dict(settings.default_query), **dict(http.get("extra_query") or {})}
+    parts = request_parts(headers, query)
+    route = getattr(provider.spec, "route", None)
+    if route:
+        parts["route"] = dict(route)
     return parts
 
 

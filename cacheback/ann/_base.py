@@ -111,6 +111,10 @@ class ANNIndex(ABC):
                 dists[i, :n] = self._space.to_distance(scores, self._space.offset(queries[i]))
         return labels, dists
 
+    def prepare(self) -> None:  # noqa: B027 - optional hook, most indexes defer nothing
+        """Do now the upkeep the next query would otherwise do first (none here; see
+        :class:`ProjectedIndex`), so that query is not the one kept waiting."""
+
     def set_ef(self, ef: int) -> None:
         """Search breadth: larger is slower and more accurate (ignored by brute force)."""
         if not isinstance(ef, (int, np.integer)) or ef < 1:

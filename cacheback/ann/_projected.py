@@ -107,6 +107,11 @@ class ProjectedIndex(ANNIndex):
                 and self._since_fit >= max(self._fitted, PROJECT_MIN_ITEMS):
             self._guarded(self._fit)
 
+    def prepare(self) -> None:
+        """Fit the axes now if the next search would (see :meth:`_refit_if_due`)."""
+        with self._lock:
+            self._refit_if_due()
+
     def _guarded(self, update: Callable[[], object]) -> None:
         """Run a projection ``update``; if it fails (out of memory, say), drop the projection
         and scan exactly: the items themselves are already stored."""

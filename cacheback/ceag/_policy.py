@@ -21,7 +21,9 @@ def _uses_tools(body: Mapping[str, Any]) -> bool:
 
 
 def _structured(body: Mapping[str, Any]) -> bool:
-    fmt = body.get("response_format") or body.get("output_format") or {}
+    text = body.get("text")  # the Responses API's ``text.format``
+    fmt = (body.get("response_format") or body.get("output_format")
+           or (text.get("format") if isinstance(text, Mapping) else None) or {})
     kind = fmt.get("type") if isinstance(fmt, Mapping) else fmt
     return kind in _STRUCTURED_FORMATS or bool(body.get("output_schema"))
 

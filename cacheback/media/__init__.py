@@ -9,6 +9,7 @@ part arrives; without them those requests bypass the cache with the reason.
 from ._image import BITS, MAX_DISTANCE, ImageDecodeError, ImageFingerprint, ImageRegistry, fingerprint
 from ._parts import AudioPart, ImagePart, MediaContent, UnsupportedPart, split_content
 from ._resolve import MediaPolicy, MediaResolver, Resolved
+from ._transcript import normalise_transcript
 from ._voice import Transcriber, Transcript, TranscriptionError, WhisperTranscriber, default_model_dir
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "WhisperTranscriber",
     "default_model_dir",
     "fingerprint",
+    "normalise_transcript",
     "split_content",
 ]

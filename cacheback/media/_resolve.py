@@ -4,9 +4,10 @@
   ``{"media": {"images": [...]}}`` is equal exactly when the request is about the same images,
   in order; the text part then goes through the normal exact and semantic tiers. An image known
   only by URL is keyed by its URL (it cannot be fetched offline).
-* Each audio part is transcribed (:class:`Transcriber`); the transcript joins the text as the
-  question, so a re-spoken question can hit semantically. A transcript below the confidence gate,
-  or no transcriber, means the request bypasses the cache, with the reason.
+* Each audio part is transcribed (:class:`Transcriber`) and normalised
+  (:func:`normalise_transcript`); the transcript joins the text as the question, so a re-spoken
+  question can hit semantically. A transcript below the confidence gate, or no transcriber,
+  means the request bypasses the cache, with the reason.
 """
 
 from __future__ import annotations
@@ -14,13 +15,25 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..match._features import has_antonym, has_role_swap
+from ..match._text import profile
 from ._image import ImageDecodeError, ImageRegistry, fingerprint
-from ._parts import MediaContent, UnsupportedPart, split_content
+from ._parts import AudioPart, MediaContent, UnsupportedPart, split_content
+from ._transcript import normalise_transcript
 from ._voice import MAX_NO_SPEECH, MIN_AVG_LOGPROB, Transcriber, TranscriptionError, WhisperTranscriber
+
+#: Re-hearing: a stored question is what was said when Whisper, forced to read its words off
+#: this recording, finds them at most this much less likely (in nats, summed over the tokens)
+#: than its own transcript, and no token of it below :data:`REHEAR_MIN_TOKEN` (docs/media.md).
+REHEAR_MAX_DROP = 8.0
+REHEAR_MIN_TOKEN = -8.0
+#: How many of the nearest stored questions are re-heard.
+REHEAR_CANDIDATES = 3
 
 __all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
 
@@ -35,6 +48,10 @@ class Resolved:
     scope: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
     transcript: str | None = None
+    #: The one recording asked (None without audio or with several), for :meth:`MediaResolver.rehear`.
+    audio: AudioPart | None = None
+    #: The typed text beside the recording, which a re-heard question must share.
+    typed: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,13 @@ class MediaPolicy:
     ``images``: key image questions by near-duplicate image ids (needs Pillow for image bytes).
     ``voice``: key spoken questions by their transcript (needs the ``[voice]`` extra).
     ``min_avg_logprob`` / ``max_no_speech``: the transcript confidence gate.
+    ``normalise_transcripts``: key a transcript in one written form ("two" and "2", "What's"
+    and "What is" alike: :func:`~cacheback.media.normalise_transcript`).
+    ``rehear`` / ``rehear_max_drop`` / ``rehear_min_token``: when the match decision refuses a
+    transcript, check whether the recording also says one of the nearest stored questions
+    (:meth:`MediaResolver.rehear`). Off by default: it raises re-spoken hits a lot, but on the
+    held-out questions it served "Can I upgrade my plan?" for "Can I downgrade my plan?"
+    (docs/media.md), so it is a trade a user must choose.
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -51,6 +75,10 @@ class MediaPolicy:
     voice: bool = True
     min_avg_logprob: float = MIN_AVG_LOGPROB
     max_no_speech: float = MAX_NO_SPEECH
+    normalise_transcripts: bool = True
+    rehear: bool = False
+    rehear_max_drop: float = REHEAR_MAX_DROP
+    rehear_min_token: float = REHEAR_MIN_TOKEN
     registry_path: str | os.PathLike[str] | None = "auto"
     transcriber: Transcriber | None = None
 
@@ -97,7 +125,48 @@ class MediaResolver:
             scope["audio"] = len(parts.audio)
         if not text.strip():
             return Resolved(None, reason="a media question with no text to match")
-        return Resolved(text, {"media": scope}, transcript=transcript)
+        return Resolved(text, {"media": scope}, transcript=transcript,
+                        audio=parts.audio[0] if len(parts.audio) == 1 else None, typed=parts.text)
+
+    def rehear(self, resolved: Resolved, candidates: Sequence[str]) -> str | None:
+        """The stored question among ``candidates`` (nearest first) that this recording says
+        too, or None.
+
+        A transcript is one reading of the audio; Whisper tiny.en misreads a word now and then
+        ("store" as "story", "account" as "count"), and the match decision rightly refuses a
+        question with another content word. So the recording is asked directly: Whisper is
+        forced to read each stored question's words off it, and a question whose words it finds
+        nearly as likely as its own transcript (:attr:`MediaPolicy.rehear_max_drop` nats in all,
+        no token below :attr:`MediaPolicy.rehear_min_token`) is what was said. Another
+        question's words do not fit the sound ("Paris" read off "Berlin" scores a token near
+        -13). A question that differs from the transcript in a number, a negation, an antonym or
+        the roles of two words is never re-heard: the text alone says it is another question.
+        Failures are None (a miss).
+        """
+        audio, heard = resolved.audio, resolved.transcript
+        if not self.policy.rehear or audio is None or heard is None:
+            return None
+        options = []
+        for candidate in candidates[:REHEAR_CANDIDATES]:
+            said = _spoken_part(candidate, resolved.typed)
+            if said is not None and said != heard and not _conflicts(heard, said):
+                options.append((candidate, said))
+        if not options:
+            return None
+        try:
+            fits = self.transcriber.fits(audio.data, [heard, *(said for _, said in options)],
+                                         audio.format)
+        except Exception as exc:  # noqa: BLE001 - re-hearing must never break the call
+            log.debug("cacheback: re-hearing failed: %r", exc)
+            return None
+        if not fits:
+            return None
+        own, chosen, best = fits[0], None, -float("inf")
+        for (candidate, _), fit in zip(options, fits[1:]):
+            if (fit.logprob - own.logprob >= -self.policy.rehear_max_drop
+                    and fit.worst >= self.policy.rehear_min_token and fit.logprob > best):
+                chosen, best = candidate, fit.logprob
+        return chosen
 
     def _image_ids(self, parts: MediaContent, namespace: str) -> list[str] | str:
         if not self.policy.images:
@@ -132,5 +201,22 @@ class MediaResolver:
                 return Resolved(None, reason=(
                     f"transcript not confident enough (avg log-prob {heard.avg_logprob:.2f}, "
                     f"no-speech {heard.no_speech_prob:.2f})"))
-            texts.append(heard.text)
+            said = normalise_transcript(heard.text) if self.policy.normalise_transcripts else heard.text
+            if not said:
+                return Resolved(None, reason="the audio holds no words (only fillers or noise marks)")
+            texts.append(said)
         return Resolved(" ".join(texts))
+
+
+def _spoken_part(candidate: str, typed: str) -> str | None:
+    """The transcript part of a stored voice question asked with the same typed text."""
+    if not typed:
+        return candidate
+    return candidate[len(typed) + 1:] if candidate.startswith(typed + "\n") else None
+
+
+def _conflicts(a: str, b: str) -> bool:
+    """Whether two questions differ in a number, a negation, an antonym or a role swap."""
+    pa, pb = profile(a), profile(b)
+    return (pa.numbers != pb.numbers or pa.negations % 2 != pb.negations % 2
+            or has_antonym(pa, pb) or has_role_swap(pa, pb))

@@ -18,12 +18,13 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_NO_SPEECH", "MIN_AVG_LOGPROB", "Transcriber", "Transcript", "TranscriptionError",
-           "WhisperTranscriber", "default_model_dir"]
+__all__ = ["MAX_NO_SPEECH", "MIN_AVG_LOGPROB", "Fit", "Transcriber", "Transcript",
+           "TranscriptionError", "WhisperTranscriber", "default_model_dir"]
 
 #: A segment Whisper thinks is more likely silence than speech makes the transcript unusable.
 MAX_NO_SPEECH = 0.5
@@ -56,6 +57,15 @@ class Transcript:
                 and self.no_speech_prob <= max_no_speech)
 
 
+@dataclass(frozen=True)
+class Fit:
+    """How well a given text fits a recording: the log-probability the model gives to each of
+    its tokens when forced to read that text off the audio, summed and at its worst token."""
+
+    logprob: float
+    worst: float
+
+
 class Transcriber(ABC):
     """Turns audio bytes into a :class:`Transcript`."""
 
@@ -64,6 +74,11 @@ class Transcriber(ABC):
     @abstractmethod
     def transcribe(self, data: bytes, format: str = "") -> Transcript:
         """The transcript of ``data``; raises :class:`TranscriptionError` when it cannot."""
+
+    def fits(self, data: bytes, texts: Sequence[str], format: str = "") -> list[Fit] | None:
+        """How well each of ``texts`` fits the audio ``data``, or None when this transcriber
+        cannot score a given text (then no stored question is re-heard)."""
+        return None
 
 
 def default_model_dir() -> Path | None:
@@ -97,6 +112,8 @@ class WhisperTranscriber(Transcriber):
         self._lock = threading.Lock()
         self._memo: OrderedDict[str, Transcript] = OrderedDict()
         self._memo_size = memo
+        self._encoded: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._tokenizer: Any = None
 
     @property
     def available(self) -> bool:
@@ -151,6 +168,61 @@ class WhisperTranscriber(Transcriber):
             if len(self._memo) > self._memo_size:
                 self._memo.popitem(last=False)
         return transcript
+
+
+    def fits(self, data: bytes, texts: Sequence[str], format: str = "") -> list[Fit] | None:
+        """Each text forced through the decoder on this audio (CTranslate2's alignment pass,
+        one per text on the encoded audio, which is kept for the last few recordings)."""
+        import numpy as np
+
+        if len(data) > _MAX_AUDIO_BYTES:
+            raise TranscriptionError("audio larger than 25 MB")
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            model = self._load_locked()
+            try:
+                encoded, frames = self._encode_locked(model, digest, data)
+                if self._tokenizer is None:
+                    from faster_whisper.tokenizer import Tokenizer
+                    self._tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe",
+                                                language="en")
+                tokenizer = self._tokenizer
+                out = []
+                for text in texts:
+                    tokens = tokenizer.encode(" " + _written(text))
+                    if not tokens:
+                        out.append(Fit(-math.inf, -math.inf))
+                        continue
+                    aligned = model.model.align(encoded, tokenizer.sot_sequence, [tokens], frames)
+                    logs = np.log(np.maximum(np.asarray(aligned[0].text_token_probs), 1e-30))
+                    out.append(Fit(float(logs.sum()), float(logs.min())))
+            except TranscriptionError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - PyAV and CTranslate2 errors vary
+                raise TranscriptionError(f"the audio cannot be scored: {exc!r}") from exc
+        return out
+
+    def _encode_locked(self, model: Any, digest: str, data: bytes) -> tuple[Any, int]:
+        if digest in self._encoded:
+            self._encoded.move_to_end(digest)
+            return self._encoded[digest]
+        from faster_whisper.audio import pad_or_trim
+
+        features = model.feature_extractor(_padded(data))
+        frames = int(features.shape[-1])
+        if frames > model.feature_extractor.nb_max_frames:
+            raise TranscriptionError("audio longer than one 30 s window is not re-heard")
+        self._encoded[digest] = encoded = (model.encode(pad_or_trim(features)), frames)
+        if len(self._encoded) > 4:
+            self._encoded.popitem(last=False)
+        return encoded
+
+
+def _written(text: str) -> str:
+    """A normalised transcript as Whisper would write it (a capital, an end mark), so that the
+    text and the model's own transcript are scored alike."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + "?" if text else text
 
 
 def _padded(data: bytes) -> Any:

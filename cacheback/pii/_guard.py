@@ -23,6 +23,8 @@ from ._scanner import Scanner
 __all__ = ["MODES", "PIIGuard", "Screening", "check_mode"]
 
 MODES: Final = ("bypass", "redact", "off")
+#: Texts whose screening is remembered (by digest) by one guard.
+_MEMO_SIZE: Final = 4096
 _DIGIT_KINDS: Final = frozenset({"phone", "card", "iban", "national_id"})
 _DIGIT_RUN: Final = re.compile(r"\d(?:[\d \-./()]*\d)?")
 
@@ -106,9 +108,11 @@ class PIIGuard:
         self._memo: OrderedDict[bytes, tuple[str, ...]] = OrderedDict()
         self._memo_lock = threading.Lock()
 
-    def _context_kinds(self, text: str, names: bool) -> tuple[str, ...]:
-        """The kinds in one context text. System prompts and earlier turns repeat on every call
-        of a conversation, so results are remembered by digest (never by text), 256 at most."""
+    def _kinds(self, text: str, names: bool) -> tuple[str, ...]:
+        """The kinds in one text. Questions that hit the cache are repeats by definition, and
+        system prompts and earlier turns repeat on every call of a conversation, so results are
+        remembered by digest (never by text), the last 4,096: a repeat is not scanned again
+        (the name model alone costs milliseconds)."""
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16,
                               person=b"n" if names else b"s").digest()
         with self._memo_lock:
@@ -118,7 +122,7 @@ class PIIGuard:
         kinds = tuple(dict.fromkeys(f.kind for f in self.scanner.scan(text, names=names)))
         with self._memo_lock:
             self._memo[key] = kinds
-            while len(self._memo) > 256:
+            while len(self._memo) > _MEMO_SIZE:
                 self._memo.popitem(last=False)
         return kinds
 
@@ -131,17 +135,18 @@ class PIIGuard:
         mode = self.mode if mode is None else check_mode(mode)
         if mode == "off":
             return Screening(mode, "clean", text)
-        findings = self.scanner.scan(text)
+        found = self._kinds(text, True)
         extra: list[str] = []
         for other in context:
             if other:
-                extra.extend(self._context_kinds(other, True))
+                extra.extend(self._kinds(other, True))
         for other in instructions:
             if other:
-                extra.extend(self._context_kinds(other, False))
-        if not findings and not extra:
+                extra.extend(self._kinds(other, False))
+        if not found and not extra:
             return Screening(mode, "clean", text)
-        kinds = tuple(dict.fromkeys((*(f.kind for f in findings), *extra)))
+        kinds = tuple(dict.fromkeys((*found, *extra)))
         if mode == "bypass" or extra:
             return Screening("bypass" if mode == "bypass" else mode, "bypass", text, kinds)
+        findings = self.scanner.scan(text)  # where the values are: kept only for this call
         return Screening(mode, "redacted", Scanner.redact(text, findings), kinds, tuple(findings))

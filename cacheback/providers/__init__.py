@@ -1,4 +1,4 @@
-"""Raw-httpx clients for the OpenAI Chat Completions and Anthropic Messages APIs.
+"""Raw-httpx clients for the OpenAI Chat Completions, OpenAI Responses and Anthropic Messages APIs.
 
 No SDK needed: requests are built, responses and SSE streams parsed, and streams assembled into
 full responses (or full responses replayed as streams) by I/O-free code shared by the sync and
@@ -32,6 +32,7 @@ from .anthropic_messages import (
     message_text,
 )
 from .openai_chat import AsyncOpenAIChat, OpenAIChat, OpenAIChatSpec, completion_text
+from .openai_responses import OpenAIResponsesSpec, response_text
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -56,6 +57,7 @@ __all__ = [
     "NotFoundError",
     "OpenAIChat",
     "OpenAIChatSpec",
+    "OpenAIResponsesSpec",
     "PermissionDeniedError",
     "RateLimitError",
     "RetryPolicy",
@@ -67,4 +69,5 @@ __all__ = [
     "completion_text",
     "encode_event",
     "message_text",
+    "response_text",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
@@ -18,7 +18,7 @@ import httpx
 from .._errors import ConfigurationError
 from ._errors import APIError, APIResponseValidationError
 from ._retry import RetryPolicy
-from ._sse import ServerSentEvent
+from ._sse import ServerSentEvent, encode_event
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -78,6 +78,10 @@ class ApiSpec(ABC):
     default_base_url: ClassVar[str]
     request_id_header: ClassVar[str]
     unwrap_error_body: ClassVar[bool]
+    #: Whether each SSE frame is named after its event's ``type`` (Anthropic, OpenAI Responses).
+    named_events: ClassVar[bool] = False
+    #: The data of the frame that closes a stream, if the API sends one (Chat's ``[DONE]``).
+    done_marker: ClassVar[str | None] = None
 
     @abstractmethod
     def headers(self, api_key: str) -> dict[str, str]:
@@ -99,6 +103,19 @@ class ApiSpec(ABC):
     def replay(self, response: dict[str, Any], request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """The exact event sequence the API would stream for ``response`` given ``request``."""
 
+    def url(self, settings: ClientSettings, body: Mapping[str, Any]) -> str:
+        """Where ``body`` is posted: the base URL and this endpoint's path."""
+        return settings.base_url + self.path
+
+    def frames(self, events: Iterable[Mapping[str, Any]],
+               dumps: Callable[[Any], str] = json.dumps) -> list[bytes]:
+        """The SSE wire frames the API sends for ``events``, closing marker included."""
+        out = [encode_event(dumps(event), str(event["type"]) if self.named_events else None)
+               for event in events]
+        if self.done_marker is not None:
+            out.append(encode_event(self.done_marker))
+        return out
+
     def build_request(self, http: httpx.Client | httpx.AsyncClient, settings: ClientSettings,
                       body: Mapping[str, Any], *, extra_headers: Mapping[str, str] | None = None,
                       extra_query: Mapping[str, Any] | None = None,
@@ -110,7 +127,7 @@ class ApiSpec(ABC):
                    **(extra_headers or {})}
         params = {**settings.default_query, **(extra_query or {})}
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        return http.build_request("POST", settings.base_url + self.path, headers=headers,
+        return http.build_request("POST", self.url(settings, body), headers=headers,
                                   params=params or None, content=content,
                                   timeout=settings.timeout if timeout is USE_DEFAULT else timeout)
 

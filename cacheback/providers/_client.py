@@ -7,6 +7,7 @@ differ only in ``await``. The transport is injectable (``http_client=`` or ``tra
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import logging
 import ssl
@@ -48,6 +49,13 @@ def _json_body(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return body
 
 
+def _sibling(client: Any, spec: ApiSpec) -> Any:
+    twin = copy.copy(client)
+    twin.spec = spec
+    twin._owns_http = False
+    return twin
+
+
 class SyncClient:
     """Blocking client; ``create`` returns the response JSON, ``stream`` an ``EventStream``."""
 
@@ -60,6 +68,11 @@ class SyncClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=settings.timeout,
                                                  verify=_ssl_context())
+
+    def sibling(self, spec: ApiSpec) -> SyncClient:
+        """A client for another endpoint of the same API (``spec``): same settings, same
+        connections, which this client closes."""
+        return _sibling(self, spec)
 
     def create(self, body: Mapping[str, Any], *, extra_headers: Mapping[str, str] | None = None,
                extra_query: Mapping[str, Any] | None = None, timeout: Any = USE_DEFAULT
@@ -120,6 +133,11 @@ class AsyncClient:
         self._http = http_client or httpx.AsyncClient(transport=transport,
                                                       timeout=settings.timeout,
                                                       verify=_ssl_context())
+
+    def sibling(self, spec: ApiSpec) -> AsyncClient:
+        """A client for another endpoint of the same API (``spec``): same settings, same
+        connections, which this client closes."""
+        return _sibling(self, spec)
 
     async def create(self, body: Mapping[str, Any], *,
                      extra_headers: Mapping[str, str] | None = None,

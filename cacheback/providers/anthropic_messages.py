@@ -143,6 +143,7 @@ class AnthropicMessagesSpec(ApiSpec):
     default_base_url = "https://api.anthropic.com"
     request_id_header = "request-id"
     unwrap_error_body = False
+    named_events = True
 
     def headers(self, api_key: str) -> dict[str, str]:
         """``x-api-key`` plus the API version header."""

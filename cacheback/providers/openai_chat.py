@@ -149,6 +149,7 @@ class OpenAIChatSpec(ApiSpec):
     default_base_url = "https://api.openai.com/v1"
     request_id_header = "x-request-id"
     unwrap_error_body = True
+    done_marker = "[DONE]"
 
     def __init__(self, organization: str | None = None, project: str | None = None) -> None:
         self.organization = organization or os.environ.get("OPENAI_ORG_ID")

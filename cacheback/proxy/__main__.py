@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, help="worker processes (default 1)")
     parser.add_argument("--no-semantic", dest="semantic", action="store_const", const=False,
                         help="exact matches only: no embedding model is loaded")
+    parser.add_argument("--embed-threads", type=int,
+                        help="threads per embedding run (default 1: concurrent misses run side "
+                             "by side instead; 0: onnxruntime's default, one per core)")
     parser.add_argument("--pii", choices=("bypass", "redact", "off"),
                         help="requests with personal data: bypass the cache (default), key them "
                              "with placeholders (redact) or no scan (off); docs/pii.md")

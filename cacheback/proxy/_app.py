@@ -13,12 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._clients._responses import OpenAIResponsesDialect
 from ..cache import SemanticCache
 from ._admin import admin_routes
 from ._audio import audio_route
 from ._cached import cached_route
 from ._config import ProxyConfig
 from ._dashboard import dashboard_routes
+from ._embeddings import embeddings_route
 from ._forward import forward
 from ._limits import BodyLimit
 from ._observe import healthz, metrics, stats
@@ -57,7 +59,9 @@ def create_app(config: ProxyConfig | None = None, *, cache: SemanticCache | None
 
     routes = [
         Route("/v1/chat/completions", cached_route("openai"), methods=["POST"]),
+        Route("/v1/responses", cached_route("openai", OpenAIResponsesDialect()), methods=["POST"]),
         Route("/v1/messages", cached_route("anthropic"), methods=["POST"]),
+        Route("/v1/embeddings", embeddings_route, methods=["POST"]),
         Route("/v1/audio/transcriptions", audio_route("transcriptions"), methods=["POST"]),
         Route("/v1/audio/translations", audio_route("translations"), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),

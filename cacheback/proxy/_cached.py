@@ -1,4 +1,4 @@
-"""The two cached routes, ``POST /v1/chat/completions`` and ``POST /v1/messages``.
+"""The cached routes, ``POST /v1/chat/completions``, ``POST /v1/responses`` and ``POST /v1/messages``.
 
 Look the request up; answer a hit as the provider's JSON or as its replayed event stream;
 otherwise relay the upstream's answer as it arrives and store it once it is complete. What is
@@ -14,6 +14,7 @@ import functools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -64,14 +65,45 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def cached_route(api: Api) -> Any:
-    """The Starlette endpoint for ``api``'s cached route."""
+@dataclass(frozen=True)
+class Incoming:
+    """A cached route's request as read: ``namespace`` is None when the cache cannot be used
+    (``reason`` says why)."""
+
+    controls: Controls
+    raw: bytes
+    body: dict[str, Any] | None
+    namespace: str | None
+    reason: str | None = None
+
+
+#: What :func:`read_incoming` raises for a request the proxy answers with a 400.
+BAD_REQUEST = (ControlError, NamespaceError, _TooDeep)
+
+
+async def read_incoming(request: Request, state: ProxyState) -> Incoming:
+    """Controls, body (a big one parsed in a worker thread) and the caller's namespace."""
+    controls = parse_controls(request.headers)
+    raw = await request.body()
+    body = (_json_object(raw) if len(raw) < _PARSE_INLINE_BYTES
+            else await asyncio.to_thread(_json_object, raw))
+    key = caller_key(request.headers)
+    if key is None or body is None:
+        reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"
+        return Incoming(controls, raw, body, None, reason)
+    return Incoming(controls, raw, body, state.tenants.namespace(key, controls.namespace))
+
+
+def cached_route(api: Api, dialect: Dialect | None = None) -> Any:
+    """The Starlette endpoint of a cached route to ``api``'s upstream, under ``dialect``'s
+    cache rules (by default the API's chat route: Chat Completions or Messages)."""
+    rules = dialect or _DIALECTS[api]
 
     async def endpoint(request: Request) -> Response:
         state: ProxyState = request.app.state.proxy
-        return await _serve(request, state, api)
+        return await _serve(request, state, api, rules)
 
-    endpoint.__name__ = f"{api}_cached"
+    endpoint.__name__ = f"{rules.name.replace('.', '_')}_cached"
     return endpoint
 
 
@@ -84,22 +116,18 @@ async def _plan(access: CacheAccess, body: dict[str, Any], controls: Controls) -
         return Plan.bypass(f"unreadable request: {type(exc).__name__}")
 
 
-async def _serve(request: Request, state: ProxyState, api: Api) -> Response:
+async def _serve(request: Request, state: ProxyState, api: Api, dialect: Dialect) -> Response:
     started = time.perf_counter()
     try:
-        controls = parse_controls(request.headers)
-        raw = await request.body()
-        body = (_json_object(raw) if len(raw) < _PARSE_INLINE_BYTES
-                else await asyncio.to_thread(_json_object, raw))
-        key = caller_key(request.headers)
-        if key is None or body is None:
-            reason = "no API key to keep tenants apart by" if key is None else "not a JSON object"
-            return await _relay(request, state, api, raw, body, None, controls, reason)
-        namespace = state.tenants.namespace(key, controls.namespace)
-    except (ControlError, NamespaceError, _TooDeep) as exc:
+        incoming = await read_incoming(request, state)
+    except BAD_REQUEST as exc:
         state.metrics.inc("cacheback_proxy_errors_total", kind="bad_request")
         return error_response(api, 400, str(exc))
-    access = CacheAccess(state.cache, _DIALECTS[api], state.policy, namespace, state.config.ttl)
+    controls, raw, body, namespace = (incoming.controls, incoming.raw, incoming.body,
+                                      incoming.namespace)
+    if namespace is None or body is None:
+        return await _relay(request, state, api, raw, body, None, controls, incoming.reason)
+    access = CacheAccess(state.cache, dialect, state.policy, namespace, state.config.ttl)
     plan = with_request_parts(await _plan(access, body, controls),
                               request_parts(request.headers.items(),
                                             request.scope["query_string"].decode("latin-1")))
@@ -153,7 +181,7 @@ def _answer_hit(state: ProxyState, api: Api, dialect: Dialect,
     metrics.inc("cacheback_proxy_dollars_saved_total", record.cost_saved_usd, api=api)
     headers = outcome_headers(outcome, record.similarity)
     if body.get("stream"):
-        answer = Response(replay_bytes(api, dialect.spec, response, body),
+        answer = Response(replay_bytes(dialect.spec, response, body),
                           media_type="text/event-stream", headers={**headers, **_SSE_HEADERS})
     else:
         answer = Response(json_text(response).encode(), media_type="application/json",

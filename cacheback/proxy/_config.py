@@ -34,6 +34,7 @@ class ProxyConfig:
     namespace_by: str = "api-key"
     workers: int = 1
     semantic: bool = True
+    embed_threads: int = 1
     ttl: float | None = None
     upstream_timeout: float = 600.0
     log_level: str = "info"
@@ -57,6 +58,8 @@ class ProxyConfig:
             raise ConfigurationError(f"pii must be one of bypass, redact, off, not {self.pii!r}")
         if self.workers < 1:
             raise ConfigurationError("workers must be >= 1")
+        if self.embed_threads < 0:
+            raise ConfigurationError("embed_threads must be >= 0 (0: one per core)")
         for name in ("max_body", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be >= 1")

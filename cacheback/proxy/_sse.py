@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 
 from .._clients import StreamAssembly
-from ..providers import ApiSpec, encode_event
+from ..providers import ApiSpec
 from ..providers._api import END_OF_STREAM
 from ..providers._sse import SSEDecoder
-from ._upstream import Api
 
 __all__ = ["StreamCapture", "json_text", "replay_bytes"]
 
@@ -30,15 +29,10 @@ def json_text(value: Any) -> str:
     return text
 
 
-def replay_bytes(api: Api, spec: ApiSpec, response: Mapping[str, Any],
-                 request: Mapping[str, Any]) -> bytes:
-    """The bytes the provider would have streamed for ``response`` (named events for Anthropic,
-    a closing ``[DONE]`` for OpenAI)."""
-    frames = [encode_event(json_text(event), event["type"] if api == "anthropic" else None)
-              for event in spec.replay(dict(response), request)]
-    if api == "openai":
-        frames.append(encode_event("[DONE]"))
-    return b"".join(frames)
+def replay_bytes(spec: ApiSpec, response: Mapping[str, Any], request: Mapping[str, Any]) -> bytes:
+    """The bytes the provider would have streamed for ``response`` (named events for Anthropic
+    and OpenAI Responses, a closing ``[DONE]`` for Chat Completions)."""
+    return b"".join(spec.frames(spec.replay(dict(response), request), json_text))
 
 
 class StreamCapture:

@@ -12,7 +12,10 @@ import httpx
 
 from .._clients import CachePolicy
 from .._clients._flight import AsyncFlights
+from .._errors import EmbedderError
 from ..cache import SemanticCache
+from ..embed import Embedder, OnnxMiniLMEmbedder
+from ..pii import Scanner
 from ._config import ProxyConfig
 from ._metrics import Metrics
 from ._share import SharedMetrics
@@ -47,8 +50,8 @@ class ProxyState:
         """Open the cache (unless one is given), the tenant salt and the upstream pool."""
         owns_cache = cache is None
         if cache is None:
-            cache = SemanticCache(config.db or None, ttl=config.ttl,
-                                  embedder="default" if config.semantic else None, pii=config.pii)
+            cache = SemanticCache(config.db or None, ttl=config.ttl, embedder=_embedder(config),
+                                  pii=config.pii)
         _warm_up(cache)
         metrics = Metrics()
         return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path, cache.storage),
@@ -76,17 +79,39 @@ class ProxyState:
             self.cache.flush()
 
 
-def _warm_up(cache: SemanticCache) -> None:
-    """Load the embedding model now, during start-up, so the first requests (and the first
-    repeat) do not wait for it and ``/healthz`` answers only once the proxy is ready. A model
-    that cannot load leaves the cache degraded, as it would at the first query."""
-    embedder = cache.embedder
-    if embedder is None:
-        return
+def _embedder(config: ProxyConfig) -> Embedder | str | None:
+    """The model with ``config.embed_threads`` threads per run. One is the default: a worker
+    embeds concurrent misses in parallel threads, and one thread per run cost the least CPU
+    per query under load (docs/proxy.md, Throughput). A model that cannot load is left to the
+    cache ("default"), which serves exact hits and retries it after a backoff."""
+    if not config.semantic:
+        return None
     try:
-        embedder.embed("cacheback warm-up")
+        return OnnxMiniLMEmbedder(threads=config.embed_threads or None)
+    except EmbedderError:
+        return "default"
+
+
+def _warm_up(cache: SemanticCache) -> None:
+    """Load what the first requests would otherwise wait for, during start-up, so that
+    ``/healthz`` answers only once the proxy is ready: the embedding model, the vectors already
+    stored (read into the index: seconds for 100k entries) and the PII scanner's name model
+    (spaCy, when installed). Anything that cannot load leaves the cache degraded, as it would
+    at the first query."""
+    log = logging.getLogger("cacheback.proxy")
+    embedder = cache.embedder
+    if embedder is not None:
+        try:
+            embedder.embed("cacheback warm-up")
+        except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
+            log.warning("cacheback-proxy: model warm-up failed: %r", exc)
+    try:
+        cache.load_index()
+        if cache.pii != "off":
+            Scanner().scan("Warm-up for Ada Lovelace")  # a name: the name model loads and runs
     except Exception as exc:  # noqa: BLE001 - start-up must never fail on the cache
-        logging.getLogger("cacheback.proxy").warning("cacheback-proxy: model warm-up failed: %r", exc)
+        log.warning("cacheback-proxy: warm-up failed: %r", exc)
+
 
 def attached(state: ProxyState, name: str, factory: Callable[[], _T]) -> _T:
     """The object a feature module keeps on ``state`` under ``name``, made on first use, so

@@ -14,6 +14,7 @@ import json
 import logging
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -95,6 +96,11 @@ class PostgresSettings:
     iterative_scan: str = "strict_order"
     #: Upper bound of index tuples an iterative scan visits per query.
     max_scan_tuples: int = 20000
+    #: A partition (namespace, scope, dimension) of at most this many rows is searched exactly
+    #: (its rows read through the B-tree and sorted by distance) instead of through the HNSW
+    #: graph, where a filter keeping a small share of the table makes the iterative scan walk
+    #: most of the graph: slow, and short of the true nearest neighbours.
+    exact_search_rows: int = 2000
     #: HNSW build parameters (pgvector's defaults).
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
@@ -144,7 +150,8 @@ class PostgresSettings:
         if not 1 <= self.pool_min <= self.pool_max:
             raise ConfigurationError("need 1 <= pool_min <= pool_max")
         for name in ("pool_timeout", "statement_timeout_ms", "lock_timeout_ms", "ef_search",
-                     "max_scan_tuples", "hnsw_m", "hnsw_ef_construction", "max_lifetime"):
+                     "max_scan_tuples", "hnsw_m", "hnsw_ef_construction", "max_lifetime",
+                     "exact_search_rows"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be positive")
 
@@ -290,6 +297,11 @@ class PostgresStorage(Storage):
         self._local = threading.local()
         self._indexed_dims: set[int] = set()
         self._lock = threading.Lock()
+        #: partition -> monotonic time until which it is known to be larger than
+        #: ``exact_search_rows`` (searched through the HNSW graph without counting it again)
+        self._large_partitions: dict[tuple[str, str, int], float] = {}
+        #: hit counts a row lock kept out of a flush: id -> [count, last hit, flushes missed]
+        self._unrecorded: dict[int, list[float]] = {}
         self.corrupt_rows_skipped = 0
         self._closed = False
         self._pool: Any = None
@@ -490,18 +502,42 @@ class PostgresStorage(Storage):
         query_hash: str | None = None,
     ) -> list[tuple[Entry, float]]:
         """The ``k`` live entries of this partition nearest to ``vector`` (cosine), best first,
-        with their similarity; pairs reported wrong for ``query_hash`` are left out."""
+        with their similarity; pairs reported wrong for ``query_hash`` are left out.
+
+        A small partition (``exact_search_rows``) is searched exactly, a large one through the
+        HNSW index; one round trip either way. The partition's size is counted (at most
+        ``exact_search_rows + 1`` index entries) in the same statement, and a partition found
+        large is not counted again for a minute."""
         vector = np.asarray(vector, dtype=np.float32)
         dim = int(vector.size)
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {_ENTRY_COLUMNS}, 1 - (embedding::vector({dim}) <=> %(v)s) "
-                f"FROM entries WHERE embed_dim = {dim} AND namespace = %(ns)s AND "
-                f"scope_key = %(scope)s AND embed_model = %(model)s AND {_LIVE} AND {_NOT_BLOCKED} "
-                f"ORDER BY embedding::vector({dim}) <=> %(v)s LIMIT %(k)s",
-                {"v": vector, "ns": namespace, "scope": scope_key, "model": model, "now": now,
-                 "qhash": query_hash or "", "k": int(k)},
-            ).fetchall()
+        params = {"v": vector, "ns": namespace, "scope": scope_key, "model": model, "now": now,
+                  "qhash": query_hash or "", "k": int(k), "most": self.settings.exact_search_rows + 1}
+        select = (f"SELECT {_ENTRY_COLUMNS}, 1 - (embedding::vector({dim}) <=> %(v)s) AS sim "
+                  f"FROM entries WHERE embed_dim = {dim} AND namespace = %(ns)s AND "
+                  f"scope_key = %(scope)s AND embed_model = %(model)s AND {_LIVE} AND "
+                  f"{_NOT_BLOCKED} ORDER BY ")
+        graph = f"{select}embedding::vector({dim}) <=> %(v)s LIMIT %(k)s"
+        partition = (namespace, scope_key, dim)
+        if self._large_partitions.get(partition, 0.0) > time.monotonic():
+            with self._connection() as conn:
+                rows = conn.execute(graph, params).fetchall()
+        else:
+            with self._connection() as conn:
+                rows = conn.execute(
+                    # sorting by the similarity rather than the distance keeps the planner off
+                    # the HNSW index; the one-time filters run one branch only
+                    "WITH part AS MATERIALIZED (SELECT count(*) AS n FROM (SELECT 1 FROM entries "
+                    f"WHERE namespace = %(ns)s AND scope_key = %(scope)s AND embed_dim = {dim} "
+                    "LIMIT %(most)s) p) "
+                    f"SELECT found.*, (SELECT n FROM part) FROM ({select}sim DESC LIMIT %(k)s) found "
+                    "WHERE (SELECT n FROM part) < %(most)s UNION ALL "
+                    f"SELECT found.*, (SELECT n FROM part) FROM ({graph}) found "
+                    "WHERE (SELECT n FROM part) >= %(most)s",
+                    params,
+                ).fetchall()
+            if rows and rows[0][14] >= params["most"]:
+                with self._lock:
+                    self._large_partitions[partition] = time.monotonic() + 60.0
         sims = {row[0]: float(row[13]) for row in rows}
         return [(entry, sims[entry.id]) for entry in self._live_entries(rows)]
 
@@ -587,16 +623,41 @@ class PostgresStorage(Storage):
 
     @_storage_errors
     def record_hits(self, hits: dict[int, tuple[int, float]]) -> None:
-        if not hits:
+        """Add hit counts and last-hit times. Rows another process holds locked (its own flush
+        of the same popular entries, a put) are skipped, never waited for: bookkeeping must not
+        stall or fail a lookup. Their counts are carried into the next flush (up to three times,
+        then dropped: the row may be gone)."""
+        with self._lock:
+            merged = self._unrecorded
+            self._unrecorded = {}
+        for entry_id, (count, last) in hits.items():
+            pending = merged.setdefault(int(entry_id), [0, 0.0, 0])
+            pending[0] += count
+            pending[1] = max(pending[1], last)
+            pending[2] = 0
+        if not merged:
             return
-        ids = sorted(hits)
-        with self._connection() as conn:
-            conn.execute(
-                "UPDATE entries SET hit_count = entries.hit_count + h.count, "
-                "last_hit = greatest(entries.last_hit, h.last) FROM unnest(%s::bigint[], "
-                "%s::bigint[], %s::float8[]) AS h(id, count, last) WHERE entries.id = h.id",
-                (ids, [hits[i][0] for i in ids], [hits[i][1] for i in ids]),
-            )
+        ids = sorted(merged)
+        try:
+            with self._connection() as conn:
+                done = {r[0] for r in conn.execute(
+                    "UPDATE entries SET hit_count = entries.hit_count + h.count, "
+                    "last_hit = greatest(entries.last_hit, h.last) FROM unnest(%s::bigint[], "
+                    "%s::bigint[], %s::float8[]) AS h(id, count, last) WHERE entries.id = h.id "
+                    "AND entries.id IN (SELECT id FROM entries WHERE id = ANY(%s) "
+                    "FOR UPDATE SKIP LOCKED) RETURNING entries.id",
+                    (ids, [int(merged[i][0]) for i in ids], [merged[i][1] for i in ids], ids),
+                ).fetchall()}
+        except BaseException:
+            done = set()
+            raise
+        finally:
+            left = {i: [c, t, n + 1] for i, (c, t, n) in merged.items() if i not in done and n < 3}
+            with self._lock:
+                for entry_id, (kept, kept_last, missed) in left.items():
+                    pending = self._unrecorded.setdefault(entry_id, [0, 0.0, missed])
+                    pending[0] += kept
+                    pending[1] = max(pending[1], kept_last)
 
     @_storage_errors
     def delete(self, ids: Iterable[int]) -> int:

@@ -58,6 +58,7 @@ class UpstreamRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     time: float
+    query: str = ""
 
     @property
     def stream(self) -> bool:
@@ -82,7 +83,11 @@ def _text_of(content: Any) -> str:
 
 
 def last_user_text(body: Mapping[str, Any]) -> str:
-    """The text of the last ``user`` message in a chat or messages request body."""
+    """The text of the last ``user`` message in a chat, messages or responses request body."""
+    if "input" in body and "messages" not in body:
+        from ._responses import input_text
+
+        return input_text(body)
     for message in reversed(body.get("messages") or []):
         if isinstance(message, dict) and message.get("role") == "user":
             return _text_of(message.get("content"))

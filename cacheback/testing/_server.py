@@ -1,4 +1,5 @@
-"""``FakeUpstream``: OpenAI Chat Completions and Anthropic Messages over real HTTP on 127.0.0.1.
+"""``FakeUpstream``: OpenAI Chat Completions and Responses, and Anthropic Messages, over real HTTP
+on 127.0.0.1.
 
 A stdlib ``ThreadingHTTPServer`` on an ephemeral port, in a daemon thread. Responses are
 deterministic (a responder callable), streams use chunked transfer encoding so a cut stream is a
@@ -20,9 +21,11 @@ from types import TracebackType
 from typing import Any
 
 from ..pricing import estimate_cost
+from ..providers import ApiSpec
 from ..providers._sse import encode_event
 from ..providers.anthropic_messages import AnthropicMessagesSpec
 from ..providers.openai_chat import OpenAIChatSpec
+from ..providers.openai_responses import OpenAIResponsesSpec
 from ._answers import (
     Api,
     Reply,
@@ -32,20 +35,39 @@ from ._answers import (
     error_body,
     openai_completion,
 )
+from ._embeddings import embeddings_answer
 from ._faults import Fault
+from ._responses import openai_response
 
 __all__ = ["FakeUpstream"]
 
-_ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic",
+                           "/v1/responses": "openai"}
+_RESPONSES = "/v1/responses"
 _AUDIO_ROUTES = frozenset({"/v1/audio/transcriptions", "/v1/audio/translations"})
-_SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
+_EMBEDDINGS = "/embeddings"
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
 _REQUEST_ID_HEADER: dict[Api, str] = {"openai": "x-request-id", "anthropic": "request-id"}
 _MALFORMED = b'{"id": "truncated'
+
+
+def _route(path: str) -> tuple[Api | None, str]:
+    """(API, canonical path): ``/v1/...``, or an Azure deployment path
+    ``/openai/deployments/{d}/chat/completions`` / ``.../embeddings`` (as ``/v1/...``)."""
+    parts = path.split("/")
+    if len(parts) >= 5 and parts[1:3] == ["openai", "deployments"] and parts[3]:
+        tail = "/" + "/".join(parts[4:])
+        if tail in ("/chat/completions", _EMBEDDINGS):
+            return "openai", "/v1" + tail
+        return None, path
+    return ("openai", path) if path == "/v1" + _EMBEDDINGS else (_ROUTES.get(path), path)
 
 
 def _presented_key(api: Api, headers: Any) -> str:
     if api == "anthropic" and headers.get("x-api-key"):
         return str(headers["x-api-key"])
+    if api == "openai" and headers.get("api-key"):
+        return str(headers["api-key"])
     auth = str(headers.get("authorization") or "")
     return auth[7:] if auth.lower().startswith("bearer ") else ""
 
@@ -137,6 +159,9 @@ class FakeUpstream:
         self._spent = 0.0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        #: How ``float`` embeddings are written: "exact" (OpenAI's) or "short" (see _embeddings).
+        self.embedding_style = "exact"
+        self._embedded: collections.Counter[str | tuple[int, ...]] = collections.Counter()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -203,6 +228,11 @@ class FakeUpstream:
         with self._lock:
             return sum(1 for r in self._requests if api is None or r.api == api)
 
+    def embedded(self, item: str | list[int] | tuple[int, ...]) -> int:
+        """How many times ``item`` (a text or a token array) was embedded upstream."""
+        with self._lock:
+            return self._embedded[item if isinstance(item, str) else tuple(item)]
+
     @property
     def spent_usd(self) -> float:
         """What the successful calls would have cost at list prices (``cacheback.pricing``)."""
@@ -214,6 +244,7 @@ class FakeUpstream:
         with self._lock:
             self._faults.clear()
             self._requests.clear()
+            self._embedded.clear()
             self._spent = 0.0
 
     # -- serving -------------------------------------------------------------------------
@@ -233,10 +264,13 @@ class FakeUpstream:
             return self._serial
 
     def _serve(self, handler: _Handler) -> None:
-        path = handler.path.split("?", 1)[0]
-        api = _ROUTES.get(path)
+        path, _, query = handler.path.partition("?")
+        api, route = _route(path)
         length = int(handler.headers.get("content-length") or 0)
         raw = handler.rfile.read(length)
+        if path.startswith("/openai/") and "api-version=" not in query:
+            handler.send_json(404, {"error": {"code": "404", "message": "Resource not found"}})
+            return
         if path in _AUDIO_ROUTES:
             self._transcribe(handler, path, raw)
             return
@@ -252,7 +286,7 @@ class FakeUpstream:
             return
         headers = {k.lower(): ("<redacted>" if k.lower() in _SECRET_HEADERS else v)
                    for k, v in handler.headers.items()}
-        request = UpstreamRequest(api, path, body, headers, time.time())
+        request = UpstreamRequest(api, path, body, headers, time.time(), query)
         serial = self._record(request)
         request_id = {_REQUEST_ID_HEADER[api]: f"req_fake{serial:06d}"}
         key = _presented_key(api, handler.headers)
@@ -266,9 +300,13 @@ class FakeUpstream:
                 api, fault.status, f"injected {fault.status}")
             handler.send_json(fault.status, payload, {**request_id, **fault.headers})
             return
+        if route.endswith(_EMBEDDINGS):
+            self._embed(handler, request, request_id)
+            return
         response = self._answer(request, serial)
         if body.get("stream"):
-            self._stream(handler, api, body, response, fault, request_id)
+            self._stream(handler, api, body, response, fault, request_id,
+                         OpenAIResponsesSpec() if path == _RESPONSES else None)
         elif fault is not None and fault.kind == "malformed_json":
             handler.send_json(200, _MALFORMED, request_id)
         else:
@@ -300,10 +338,19 @@ class FakeUpstream:
             return
         handler.send_json(200, {"text": text, "usage": {"type": "duration", "seconds": 2}})
 
+    def _embed(self, handler: _Handler, request: UpstreamRequest,
+               request_id: dict[str, str]) -> None:
+        """Deterministic vectors (``_embeddings``); each input embedded is counted."""
+        status, answer, inputs = embeddings_answer(request.body, self.embedding_style)
+        with self._lock:
+            self._embedded.update(inputs)
+        handler.send_json(status, answer, request_id)
+
     def _answer(self, request: UpstreamRequest, serial: int) -> dict[str, Any]:
         reply = self.responder(request)
         reply = Reply(reply) if isinstance(reply, str) else reply
-        build = openai_completion if request.api == "openai" else anthropic_message
+        build = (openai_response if request.path == _RESPONSES
+                 else openai_completion if request.api == "openai" else anthropic_message)
         response = build(reply, request.body, serial)
         with self._lock:
             self._spent += estimate_cost(response["model"], response["usage"])
@@ -311,18 +358,16 @@ class FakeUpstream:
 
     def _stream(self, handler: _Handler, api: Api, body: dict[str, Any],
                 response: dict[str, Any], fault: Fault | None,
-                request_id: dict[str, str]) -> None:
-        spec = OpenAIChatSpec() if api == "openai" else AnthropicMessagesSpec()
-        frames = [encode_event(json.dumps(e), None if api == "openai" else e["type"])
-                  for e in spec.replay(response, body)]
-        if api == "openai":
-            frames.append(encode_event("[DONE]"))
+                request_id: dict[str, str], spec: ApiSpec | None = None) -> None:
+        spec = spec or (OpenAIChatSpec() if api == "openai" else AnthropicMessagesSpec())
+        frames = spec.frames(spec.replay(response, body))
         kind = fault.kind if fault is not None else None
         if kind == "no_end_marker":
             frames.pop()
         if kind == "malformed_json":
             frames[0] = encode_event(_MALFORMED.decode(),
-                                     None if api == "openai" else "message_start")
+                                     "response.created" if spec.named_events and api == "openai"
+                                     else None if api == "openai" else "message_start")
         stop_at = fault.after_events if fault is not None and kind in (
             "cut_stream", "stream_error") else None
         handler.start_stream(request_id)
@@ -331,6 +376,12 @@ class FakeUpstream:
                 if kind == "cut_stream":
                     handler.drop_connection()
                     return
+                if isinstance(spec, OpenAIResponsesSpec):
+                    handler.write_chunk(encode_event(json.dumps(
+                        {"type": "error", "code": "server_error", "param": None,
+                         "message": "injected stream error", "sequence_number": position}),
+                        "error"))
+                    break
                 error = error_body(api, 529 if api == "anthropic" else 500, "injected stream error")
                 handler.write_chunk(encode_event(json.dumps(error),
                                                  "error" if api == "anthropic" else None))

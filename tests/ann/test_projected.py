@@ -223,3 +223,12 @@ def test_malformed_axes_in_a_file_are_refused(clustered: Clustered, tmp_path: Pa
 def test_bad_settings_are_an_input_error(name: str, value: object) -> None:
     with pytest.raises(InvalidInputError):
         ProjectedIndex(8, **{name: value})  # type: ignore[arg-type]
+
+
+def test_prepare_fits_the_axes_before_the_first_search(clustered: Clustered) -> None:
+    index = ProjectedIndex(64, "cosine", components=AXES)
+    index.add_items(clustered.vectors[:5000], clustered.ids[:5000])
+    assert not index.projecting
+    index.prepare()
+    assert index.projecting and index._fitted == 5000
+    BruteForceIndex(64).prepare()  # the other indexes have nothing deferred

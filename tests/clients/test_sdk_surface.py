@@ -1,7 +1,8 @@
 """Every public attribute of the official clients is reachable on the cached clients (issue 18.1).
 
-Only ``chat.completions.create`` / ``messages.create`` and ``audio.transcriptions`` /
-``audio.translations`` are the cache's; the rest is the SDK's own,
+Only ``chat.completions.create`` / ``messages.create``, ``embeddings.create``,
+``responses.create`` / ``.stream`` and
+``audio.transcriptions`` / ``audio.translations`` are the cache's; the rest is the SDK's own,
 from an SDK client built with the same arguments. Raw-response wrappers bypass the cache.
 """
 
@@ -17,12 +18,21 @@ import pytest
 
 from cacheback import SemanticCache
 from cacheback.anthropic import AsyncCachedAnthropic, CachedAnthropic
-from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI
+from cacheback.openai import (
+    AsyncCachedAzureOpenAI,
+    AsyncCachedOpenAI,
+    CachedAzureOpenAI,
+    CachedOpenAI,
+)
 from cacheback.testing import FakeUpstream
 
-CACHED = {"OpenAI": ("chat", "audio"), "AsyncOpenAI": ("chat", "audio"),
+CACHED = {"OpenAI": ("chat", "audio", "embeddings", "responses"),
+          "AsyncOpenAI": ("chat", "audio", "embeddings", "responses"),
+          "AzureOpenAI": ("chat", "embeddings"), "AsyncAzureOpenAI": ("chat", "embeddings"),
           "Anthropic": ("messages",), "AsyncAnthropic": ("messages",)}
 PAIRS = [(openai.OpenAI, CachedOpenAI), (openai.AsyncOpenAI, AsyncCachedOpenAI),
+         (openai.AzureOpenAI, CachedAzureOpenAI),
+         (openai.AsyncAzureOpenAI, AsyncCachedAzureOpenAI),
          (anthropic.Anthropic, CachedAnthropic), (anthropic.AsyncAnthropic, AsyncCachedAnthropic)]
 
 
@@ -33,7 +43,10 @@ def public_names(obj: Any) -> list[str]:
 @pytest.mark.parametrize(("sdk_class", "cached_class"), PAIRS)
 def test_every_public_attribute_is_reachable(sdk_class: Any, cached_class: Any,
                                              cache: SemanticCache) -> None:
-    options = {"api_key": "k", "base_url": "http://127.0.0.1:9/v1"}
+    options: dict[str, Any] = {"api_key": "k", "base_url": "http://127.0.0.1:9/v1"}
+    if "Azure" in sdk_class.__name__:
+        options = {"api_key": "k", "azure_endpoint": "http://127.0.0.1:9",
+                   "api_version": "2024-10-21"}
     sdk, cached = sdk_class(**options), cached_class(**options, cache=cache)
     names = public_names(sdk)
     assert len(names) > 20

@@ -125,3 +125,11 @@ def test_model_location_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert locate_model() == from_env
     monkeypatch.delenv(MODEL_ENV_VAR)
     assert locate_model().name == "model.onnx"
+
+
+def test_session_threads_do_not_spin() -> None:
+    embedder = OnnxMiniLMEmbedder(threads=2)
+    embedder.embed("load the session")
+    options = embedder._session.get_session_options()
+    assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

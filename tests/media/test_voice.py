@@ -75,3 +75,42 @@ def test_same_recording_is_transcribed_once(resolver: MediaResolver,
 ])
 def test_unsure_transcripts_are_not_usable(transcript: Transcript) -> None:
     assert not transcript.usable()
+
+
+def test_the_recording_fits_its_own_words_not_a_near_questions(
+        resolver: MediaResolver, say: Callable[..., bytes]) -> None:
+    """Re-hearing's evidence: forced to read a text off the recording, Whisper finds the words
+    said nearly as likely as its own transcript, and a near question's words far less likely."""
+    from cacheback.media import normalise_transcript
+    from cacheback.media._resolve import REHEAR_MAX_DROP, REHEAR_MIN_TOKEN
+
+    wav = say("What time does the store close on Sunday?", "en-gb-x-rp", 160)
+    heard = normalise_transcript(resolver.transcriber.transcribe(wav, "wav").text)
+    own, said, near = resolver.transcriber.fits(wav, [
+        heard, "what time does the store close on Sunday",
+        "what time does the store open on Sunday"], "wav") or []
+    assert said.logprob - own.logprob >= -REHEAR_MAX_DROP and said.worst >= REHEAR_MIN_TOKEN
+    assert near.logprob - own.logprob < -REHEAR_MAX_DROP or near.worst < REHEAR_MIN_TOKEN
+    assert near.logprob < said.logprob - REHEAR_MAX_DROP
+
+
+def test_respoken_question_hits_through_the_client_and_a_near_one_misses(
+        resolver: MediaResolver, say: Callable[..., bytes], embedder: object) -> None:
+    from cacheback.openai import CachedOpenAI, CachePolicy
+    from cacheback.testing import FakeUpstream
+
+    with FakeUpstream() as upstream:
+        client = CachedOpenAI(api_key="k", base_url=upstream.openai_base_url,
+                              cache=SemanticCache(":memory:", embedder=embedder),
+                              policy=CachePolicy(media=MediaPolicy(
+                                  transcriber=resolver.transcriber, rehear=True)))
+
+        def ask(question: str, voice: str, speed: int) -> str:
+            reply = client.chat.completions.create(model="gpt-4o-mini", messages=[
+                {"role": "user", "content": _audio(say(question, voice, speed))}])
+            return str(reply.cacheback.tier)
+
+        assert ask("What time does the store close on Sunday?", "en-us", 130) == "miss"
+        assert ask("What time does the store close on Sunday?", "en-gb-x-rp", 160) != "miss"
+        assert ask("What time does the store open on Sunday?", "en-gb-x-rp", 130) == "miss"
+        assert upstream.request_count() == 2

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cacheback import ConfigurationError
+from cacheback.embed import OnnxMiniLMEmbedder
 from cacheback.proxy import ProxyConfig
 from cacheback.proxy.__main__ import build_parser, main
+from cacheback.proxy._state import ProxyState
 
 
 def test_defaults() -> None:
@@ -37,6 +41,7 @@ def test_round_trip_through_the_environment() -> None:
                                  {"CACHEBACK_PROXY_SEMANTIC": "maybe"},
                                  {"CACHEBACK_PROXY_NAMESPACE_BY": "ip"},
                                  {"CACHEBACK_PROXY_WORKERS": "0"},
+                                 {"CACHEBACK_PROXY_EMBED_THREADS": "-1"},
                                  {"CACHEBACK_PROXY_TTL": "-1"},
                                  {"CACHEBACK_PROXY_UPSTREAM_ANTHROPIC": "api.anthropic.com"}])
 def test_bad_settings_are_refused(env: dict[str, str]) -> None:
@@ -48,11 +53,22 @@ def test_flags_map_onto_settings() -> None:
     args = build_parser().parse_args([
         "--host", "0.0.0.0", "--port", "8080", "--db", "c.db", "--upstream-openai", "http://o/v1",
         "--upstream-anthropic", "http://a", "--namespace-by", "header", "--workers", "2",
-        "--no-semantic", "--ttl", "60"])
+        "--no-semantic", "--ttl", "60", "--embed-threads", "2"])
     config = ProxyConfig.from_env({}, **vars(args))
     assert config == ProxyConfig(host="0.0.0.0", port=8080, db="c.db", upstream_openai="http://o/v1",
                                  upstream_anthropic="http://a", namespace_by="header", workers=2,
-                                 semantic=False, ttl=60.0)
+                                 semantic=False, ttl=60.0, embed_threads=2)
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(1, 1), (0, None)])
+def test_embed_threads_reach_the_model(tmp_path: Path, threads: int, expected: int | None) -> None:
+    config = ProxyConfig(db=str(tmp_path / "c.db"), embed_threads=threads)
+    state = ProxyState.open(config)
+    try:
+        assert isinstance(state.cache.embedder, OnnxMiniLMEmbedder)
+        assert state.cache.embedder.threads == expected
+    finally:
+        state.cache.close()
 
 
 def test_conversation_aware_keys_are_on_unless_turned_off() -> None:

@@ -101,7 +101,7 @@ def test_unreachable_upstream_is_a_502_in_the_provider_shape(tmp_path: Path) -> 
     assert stats["errors"]["upstream_unreachable"] == 2
 
 
-@pytest.mark.parametrize("path", ["/v1/embeddings", "/v1/responses"])
+@pytest.mark.parametrize("path", ["/v1/moderations", "/v1/completions"])
 def test_upstream_status_and_body_pass_through(proxy: RunningProxy, upstream: FakeUpstream,
                                                path: str) -> None:
     answer = proxy.post(path, {"model": "text-embedding-3-small", "input": "hi"})

@@ -159,6 +159,47 @@ def test_search_keeps_namespace_scope_model_and_feedback_filters(store: Any) -> 
     assert ids[0] in [e.id for e, _ in store.search("ns", "s1", "m", target, 3, 1_000.0, "h-other")]
 
 
+@pytest.mark.parametrize("exact_rows", [2000, 10])
+def test_small_partitions_are_searched_exactly_large_ones_through_the_graph(
+    pg_server: Any, exact_rows: int
+) -> None:
+    """Both paths give the exact answer here (30 rows); a partition found larger than
+    ``exact_search_rows`` is remembered, so it is not counted on every search."""
+    store = pg.PostgresStorage(pg_server.url(exact_search_rows=exact_rows))
+    try:
+        vectors = {store.put(_entry(f"q{i}", embedding=_unit(i))): _unit(i) for i in range(30)}
+        target = _unit(99)
+        truth = sorted(vectors, key=lambda i: -float(vectors[i] @ target))[:4]
+        for _ in range(2):
+            found = store.search("ns", "", "m", target, 4, 1_000.0)
+            assert [e.id for e, _ in found] == truth
+            assert [s for _, s in found] == pytest.approx(
+                [float(vectors[i] @ target) for i in truth], abs=1e-5)
+        assert (("ns", "", 32) in store._large_partitions) == (exact_rows < 30)
+        assert store.search("empty", "", "m", target, 4, 1_000.0) == []
+    finally:
+        store.close()
+
+
+def test_hit_counts_skip_rows_another_process_holds(url: str, store: Any) -> None:
+    """Two proxies flushing hit counts of the same popular entries must not wait for each other
+    (a lock timeout there opened the breaker: hits served from upstream). A locked row's count
+    is carried into the next flush."""
+    first, second = store.put(_entry("a")), store.put(_entry("b"))
+    libpq, _ = pg.PostgresSettings.from_url(url)
+    with psycopg.connect(libpq) as other:
+        other.execute(f'SELECT 1 FROM "{store.settings.schema}".entries WHERE id = %s FOR UPDATE',
+                      (first,))
+        started = time.monotonic()
+        store.record_hits({first: (3, 2_000.0), second: (1, 2_001.0)})
+        assert time.monotonic() - started < store.settings.lock_timeout_ms / 1000
+        other.rollback()
+    counts = dict(_sql(url, "SELECT id, hit_count FROM entries"))
+    assert counts == {first: 0, second: 1}
+    store.record_hits({})
+    assert _sql(url, "SELECT hit_count, last_hit FROM entries WHERE id = %s", first) == [(3, 2_000.0)]
+
+
 def pg_feedback(entry_id: int, qhash: str) -> Any:
     from cacheback.storage import Feedback
 

@@ -112,7 +112,7 @@ def test_api_key_is_enforced_when_configured() -> None:
 
 
 def test_unknown_path_and_bad_json(fake_upstream: FakeUpstream) -> None:
-    assert httpx.post(fake_upstream.url + "/v1/embeddings", json={}).status_code == 404
+    assert httpx.post(fake_upstream.url + "/v1/moderations", json={}).status_code == 404
     bad = httpx.post(fake_upstream.anthropic_base_url + "/v1/messages", content=b"{nope",
                      headers={"x-api-key": "k"})
     assert bad.status_code == 400 and bad.json()["type"] == "error"

@@ -1,0 +1,107 @@
+"""Re-hearing (opt-in) through the cached client, with a scripted transcriber (no Whisper): a recording
+whose transcript has a misheard word hits the stored question when its words fit the audio,
+and never when they do not, or when the text differs in a number or a negation."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from cacheback import SemanticCache
+from cacheback.media import MediaPolicy, Transcriber, Transcript
+from cacheback.media._voice import Fit
+from cacheback.openai import CachedOpenAI, CachePolicy
+from cacheback.testing import FakeUpstream
+
+
+class Scripted(Transcriber):
+    """Transcripts by recording, and the fit of each text (what a real model would score:
+    ``fits[recording][text]``, in nats; missing texts fit badly)."""
+
+    name = "scripted"
+
+    def __init__(self, heard: dict[bytes, str], fits: dict[bytes, dict[str, float]]) -> None:
+        self.heard, self.scores, self.asked = heard, fits, 0
+
+    def transcribe(self, data: bytes, format: str = "") -> Transcript:
+        return Transcript(self.heard[data], -0.2, 0.1, 2.0)
+
+    def fits(self, data: bytes, texts: Sequence[str], format: str = "") -> list[Fit]:
+        self.asked += 1
+        scores = self.scores.get(data, {})
+        return [Fit(scores.get(t, -60.0), -2.0 if t in scores else -14.0) for t in texts]
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as fake:
+        yield fake
+
+
+def _client(upstream: FakeUpstream, embedder: Any, transcriber: Transcriber,
+            **policy: Any) -> CachedOpenAI:
+    policy = {"rehear": True, **policy}
+    return CachedOpenAI(api_key="k", base_url=upstream.openai_base_url,
+                        cache=SemanticCache(":memory:", embedder=embedder),
+                        policy=CachePolicy(media=MediaPolicy(transcriber=transcriber, **policy)))
+
+
+def _ask(client: CachedOpenAI, wav: bytes) -> Any:
+    audio = {"data": base64.b64encode(wav).decode(), "format": "wav"}
+    return client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": [{"type": "input_audio", "input_audio": audio}]}])
+
+
+STORED, MISHEARD, OTHER = b"stored", b"misheard", b"other"
+
+
+def test_a_misheard_word_that_fits_the_audio_hits(upstream: FakeUpstream, embedder: Any) -> None:
+    transcriber = Scripted(
+        {STORED: "What time does the store close on Sunday?",
+         MISHEARD: "What time does the stock lose on Sunday?",
+         OTHER: "What time does the stock lose on Sunday?"},
+        {MISHEARD: {"what time does the stock lose on Sunday": -4.0,
+                    "what time does the store close on Sunday": -5.5}})
+    client = _client(upstream, embedder, transcriber)
+    _ask(client, STORED)
+    again = _ask(client, MISHEARD)
+    assert again.cacheback.tier in ("exact", "semantic")
+    assert upstream.request_count() == 1
+    other = _ask(client, OTHER)  # the same words heard, but the stored ones do not fit this audio
+    assert other.cacheback.tier == "miss"
+
+
+def test_rehearing_off_by_default_or_failing_is_a_miss(upstream: FakeUpstream, embedder: Any) -> None:
+    class Failing(Scripted):
+        def fits(self, data: bytes, texts: Sequence[str], format: str = "") -> list[Fit]:
+            raise RuntimeError("boom")
+
+    heard = {STORED: "What time does the store close on Sunday?",
+             MISHEARD: "What time does the stock lose on Sunday?"}
+    fits = {MISHEARD: {"what time does the stock lose on Sunday": -4.0,
+                       "what time does the store close on Sunday": -5.5}}
+    for transcriber, policy in ((Scripted(heard, fits), {"rehear": False}), (Failing(heard, fits), {})):
+        client = _client(upstream, embedder, transcriber, **policy)
+        _ask(client, STORED)
+        assert _ask(client, MISHEARD).cacheback.tier == "miss"
+
+
+@pytest.mark.parametrize(("stored", "heard"), [
+    ("Do you have a table for two people tonight?", "Do you have a table for six people tonight?"),
+    ("Was my package delivered?", "Was my package not delivered?"),
+    ("What is the minimum order for free delivery?", "What is the maximum order for free delivery?"),
+])
+def test_numbers_negations_and_antonyms_are_never_reheard(
+        stored: str, heard: str, upstream: FakeUpstream, embedder: Any) -> None:
+    from cacheback.media import normalise_transcript
+    transcriber = Scripted({STORED: stored, MISHEARD: heard},
+                           {MISHEARD: {normalise_transcript(stored): 0.0,
+                                       normalise_transcript(heard): 0.0}})
+    client = _client(upstream, embedder, transcriber)
+    _ask(client, STORED)
+    assert _ask(client, MISHEARD).cacheback.tier == "miss"
+    assert transcriber.asked == 0
