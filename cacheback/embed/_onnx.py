@@ -101,14 +101,12 @@ class OnnxMiniLMEmbedder(Embedder):
                 if self.threads:
                     options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
-                # Idle pool threads spin by default: with two threads on a busy machine that
-                # doubled the CPU per query (7.0 -> 4.3 ms measured) for no gain in latency.
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 options.log_severity_level = 3
                 # Idle pool threads would spin for a while after each inference, taking the
                 # cores that the app, the proxy's other requests or a database server on the
                 # same host need next (measured on 2 shared cores: embedding p50 4 ms without
-                # spinning, 16-19 ms with; a PostgreSQL semantic hit 9-15 ms against 43-47 ms).
+                # spinning, 16-19 ms with; a PostgreSQL semantic hit 9-15 ms against 43-47 ms;
+                # CPU per query with two threads 7.0 -> 4.3 ms).
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 # The arena keeps the peak of every batch shape ever seen (hundreds of MB after
                 # one long batch); a cache living inside an app should give that memory back.
