@@ -64,8 +64,7 @@ class CacheAccess:
 
     def keyed(self, plan: Plan, body: Mapping[str, Any]) -> Plan:
         """``plan`` under the conversation-aware policy: earlier turns leave the scope (system
-        and developer messages stay) and the context is compared per entry instead. A chat
-        with no earlier turn keeps its plan: single questions are keyed as without the policy."""
+        and developer messages stay) and the context is compared per entry instead."""
         if self.conversation is None or plan.query is None:
             return plan
         try:
@@ -73,7 +72,7 @@ class CacheAccess:
         except Exception as exc:  # noqa: BLE001 - the cache must never break the call
             self._failed("conversation key", exc)
             return plan
-        if key is None or not key.turns:
+        if key is None:
             return plan
         scope = dict(plan.scope)
         scope["messages"] = [m for m in scope.get("messages") or []

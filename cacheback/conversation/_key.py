@@ -140,7 +140,9 @@ class ConversationPolicy:
         if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
             return None
         query, earlier = turns[-1][1], turns[:-1]
-        follow_up = is_follow_up(query, self.min_standalone_words)
+        # A first message leans on nothing: it is standalone whatever its wording, so the same
+        # question asked later after unrelated turns (and naming what it is about) shares it.
+        follow_up = bool(earlier) and is_follow_up(query, self.min_standalone_words)
         scope_extra: dict[str, Any] = {"conversation": "follow-up" if follow_up else "standalone"}
         if self._vectors is None:
             if follow_up:

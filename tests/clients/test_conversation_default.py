@@ -1,5 +1,5 @@
 """Conversation-aware keys are on by default (issue 16): follow-ups hit where their context
-agrees, never across a different detail; single questions are keyed as they always were."""
+agrees, never across a different detail; a first message is standalone."""
 
 from __future__ import annotations
 
@@ -66,10 +66,13 @@ def test_without_the_policy_any_other_history_is_another_cache(
     assert _ask(client, "yes please", chatty).cacheback.tier == "miss"
 
 
-def test_single_questions_share_entries_with_the_policy_off(
+def test_a_first_message_is_standalone_and_shared_by_the_same_question_later_in_a_chat(
     upstream: FakeUpstream, cache: SemanticCache
 ) -> None:
-    question = "what's the daily limit for taking cash out at a cash machine?"
-    off = _client(upstream, cache, CachePolicy(conversation_aware=False))
-    assert _ask(off, question).cacheback.tier == "miss"
-    assert _ask(_client(upstream, cache), question).cacheback.tier == "exact"
+    client = _client(upstream, cache)
+    question = "Does Flixora offer a free trial?"
+    assert _ask(client, question).cacheback.tier == "miss"
+    later = _ask(client, question, ("my screen is cracked", "Book a repair in the app."))
+    assert later.cacheback.tier == "exact"
+    assert _ask(client, "yes please").cacheback.tier == "miss"
+    assert _ask(client, "yes please", ("My Flixora renews tomorrow", OFFER)).cacheback.tier == "miss"
