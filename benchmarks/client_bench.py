@@ -38,6 +38,7 @@ from bench_common import (  # noqa: E402
 
 from cacheback import SemanticCache  # noqa: E402
 from cacheback._clients import CachePolicy, CallOptions, Dialect, OpenAIDialect  # noqa: E402
+from cacheback._clients._access import CacheAccess  # noqa: E402
 from cacheback._clients._responses import OpenAIResponsesDialect  # noqa: E402
 from cacheback._normalize import normalise_query, query_hash, scope_key  # noqa: E402
 from cacheback.embed import default_embedder  # noqa: E402
@@ -86,17 +87,22 @@ def _payload(serial: int, intent: str) -> str:
         "usage": {"prompt_tokens": 40, "completion_tokens": 30, "total_tokens": 70}})
 
 
-def _scope(dialect: Dialect) -> dict[str, Any]:
-    """The scope a client request of the benchmark uses under ``dialect``."""
+def _scope(dialect: Dialect) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The scope a client request of the benchmark uses under ``dialect`` and the default
+    policy (conversation-aware keys included), and the metadata its entries carry."""
     request = _request("x") if isinstance(dialect, OpenAIDialect) else _responses_request("x")
-    return dialect.plan(dialect.view(request), CachePolicy(), CallOptions()).scope
+    with SemanticCache(":memory:", embedder=None) as cache:
+        plan = CacheAccess(cache, dialect, CachePolicy(), "default", None).prepare(
+            request, CallOptions())
+    return plan.scope, plan.conversation.metadata() if plan.conversation else {}
 
 
 def _fill(path: Path, texts: list[str], intents: list[str], dialect: Dialect | None = None
           ) -> None:
     """Write the entries straight through the storage layer, in the clients' scope."""
     dialect = dialect or OpenAIDialect()
-    key = scope_key(_scope(dialect))
+    scope, metadata = _scope(dialect)
+    key = scope_key(scope)
     payload = _payload if isinstance(dialect, OpenAIDialect) else _responses_payload
     vectors = embed_cached(texts, "core-banking77")
     name = default_embedder().name
@@ -109,7 +115,7 @@ def _fill(path: Path, texts: list[str], intents: list[str], dialect: Dialect | N
                 namespace="default", scope_key=key, query_hash=query_hash(norm), norm_query=norm,
                 query=text, response=f"answer about {intent}", payload=payload(serial, intent),
                 embedding=vector, embed_model=name, created=now, expires=None,
-                metadata={"exact_only": False}))
+                metadata={"exact_only": False, **metadata}))
     storage.close()
 
 
@@ -242,7 +248,7 @@ def main() -> None:
 
         for question in exact[:20] + reworded[:20]:
             ask(question)
-        scope = _scope(OpenAIDialect())
+        scope, _ = _scope(OpenAIDialect())
 
         def core_get(question: str) -> str:
             hit = cache.get(question, scope=scope)
