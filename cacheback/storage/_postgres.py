@@ -56,6 +56,8 @@ _ENTRY_COLUMNS = (
     "id, namespace, scope_key, query_hash, query, response, payload, created, last_hit, "
     "hit_count, expires, metadata, checksum"
 )
+#: Seconds a partition counted below ``exact_search_rows`` is searched exactly without a recount.
+_SMALL_PARTITION_MEMO = 5.0
 _LIVE = "(expires IS NULL OR (expires > %(now)s AND created <= %(now)s))"
 _NOT_BLOCKED = (
     "NOT EXISTS (SELECT 1 FROM feedback f WHERE f.correct = 0 AND f.query_hash = %(qhash)s "
@@ -300,6 +302,8 @@ class PostgresStorage(Storage):
         #: partition -> monotonic time until which it is known to be larger than
         #: ``exact_search_rows`` (searched through the HNSW graph without counting it again)
         self._large_partitions: dict[tuple[str, str, int], float] = {}
+        #: partitions last counted below ``exact_search_rows``: searched exactly without counting
+        self._small_partitions: dict[tuple[str, str, int], float] = {}
         #: hit counts a row lock kept out of a flush: id -> [count, last hit, flushes missed]
         self._unrecorded: dict[int, list[float]] = {}
         self.corrupt_rows_skipped = 0
@@ -506,8 +510,9 @@ class PostgresStorage(Storage):
 
         A small partition (``exact_search_rows``) is searched exactly, a large one through the
         HNSW index; one round trip either way. The partition's size is counted (at most
-        ``exact_search_rows + 1`` index entries) in the same statement, and a partition found
-        large is not counted again for a minute."""
+        ``exact_search_rows + 1`` index entries) in the same statement; a partition found large
+        is not counted again for a minute, one found small for a few seconds (an exact search
+        is right at any size, so a partition that grew meanwhile only costs a slower scan)."""
         vector = np.asarray(vector, dtype=np.float32)
         dim = int(vector.size)
         params = {"v": vector, "ns": namespace, "scope": scope_key, "model": model, "now": now,
@@ -521,6 +526,9 @@ class PostgresStorage(Storage):
         if self._large_partitions.get(partition, 0.0) > time.monotonic():
             with self._connection() as conn:
                 rows = conn.execute(graph, params).fetchall()
+        elif self._small_partitions.get(partition, 0.0) > time.monotonic():
+            with self._connection() as conn:
+                rows = conn.execute(f"{select}sim DESC LIMIT %(k)s", params).fetchall()
         else:
             with self._connection() as conn:
                 rows = conn.execute(
@@ -535,9 +543,12 @@ class PostgresStorage(Storage):
                     "WHERE (SELECT n FROM part) >= %(most)s",
                     params,
                 ).fetchall()
-            if rows and rows[0][14] >= params["most"]:
-                with self._lock:
+            large = bool(rows) and rows[0][14] >= params["most"]
+            with self._lock:
+                if large:
                     self._large_partitions[partition] = time.monotonic() + 60.0
+                else:
+                    self._small_partitions[partition] = time.monotonic() + _SMALL_PARTITION_MEMO
         sims = {row[0]: float(row[13]) for row in rows}
         return [(entry, sims[entry.id]) for entry in self._live_entries(rows)]
 

@@ -176,7 +176,24 @@ def test_small_partitions_are_searched_exactly_large_ones_through_the_graph(
             assert [s for _, s in found] == pytest.approx(
                 [float(vectors[i] @ target) for i in truth], abs=1e-5)
         assert (("ns", "", 32) in store._large_partitions) == (exact_rows < 30)
+        assert (("ns", "", 32) in store._small_partitions) == (exact_rows >= 30)
         assert store.search("empty", "", "m", target, 4, 1_000.0) == []
+    finally:
+        store.close()
+
+
+def test_a_partition_remembered_small_is_still_searched_exactly_after_it_grows(pg_server: Any) -> None:
+    """A partition counted small is searched exactly for a few seconds without a recount; rows
+    added meanwhile are found, since an exact search is right at any size."""
+    store = pg.PostgresStorage(pg_server.url(exact_search_rows=5))
+    try:
+        vectors = {store.put(_entry(f"q{i}", embedding=_unit(i))): _unit(i) for i in range(3)}
+        target = _unit(99)
+        store.search("ns", "", "m", target, 2, 1_000.0)
+        assert ("ns", "", 32) in store._small_partitions
+        vectors |= {store.put(_entry(f"r{i}", embedding=_unit(i))): _unit(i) for i in range(3, 30)}
+        truth = sorted(vectors, key=lambda i: -float(vectors[i] @ target))[:2]
+        assert [e.id for e, _ in store.search("ns", "", "m", target, 2, 1_000.0)] == truth
     finally:
         store.close()
 
