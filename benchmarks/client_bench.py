@@ -23,6 +23,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -187,22 +188,30 @@ def _embedding_rows(client: CachedOpenAI, raw: OpenAIChat, texts: list[str], n: 
     return rows
 
 
+def _askers(create: Callable[..., Any], request: Callable[..., dict[str, Any]]
+            ) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """A question asked through ``create`` (the tier that answered it), plainly and streamed
+    to the end."""
+
+    def ask(question: str) -> str:
+        return str(create(**request(question)).cacheback.tier)
+
+    def replay(question: str) -> str:
+        stream = create(**request(question, stream=True))
+        for _ in stream:
+            pass
+        return str(stream.cacheback.tier)
+
+    return ask, replay
+
+
 def _responses_rows(path: Path, texts: list[str], intents: list[str], exact: list[str],
                     reworded: list[str], options: dict[str, Any]) -> list[list[object]]:
     """The hit rows through ``client.responses.create`` (same entries, Responses scope)."""
     _fill(path, texts, intents, OpenAIResponsesDialect())
     rows = []
     with SemanticCache(path) as cache, CachedOpenAI(**options, cache=cache) as client:
-        create = client.responses.create
-
-        def ask(question: str) -> str:
-            return create(**_responses_request(question)).cacheback.tier
-
-        def replay(question: str) -> str:
-            stream = create(**_responses_request(question, stream=True))
-            for _ in stream:
-                pass
-            return stream.cacheback.tier
+        ask, replay = _askers(client.responses.create, _responses_request)
 
         for question in exact[:20] + reworded[:20]:
             ask(question)
@@ -235,16 +244,7 @@ def main() -> None:
         options = {"api_key": "bench", "base_url": upstream.openai_base_url}
         cache = SemanticCache(path)
         client = CachedOpenAI(**options, cache=cache)
-        create = client.chat.completions.create
-
-        def ask(question: str) -> str:
-            return create(**_request(question)).cacheback.tier
-
-        def replay(question: str) -> str:
-            stream = create(**_request(question, stream=True))
-            for _ in stream:
-                pass
-            return stream.cacheback.tier
+        ask, replay = _askers(client.chat.completions.create, _request)
 
         for question in exact[:20] + reworded[:20]:
             ask(question)

