@@ -151,7 +151,8 @@ def has_role_swap(a: TextProfile, b: TextProfile) -> bool:
 
 def _backward_steps(seq_a: tuple[str, ...], seq_b: tuple[str, ...]) -> float:
     """The share of steps through ``seq_a``'s words found in ``seq_b`` that go backward in
-    ``seq_b``; a word found more than once goes to the copy nearest its relative position."""
+    ``seq_b``, beyond the first such step (the one a phrase moved to the front or the back
+    leaves); a word found more than once goes to the copy nearest its relative position."""
     places: dict[str, list[int]] = {}
     for k, word in enumerate(seq_b):
         places.setdefault(word, []).append(k)
@@ -167,17 +168,18 @@ def _backward_steps(seq_a: tuple[str, ...], seq_b: tuple[str, ...]) -> float:
             steps += 1
             backward += here < previous
         previous = here
-    return backward / steps if steps else 0.0
+    return max(backward - 1, 0) / steps if steps else 0.0
 
 
 def order_breaks(a: TextProfile, b: TextProfile) -> float:
-    """How often reading one text's words in order jumps backward in the other, averaged over
-    both directions: 0 for the same order, higher the more words trade places.
+    """How often reading one text's words in order jumps backward in the other, beyond the one
+    jump a moved phrase makes, averaged over both directions: 0 for the same order or a phrase
+    moved to the front ("on train tickets, is there a discount for students?"), higher the more
+    words trade places ("from Paris to Berlin" / "from Berlin to Paris": 0.25).
 
     Every word counts, function words too: names trading places in the same slots ("written by
     A and directed by B" for "... by B and ... by A") keep every word pair around each name, yet
-    the steps through the other text go back twice. A phrase moved to the front costs one step
-    among many."""
+    the steps through the other text go back twice."""
     if a.sequence == b.sequence or not a.sequence or not b.sequence:
         return 0.0
     return (_backward_steps(a.sequence, b.sequence) + _backward_steps(b.sequence, a.sequence)) / 2

@@ -148,11 +148,11 @@ def test_order_breaks_count_words_trading_places_more_than_a_moved_phrase() -> N
                   "The episode was written by Matt Warburton and is directed by Adam Davidson.")
     fronted = score("Is there a discount for students on train tickets?",
                     "On train tickets, is there a discount for students?")
-    assert swapped >= 0.5
-    assert score("Is Anna older than Maria?", "Is Maria older than Anna?") >= 0.5
-    assert 0.0 < fronted < slots < swapped
+    assert swapped >= 0.25
+    assert score("Is Anna older than Maria?", "Is Maria older than Anna?") >= 0.25
+    assert fronted == 0.0 < slots < swapped
     assert score("How do I reset my password?", "how do i reset my password") == 0.0
     assert score("How do I reset my password?", "Where can I find the nearest branch?") == 0.0
     assert score("flights from Paris to Berlin", "flights from Berlin to Paris") == score(
         "flights from Berlin to Paris", "flights from Paris to Berlin")
-    assert features("flights from Paris to Berlin", "flights from Berlin to Paris")["order_breaks"] >= 0.5
+    assert features("flights from Paris to Berlin", "flights from Berlin to Paris")["order_breaks"] >= 0.25
