@@ -169,6 +169,41 @@ def swap_words(text: str, rng: random.Random) -> str | None:
     return _join(toks)
 
 
+_SLOT_WORDS = frozenset("by of for from to with at in on the a an my your our their his her".split())
+
+
+def _phrase_end(low: Sequence[str], start: int) -> int:
+    end = start
+    while end < len(low) and end - start < 3 and low[end].isalnum() and low[end] not in _FUNCTION_WORDS:
+        end += 1
+    return end
+
+
+def swap_slots(text: str, rng: random.Random) -> str | None:
+    """The phrases after two uses of the same slot word trade places ("written by A and directed
+    by B" -> "written by B and directed by A"; "from my savings to my checking" -> "from my
+    checking to my savings"): every word pair around each slot survives, yet the roles swap.
+    Skipped when only "and"/"or" stands between them, where the order is usually free."""
+    toks = _WORD.findall(text)
+    low = [t.lower() for t in toks]
+    pairs = []
+    for i in range(1, len(toks)):
+        if low[i - 1] not in _SLOT_WORDS:
+            continue
+        end_i = _phrase_end(low, i)
+        for j in range(end_i + 1, len(toks)):
+            if low[j - 1] != low[i - 1]:
+                continue
+            end_j = _phrase_end(low, j)
+            between = [w for w in low[end_i : j - 1] if w.isalnum()]
+            if end_i > i and end_j > j and low[i:end_i] != low[j:end_j] and set(between) - {"and", "or"}:
+                pairs.append((i, end_i, j, end_j))
+    if not pairs:
+        return None
+    i, end_i, j, end_j = rng.choice(pairs)
+    return _join(toks[:i] + toks[j:end_j] + toks[end_i:j] + toks[i:end_i] + toks[end_j:])
+
+
 _FRONTABLE = ("on", "in", "at", "for", "with", "from", "during", "using", "via", "through")
 
 
@@ -190,6 +225,7 @@ TRAP_RULES: dict[str, Callable[[str, random.Random], str | None]] = {
     "negation": negate,
     "number_date": change_number,
     "entity_swap": swap_entities,
+    "slot_swap": swap_slots,
     "scope": change_scope,
     "word_swap": swap_words,
 }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import Counter
 
 from ._spelling import misspelled_pairs
 from ._text import TextProfile, stem
@@ -24,8 +23,8 @@ __all__ = [
     "SPELLING_MIN_SIMILARITY",
     "has_antonym",
     "has_role_swap",
+    "order_breaks",
     "pair_features",
-    "reordering",
     "similarity_features",
 ]
 
@@ -55,7 +54,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "person_conflict",
     "scope_mismatch",
     "length_ratio",
-    "reordered",
+    "order_breaks",
 )
 
 #: The direction each feature may push the probability (+1 up, -1 down, 0 either), so that a
@@ -80,7 +79,7 @@ FEATURE_SIGNS: dict[str, int] = {
     "person_conflict": -1,
     "scope_mismatch": -1,
     "length_ratio": -1,
-    "reordered": -1,
+    "order_breaks": -1,
 }
 
 #: The features that depend on the two similarities alone, first in :data:`FEATURE_NAMES`;
@@ -150,48 +149,40 @@ def has_role_swap(a: TextProfile, b: TextProfile) -> bool:
     return False
 
 
-#: Texts sharing less than this share of their words are compared by other features.
-REORDER_MIN_SHARED = 0.6
-#: Runs beyond the two a moved phrase leaves at which the reordering feature reaches 1.
-REORDER_MAX_EXTRA_RUNS = 3
+def _backward_steps(seq_a: tuple[str, ...], seq_b: tuple[str, ...]) -> float:
+    """The share of steps through ``seq_a``'s words found in ``seq_b`` that go backward in
+    ``seq_b``, beyond the first such step (the one a phrase moved to the front or the back
+    leaves); a word found more than once goes to the copy nearest its relative position."""
+    places: dict[str, list[int]] = {}
+    for k, word in enumerate(seq_b):
+        places.setdefault(word, []).append(k)
+    scale = len(seq_b) / len(seq_a)
+    previous, steps, backward = -1, 0, 0
+    for k, word in enumerate(seq_a):
+        found = places.get(word)
+        if found is None:
+            continue
+        target = k * scale
+        here = min(found, key=lambda c: abs(c - target))
+        if previous >= 0:
+            steps += 1
+            backward += here < previous
+        previous = here
+    return max(backward - 1, 0) / steps if steps else 0.0
 
 
-def reordering(a: TextProfile, b: TextProfile) -> float:
-    """How much two texts that share most of their words reorder them, beyond moving one phrase.
+def order_breaks(a: TextProfile, b: TextProfile) -> float:
+    """How often reading one text's words in order jumps backward in the other, beyond the one
+    jump a moved phrase makes, averaged over both directions: 0 for the same order or a phrase
+    moved to the front ("on train tickets, is there a discount for students?"), higher the more
+    words trade places ("from Paris to Berlin" / "from Berlin to Paris": 0.25).
 
-    On the words both hold (as many times as both hold them), one text is cut into the fewest
-    runs that appear unbroken in the other. A phrase moved to the front or back ("on train
-    tickets, is there a discount for students?") leaves two runs and scores 0; two words or names
-    trading places ("flights from Berlin to Paris" for "from Paris to Berlin") leave three or
-    more, and order says who does what to whom. Scaled by the share of words shared; 0 when the
-    texts share less than :data:`REORDER_MIN_SHARED` of their words."""
+    Every word counts, function words too: names trading places in the same slots ("written by
+    A and directed by B" for "... by B and ... by A") keep every word pair around each name, yet
+    the steps through the other text go back twice."""
     if a.sequence == b.sequence or not a.sequence or not b.sequence:
         return 0.0
-    common = Counter(a.sequence) & Counter(b.sequence)
-    total = common.total()
-    shared = 2 * total / (len(a.sequence) + len(b.sequence))
-    if total < 3 or shared < REORDER_MIN_SHARED:
-        return 0.0
-    seq_a, seq_b = _kept(a.sequence, common), _kept(b.sequence, common)
-    adjacent = Counter(zip(seq_a, seq_a[1:]))
-    runs = 1
-    for pair in zip(seq_b, seq_b[1:]):
-        if adjacent[pair] > 0:
-            adjacent[pair] -= 1
-        else:
-            runs += 1
-    return shared * min(max(runs - 2, 0), REORDER_MAX_EXTRA_RUNS) / REORDER_MAX_EXTRA_RUNS
-
-
-def _kept(sequence: tuple[str, ...], allowed: Counter[str]) -> list[str]:
-    """``sequence`` without the words (or the extra copies of words) the other text lacks."""
-    left = Counter(allowed)
-    out = []
-    for word in sequence:
-        if left[word] > 0:
-            left[word] -= 1
-            out.append(word)
-    return out
+    return (_backward_steps(a.sequence, b.sequence) + _backward_steps(b.sequence, a.sequence)) / 2
 
 
 def _unmentioned(entities: frozenset[str], other: TextProfile) -> int:
@@ -256,5 +247,5 @@ def pair_features(query: TextProfile, stored: TextProfile, similarity: float, be
         _conflict(query.persons, stored.persons),
         1.0 if query.scope != stored.scope else 0.0,
         abs(math.log((query.length + 1) / (stored.length + 1))),
-        reordering(query, stored),
+        order_breaks(query, stored),
     ]

@@ -19,6 +19,7 @@ from traps import (  # noqa: E402
     negate,
     repeat,
     swap_entities,
+    swap_slots,
     swap_words,
 )
 
@@ -49,6 +50,15 @@ def test_entity_swaps_trade_roles(rng: random.Random) -> None:
         "book a flight from Denver to Boston on Friday"
     assert swap_entities("convert USD to EUR", rng) == "convert EUR to USD"
     assert swap_entities("what is my balance", rng) is None
+
+
+def test_slot_swaps_trade_the_phrases_after_the_same_word(rng: random.Random) -> None:
+    assert swap_slots("Can I move money from my savings to my checking account?", rng) == \
+        "Can I move money from my checking account to my savings?"
+    assert swap_slots("The song was written by Anna and sung by Maria.", rng) == \
+        "The song was written by Maria and sung by Anna."
+    assert swap_slots("Do you sell the red and the blue one?", rng) is None
+    assert swap_slots("what is my balance", rng) is None
 
 
 def test_scope_words_flip(rng: random.Random) -> None:
