@@ -170,6 +170,36 @@ def test_schema_4_rekeys_old_rows_so_no_other_question_finds_them(tmp_path: Path
     storage.close()
 
 
+@pytest.mark.parametrize(("stored", "other"), [
+    ("Decode aGVsbG8=", "Decode AGVSBG8="),
+    ("What does getUser return?", "What does getuser return?"),
+    ("Is Hunter2 my password?", "Is hunter2 my password?"),
+])
+def test_schema_5_rekeys_rows_so_a_case_sensitive_word_keeps_its_case(
+        tmp_path: Path, stored: str, other: str) -> None:
+    """A version-4 file keyed every word in lower case: after the upgrade the row is found
+    under its own new key only, not under the key of the same text in other cases."""
+    import hashlib
+    import unicodedata
+
+    def v4_key(text: str) -> str:
+        lowered = unicodedata.normalize("NFC", text).lower().rstrip("?")
+        return hashlib.sha256(lowered.encode()).hexdigest()
+
+    path = tmp_path / "cache.db"
+    storage = SQLiteStorage(path)
+    storage.put(_entry(stored, query_hash=v4_key(stored)))
+    storage.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.get_exact("ns", "", query_hash(normalise_query(other)), 1_000.0) is None
+    found = storage.get_exact("ns", "", query_hash(normalise_query(stored)), 1_000.0)
+    assert found is not None and found.query == stored
+    storage.close()
+
+
 def test_opens_and_reads_while_another_connection_holds_the_write_lock(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     first = SQLiteStorage(path)
