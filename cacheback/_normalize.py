@@ -17,8 +17,10 @@ _WS = re.compile(r"\s+")
 #: mark after a digit (a factorial: "what is 3!" is not "what is 3").
 _TRAILING = re.compile(r"(?:[\s?.…]|(?<![0-9])!)+$")
 _SURROGATES = re.compile("[\ud800-\udfff]")
-#: Runs of letters, digits and underscores: the units whose case is folded or kept.
-_WORD = re.compile(r"\w+")
+#: Runs of letters, digits and underscores that may hold a capital (an ASCII capital or any
+#: non-ASCII character): the units whose case is folded or kept. All-ASCII lower-case words
+#: are skipped without a call.
+_CASED_WORD = re.compile(r"\w*[A-Z\u0080-\U0010ffff](?<=\w)\w*")
 
 
 def clean_text(text: str) -> str:
@@ -54,15 +56,18 @@ def normalise_query(text: str) -> str:
     and its match decision. Changing this function changes every stored key:
     :mod:`cacheback.storage._schema` re-keys existing rows in a migration.
     """
-    composed = _WORD.sub(_fold_word, unicodedata.normalize("NFC", text))
+    composed = unicodedata.normalize("NFC", text)
+    if not composed.islower():
+        composed = _CASED_WORD.sub(_fold_word, composed)
     return _TRAILING.sub("", _WS.sub(" ", composed).strip()) or composed.strip()
 
 
 def _fold_word(match: re.Match[str]) -> str:
     """``word`` in lower case when its case carries no meaning (see :func:`normalise_query`)."""
     word = match.group()
-    if word.isalpha() and (word.islower() or word.isupper() or word.istitle()):
-        return word.lower()
+    lowered = word.lower()
+    if lowered != word and word.isalpha() and (word.isupper() or word.istitle()):
+        return lowered
     return word
 
 
