@@ -102,3 +102,26 @@ def test_an_export_file_is_private_like_the_database(filled_db: Path, tmp_path: 
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("damage", [
+    "UPDATE entries SET expires = 'never' WHERE namespace = 'billing'",
+    "UPDATE entries SET created = 'yesterday', last_hit = x'00' WHERE namespace = 'billing'",
+    "UPDATE entries SET hit_count = 'many' WHERE namespace = 'billing'",
+    "UPDATE entries SET size = 'big' WHERE namespace = 'billing'",
+    "UPDATE entries SET payload = '{not json' WHERE namespace = 'billing'",
+    "UPDATE entries SET payload = '{\"usage\": {\"prompt_tokens\": \"lots\"}}' "
+    "WHERE namespace = 'billing'",
+])
+def test_every_command_survives_a_row_with_values_of_the_wrong_type(
+        filled_db: Path, damage: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """SQLite keeps text in a REAL column: stats, doctor, export and evict report such a row
+    (or skip it) instead of a TypeError traceback."""
+    with sqlite3.connect(filled_db) as conn:
+        conn.execute(damage)
+    conn.close()
+    assert main(["stats", "--db", str(filled_db)]) == 0
+    main(["doctor", "--db", str(filled_db)])
+    assert main(["export", "--db", str(filled_db), "--out", str(filled_db.with_suffix(".jsonl"))]) == 0
+    assert main(["evict", "--db", str(filled_db), "--max-entries", "2"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
