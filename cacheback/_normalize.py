@@ -17,6 +17,10 @@ _WS = re.compile(r"\s+")
 #: mark after a digit (a factorial: "what is 3!" is not "what is 3").
 _TRAILING = re.compile(r"(?:[\s?.…]|(?<![0-9])!)+$")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+#: Runs of letters, digits and underscores that may hold a capital (an ASCII capital or any
+#: non-ASCII character): the units whose case is folded or kept. All-ASCII lower-case words
+#: are skipped without a call.
+_CASED_WORD = re.compile(r"\w*[A-Z\u0080-\U0010ffff](?<=\w)\w*")
 
 
 def clean_text(text: str) -> str:
@@ -38,17 +42,33 @@ def normalise_query(text: str) -> str:
 
     * canonical composition (NFC): "é" typed as one code point or as "e" + a combining accent;
     * white space runs (any Unicode space, tabs, new lines) become one space, ends trimmed;
-    * lower case by ``str.lower`` (one letter to one letter), not full case folding, which
-      rewrites "ß" as "ss" and "ﬁ" as "fi";
+    * lower case, word by word, for words of letters only written all in lower case, all in
+      capitals or with one initial capital ("What", "HTTP", "Polish": people type these
+      either way, and the uncased embedder sees them as one word anyway), by ``str.lower``
+      (one letter to one letter), not full case folding, which rewrites "ß" as "ss";
     * trailing ``?``, ``.``, ``…`` and ``!`` (but not a factorial's ``!`` after a digit).
 
-    Compatibility forms are kept (no NFKC): "3²" is not "32", "①" not "1", "ﬁ" not "fi",
-    fullwidth "１" not "1", "½" not "1/2". Anything else that may be the same question is for the
-    semantic tier and its match decision. Changing this function changes every stored key:
+    Words whose case is part of the word keep it: inner capitals ("getUser", "iPhone", base64
+    "aGVsbG8"), letters mixed with digits or underscores ("Hunter2", "GET_USER"), so a
+    case-sensitive identifier, token or password is never another one's key. Compatibility
+    forms are kept (no NFKC): "3²" is not "32", "①" not "1", "ﬁ" not "fi", fullwidth "１" not
+    "1", "½" not "1/2". Anything else that may be the same question is for the semantic tier
+    and its match decision. Changing this function changes every stored key:
     :mod:`cacheback.storage._schema` re-keys existing rows in a migration.
     """
-    composed = unicodedata.normalize("NFC", text).lower()
+    composed = unicodedata.normalize("NFC", text)
+    if not composed.islower():
+        composed = _CASED_WORD.sub(_fold_word, composed)
     return _TRAILING.sub("", _WS.sub(" ", composed).strip()) or composed.strip()
+
+
+def _fold_word(match: re.Match[str]) -> str:
+    """``word`` in lower case when its case carries no meaning (see :func:`normalise_query`)."""
+    word = match.group()
+    lowered = word.lower()
+    if lowered != word and word.isalpha() and (word.isupper() or word.istitle()):
+        return lowered
+    return word
 
 
 def query_hash(normalised: str) -> str:

@@ -22,12 +22,15 @@ __all__ = [
     "check_namespace",
     "check_optional_namespace",
     "check_positive_int",
+    "check_texts",
     "check_ttl",
     "query_and_hash",
 ]
 
 #: The deepest nesting of a scope, metadata or payload value (JSON encoders recurse).
 MAX_DEPTH = 64
+#: The largest entry id (SQLite's and PostgreSQL's largest integer).
+MAX_ENTRY_ID = 2**63 - 1
 #: The longest namespace name (a tenant label, not a document).
 MAX_NAMESPACE_CHARS = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -37,11 +40,19 @@ def check_ttl(ttl: object, what: str) -> float | None:
     """A positive finite number of seconds, or None."""
     if ttl is None:
         return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl):
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not _finite(ttl):
         raise InvalidInputError(f"{what} must be a finite number of seconds or None")
     if ttl <= 0:
         raise InvalidInputError(f"{what} must be positive, got {ttl}")
     return float(ttl)
+
+
+def _finite(number: float) -> bool:
+    """Whether ``number`` is finite as a float (an int too large for a float is not)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def check_namespace(namespace: object) -> str:
@@ -62,8 +73,9 @@ def check_optional_namespace(namespace: object) -> str | None:
 
 
 def check_entry_id(entry_id: object) -> int:
-    """An entry id as ``put`` returned it: a non-negative int."""
-    if isinstance(entry_id, bool) or not isinstance(entry_id, int) or entry_id < 0:
+    """An entry id as ``put`` returned it: a non-negative int that fits a database integer."""
+    if (isinstance(entry_id, bool) or not isinstance(entry_id, int)
+            or not 0 <= entry_id <= MAX_ENTRY_ID):
         raise InvalidInputError(f"entry_id must be a non-negative int, not {entry_id!r:.40}")
     return entry_id
 
@@ -88,6 +100,16 @@ def check_positive_int(value: object, what: str, *, configuration: bool = False)
         error = ConfigurationError if configuration else InvalidInputError
         raise error(f"{what} must be a positive int, not {value!r:.40}")
     return value
+
+
+def check_texts(value: object, what: str) -> tuple[str, ...]:
+    """A sequence of texts (``None`` items are skipped), as a tuple; a single str is refused,
+    since iterating it would scan it character by character."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidInputError(f"{what} must be a list or tuple of str, not {type(value).__name__}")
+    if any(item is not None and not isinstance(item, str) for item in value):
+        raise InvalidInputError(f"{what} must hold only str items")
+    return tuple(clean_text(item) for item in value if item is not None)
 
 
 def check_depth(value: Any, what: str, limit: int = MAX_DEPTH) -> None:

@@ -42,6 +42,7 @@ from ._validate import (
     check_namespace,
     check_optional_namespace,
     check_positive_int,
+    check_texts,
     check_ttl,
     query_and_hash,
 )
@@ -653,6 +654,9 @@ class SemanticCache:
         a personal value is not stored) or "off"; None uses the cache's mode. Counted in
         ``stats()`` by kind, never by value. A scanner fault counts as personal data (bypass).
         """
+        if not isinstance(query, str):
+            raise InvalidInputError(f"query must be a str, not {type(query).__name__}")
+        context, instructions = check_texts(context, "context"), check_texts(instructions, "instructions")
         try:
             screening = self._pii.screen(query, pii, context, instructions)
         except CachebackError:

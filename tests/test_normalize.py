@@ -33,6 +33,32 @@ CONFUSABLE = [
     ("What is ℌ?", "What is H?"),
     ("Meaning of ℃?", "Meaning of °C?"),
     ("Is ㈱ a company?", "Is (株) a company?"),
+    # compatibility forms not in the list above
+    ("Is x⁻¹ defined?", "Is x-1 defined?"),
+    ("Is ¾ more than 0.7?", "Is 3/4 more than 0.7?"),
+    ("Is ⑫ even?", "Is 12 even?"),
+    ("What is 𝟏𝟐 squared?", "What is 12 squared?"),
+    ("What is Ⅻ in Arabic numerals?", "What is XII in Arabic numerals?"),
+    ("Define the ﬂow rate", "Define the flow rate"),
+    ("Is µ the same as u?", "Is μ the same as u?"),
+    ("What is ℕ?", "What is N?"),
+    ("Who was Maße?", "Who was Masse?"),
+    ("Is the final ς a σ?", "Is the final σ a σ?"),
+    # Turkish dotless and dotted i are different letters
+    ("What does ılık mean?", "What does ilik mean?"),
+    ("Where is İzmir?", "Where is Izmir?"),
+    # invisible characters are not white space: a soft hyphen or zero-width space may be data
+    ("Is pass\u200bword a valid password?", "Is password a valid password?"),
+    ("Split co\u00adop", "Split coop"),
+    # words whose case is part of them: code identifiers, base64, keys, passwords
+    ("Decode aGVsbG8gd29ybGQ=", "Decode AGVSBG8GD29YBGQ="),
+    ("What does getUser() return?", "What does getuser() return?"),
+    ("Is GetUser the same as getUser?", "Is getuser the same as getuser?"),
+    ("Is my password Hunter2 strong?", "Is my password hunter2 strong?"),
+    ("Is sk-AbCdEf a valid key?", "Is sk-abcdef a valid key?"),
+    ("What is MAX_RETRIES?", "What is max_retries?"),
+    ("Who makes the iPhone?", "Who makes the IPHONE?"),
+    ("Convert 0x1F to decimal", "Convert 0x1f to decimal"),
 ]
 
 #: Forms of one question that may share a key.
@@ -43,6 +69,12 @@ SAME = [
     ("Is it safe?!", "Is it safe"),
     ("What\u00a0is HTTP?", "What is HTTP?"),
     ("Why…", "Why"),
+    ("SELECT * FROM users?", "select * from users"),
+    ("What Is The Capital Of France?", "what is the capital of france"),
+    ("Ohm: Ω", "Ohm: \u2126"),
+    ("Å or Å?", "A\u030a or \u212b?"),
+    ("Why?!?", "why"),
+    ("What\u3000is\u2028HTTP?", "What is HTTP"),
 ]
 
 

@@ -42,7 +42,40 @@ CALLER_ERRORS: list[tuple[str, Callable[[SemanticCache], Any]]] = [
     ("candidates k=0", lambda c: c.candidates("q", k=0)),
     ("candidates k='5'", lambda c: c.candidates("q", k="5")),
     ("report a dict", lambda c: c.report({"entry_id": 1})),
+    # more of each class: sizes past what a number type holds, per-call modes, screen()
+    ("put ttl=10**400", lambda c: c.put("q", "a", ttl=10**400)),
+    ("put ttl=-inf", lambda c: c.put("q", "a", ttl=float("-inf"))),
+    ("delete 10**30", lambda c: c.delete(10**30)),
+    ("delete 2**63", lambda c: c.delete(2**63)),
+    ("get pii='maybe'", lambda c: c.get("q", pii="maybe")),
+    ("get pii=3", lambda c: c.get("q", pii=3)),
+    ("put pii='nope'", lambda c: c.put("q", "a", pii="nope")),
+    ("candidates pii='x'", lambda c: c.candidates("q", pii="x")),
+    ("screen None", lambda c: c.screen(None)),
+    ("screen bytes", lambda c: c.screen(b"q")),
+    ("screen pii='x'", lambda c: c.screen("q", pii="x")),
+    ("screen context=5", lambda c: c.screen("q", context=5)),
+    ("screen context of bytes", lambda c: c.screen("q", context=[b"x"])),
+    ("screen instructions='abc'", lambda c: c.screen("q", instructions="abc")),
+    ("get scope=10**5000", lambda c: c.get("q", scope=10**5000)),
+    ("get a cyclic scope", lambda c: c.get("q", scope=_cyclic())),
+    ("put cyclic metadata", lambda c: c.put("q", "a", metadata={"self": _cyclic()})),
+    ("put a NaN payload", lambda c: c.put("q", "a", payload={"x": float("nan")})),
+    ("get a deep dict scope", lambda c: c.get("q", scope=_deep_dict(50_000))),
 ]
+
+
+def _cyclic() -> list[Any]:
+    loop: list[Any] = []
+    loop.append(loop)
+    return loop
+
+
+def _deep_dict(n: int) -> Any:
+    value: Any = {}
+    for _ in range(n):
+        value = {"a": value}
+    return value
 
 
 @pytest.mark.parametrize("call", [c for _, c in CALLER_ERRORS], ids=[n for n, _ in CALLER_ERRORS])

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import InvalidInputError
 from ..providers._api import USE_DEFAULT
 from ._policy import CallOptions
 
@@ -68,8 +69,12 @@ def split_call(kwargs: dict[str, Any]) -> Call:
     kwargs = {k: v for k, v in kwargs.items() if not _is_sentinel(v)}
     options = CallOptions.parse(kwargs.pop("cacheback", None))
     extra_body = kwargs.pop("extra_body", None) or {}
-    http: dict[str, Any] = {"extra_headers": jsonable(kwargs.pop("extra_headers", None) or {}),
-                            "extra_query": jsonable(kwargs.pop("extra_query", None) or {}),
-                            "timeout": kwargs.pop("timeout", USE_DEFAULT)}
-    body = jsonable({**kwargs, **extra_body})
+    try:
+        http: dict[str, Any] = {
+            "extra_headers": jsonable(kwargs.pop("extra_headers", None) or {}),
+            "extra_query": jsonable(kwargs.pop("extra_query", None) or {}),
+            "timeout": kwargs.pop("timeout", USE_DEFAULT)}
+        body = jsonable({**kwargs, **extra_body})
+    except RecursionError as exc:
+        raise InvalidInputError("the request is nested too deeply to send as JSON") from exc
     return Call(body, http, options)

@@ -7,6 +7,7 @@ embedding a query never blocks the event loop.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from ._access import CacheAccess
 from ._assembly import StreamAssembly
 from ._body import Call, split_call
 from ._dialects import Dialect
-from ._flight import flight_key
+from ._flight import Release, flight_key
 from ._objects import ObjectFactory, attach_record
 from ._policy import CachePolicy, Plan
 from ._record import CacheRecord
@@ -68,7 +69,12 @@ class SyncCachedCall(_CallBase):
         """Serve from the cache or the upstream, exactly as the SDK's ``create`` would."""
         call, plan = self._prepare(kwargs)
         served = self.access.answer(plan, call.body)
-        if served is None and not call.stream:
+        if served is None and call.stream:
+            release = self.access.flights.claim(flight_key(self.access.namespace, plan))
+            if release is not None:
+                return self._upstream(call, plan, release)
+            served = self.access.answer(plan, call.body)
+        elif served is None:
             key = flight_key(self.access.namespace, plan)
             with self.access.flights.lead_or_wait(key) as leader:
                 if not leader:
@@ -82,21 +88,32 @@ class SyncCachedCall(_CallBase):
             return self._result(response, record)
         return self._upstream(call, plan)
 
-    def _upstream(self, call: Call, plan: Plan) -> Any:
-        """Ask the upstream; a complete answer is stored before it is returned."""
+    def _upstream(self, call: Call, plan: Plan, release: Release | None = None) -> Any:
+        """Ask the upstream; a complete answer is stored before it is returned. ``release``
+        ends the stream's flight once its answer is stored or the stream ends or is dropped."""
         record = self._upstream_record(plan)
         try:
             if call.stream:
                 upstream = self.provider.stream(call.body, **call.http)
-                return CachedStream(self._relay(upstream, plan), record, upstream.response,
-                                    upstream.close)
+                stream = CachedStream(self._relay(upstream, plan, release), record,
+                                      upstream.response, upstream.close)
+                if release is not None:
+                    weakref.finalize(stream, release)
+                return stream
             response = self.provider.create(call.body, **call.http)
         except APIError as exc:
+            if release is not None:
+                release()
             raise_as_sdk(exc, self.dialect.sdk_module)
+        except BaseException:
+            if release is not None:
+                release()
+            raise
         self.access.finish(plan, response)
         return self._result(response, record)
 
-    def _relay(self, upstream: EventStream, plan: Plan) -> Iterator[Any]:
+    def _relay(self, upstream: EventStream, plan: Plan, release: Release | None = None
+               ) -> Iterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
         kept = False
         try:
@@ -105,11 +122,16 @@ class SyncCachedCall(_CallBase):
                 if upstream.finished:  # the API's last event: store before handing it over
                     self._keep(assembly, plan, finished=True)
                     kept = True
+                    if release is not None:
+                        release()
                 yield self.objects.event(event)
+            if not kept:
+                self._keep(assembly, plan, upstream.finished)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        if not kept:
-            self._keep(assembly, plan, upstream.finished)
+        finally:
+            if release is not None:
+                release()
 
     def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
         """Store the assembled answer of a stream that ended normally, if it may be stored."""
@@ -130,7 +152,12 @@ class AsyncCachedCall(_CallBase):
         call = split_call(kwargs)
         plan = self._keyed(call, await self.access.aprepare(call.body, call.options))
         served = await self.access.aanswer(plan, call.body)
-        if served is None and not call.stream:
+        if served is None and call.stream:
+            release = await self.access.aflights.claim(flight_key(self.access.namespace, plan))
+            if release is not None:
+                return await self._upstream(call, plan, release)
+            served = await self.access.aanswer(plan, call.body)
+        elif served is None:
             key = flight_key(self.access.namespace, plan)
             async with self.access.aflights.lead_or_wait(key) as leader:
                 if not leader:
@@ -144,17 +171,27 @@ class AsyncCachedCall(_CallBase):
             return self._result(response, record)
         return await self._upstream(call, plan)
 
-    async def _upstream(self, call: Call, plan: Plan) -> Any:
-        """Ask the upstream; a complete answer is stored before it is returned."""
+    async def _upstream(self, call: Call, plan: Plan, release: Release | None = None) -> Any:
+        """Ask the upstream; a complete answer is stored before it is returned (``release``:
+        as for the blocking twin)."""
         record = self._upstream_record(plan)
         try:
             if call.stream:
                 upstream = await self.provider.stream(call.body, **call.http)
-                return AsyncCachedStream(self._relay(upstream, plan), record,
-                                         upstream.response, upstream.close)
+                stream = AsyncCachedStream(self._relay(upstream, plan, release), record,
+                                           upstream.response, upstream.close)
+                if release is not None:
+                    weakref.finalize(stream, release)
+                return stream
             response = await self.provider.create(call.body, **call.http)
         except APIError as exc:
+            if release is not None:
+                release()
             raise_as_sdk(exc, self.dialect.sdk_module)
+        except BaseException:
+            if release is not None:
+                release()
+            raise
         await self.access.afinish(plan, response)
         return self._result(response, record)
 
@@ -163,7 +200,8 @@ class AsyncCachedCall(_CallBase):
         for event in self._replay(response, body):
             yield event
 
-    async def _relay(self, upstream: AsyncEventStream, plan: Plan) -> AsyncIterator[Any]:
+    async def _relay(self, upstream: AsyncEventStream, plan: Plan,
+                     release: Release | None = None) -> AsyncIterator[Any]:
         assembly = StreamAssembly(self.dialect.spec)
         kept = False
         try:
@@ -172,11 +210,16 @@ class AsyncCachedCall(_CallBase):
                 if upstream.finished:  # the API's last event: store before handing it over
                     await self._keep(assembly, plan, finished=True)
                     kept = True
+                    if release is not None:
+                        release()
                 yield self.objects.event(event)
+            if not kept:
+                await self._keep(assembly, plan, upstream.finished)
         except APIError as exc:
             raise_as_sdk(exc, self.dialect.sdk_module)
-        if not kept:
-            await self._keep(assembly, plan, upstream.finished)
+        finally:
+            if release is not None:
+                release()
 
     async def _keep(self, assembly: StreamAssembly, plan: Plan, finished: bool) -> None:
         """Store the assembled answer of a stream that ended normally, if it may be stored."""

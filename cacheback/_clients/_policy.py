@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigurationError, InvalidInputError
+from .._validate import check_bool, check_ttl
 from ..media import MediaPolicy
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ class CallOptions:
     def __post_init__(self) -> None:
         if self.pii is not None and self.pii not in ("bypass", "redact", "off"):
             raise InvalidInputError(f"cacheback= pii must be bypass, redact or off, not {self.pii!r}")
+        for name in ("bypass", "refresh", "exact_only"):
+            check_bool(getattr(self, name), f"cacheback= {name}")
+        check_ttl(self.ttl, "cacheback= ttl")
 
     @classmethod
     def parse(cls, value: CallOptions | Mapping[str, Any] | None) -> CallOptions:

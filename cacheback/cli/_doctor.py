@@ -154,15 +154,19 @@ def _check_database(path: Path | str) -> tuple[list[Check], Storage | None]:
         storage.close()
         return [*checks[:1], Check("fail", "checksums", str(exc), _FRESH_START)], None
     if damaged:
-        checks.append(Check("fail", "checksums", f"{damaged} entries fail their checksum",
-                            "those entries are never served; an export leaves them out"))
+        checks.append(Check("fail", "checksums",
+                            f"{damaged} entries fail their checksum or hold values of the "
+                            "wrong type",
+                            "an entry failing its checksum is never served; an export leaves "
+                            "every damaged entry out"))
     return checks, storage
 
 
 def _check_vectors(storage: Storage, model: str, dim: int) -> tuple[list[Check], int]:
     """Live entries against the vectors stored for them by ``model``; returns usable vectors."""
     now = time.time()
-    live = sum(1 for row in storage.iter_entries() if row["expires"] is None or row["expires"] > now)
+    live = sum(1 for row in storage.iter_entries()
+               if not row.get("damaged") and (row["expires"] is None or row["expires"] > now))
     usable = unusable = 0
     try:
         for batch in storage.vectors_after(0, model, now):

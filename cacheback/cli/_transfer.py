@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +22,9 @@ from typing import IO, Any
 import numpy as np
 
 from .._errors import EmbedderError, InvalidInputError
+from .._files import resolve_file_mode
 from .._normalize import normalise_query, query_hash, scope_key, validate_text
+from .._validate import check_depth, check_namespace
 from ..embed import Embedder, default_embedder
 from ..storage import NewEntry, Storage, open_storage
 from ._common import CommandError, add_db_argument, db_path, open_existing
@@ -60,7 +64,30 @@ def _optional_number(record: dict[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInputError(f"{name} must be a number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InvalidInputError(f"{name} must be a finite number")
+    return number
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _record(text: str) -> dict[str, Any]:
+    """A line as a JSON object: NaN, Infinity and nesting no reader can follow are refused."""
+    try:
+        record = json.loads(text, parse_constant=_not_json)
+    except ValueError as exc:
+        raise InvalidInputError(f"not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInputError("not JSON: nested too deeply") from exc
+    if not isinstance(record, dict):
+        raise InvalidInputError("a line must be a JSON object")
+    return record
 
 
 def parse_line(text: str, default_namespace: str, now: float) -> NewEntry | None:
@@ -68,17 +95,15 @@ def parse_line(text: str, default_namespace: str, now: float) -> NewEntry | None
 
     Raises :class:`InvalidInputError` with the reason when the line cannot be imported.
     """
-    try:
-        record = json.loads(text)
-    except ValueError as exc:
-        raise InvalidInputError(f"not JSON: {exc}") from exc
-    if not isinstance(record, dict):
-        raise InvalidInputError("a line must be a JSON object")
+    record = _record(text)
     query = validate_text(record.get("query"), "query")
     response = validate_text(record.get("response"), "response")
     namespace = record.get("namespace") or default_namespace
     if not isinstance(namespace, str):
         raise InvalidInputError("namespace must be a string")
+    check_namespace(namespace)
+    for name in ("scope", "payload", "metadata"):
+        check_depth(record.get(name), name)
     if "scope_key" in record:
         key = record["scope_key"]
         if not isinstance(key, str):
@@ -158,11 +183,18 @@ def import_entries(
 
 @contextmanager
 def _opened(name: str, mode: str) -> Iterator[IO[str]]:
+    """``name`` opened as text; a new export file is created private (0600, or
+    ``$CACHEBACK_FILE_MODE``) like the database whose prompts and answers it holds."""
     if name == "-":
         yield sys.stdout if "w" in mode else sys.stdin
         return
     try:
-        with open(name, mode, encoding="utf-8") as fh:
+        if "w" in mode:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, resolve_file_mode(None))
+            handle = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+        else:  # utf-8-sig: a byte order mark (Notepad's) is not part of the first line
+            handle = open(name, mode, encoding="utf-8-sig")  # noqa: SIM115
+        with handle as fh:
             yield fh
     except OSError as exc:
         raise CommandError(f"cannot open {name}: {exc.strerror or exc}") from exc

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .._errors import ConfigurationError
+from .._errors import CachebackError, ConfigurationError, InvalidInputError
 from ._findings import Finding
 from ._scanner import Scanner
 
@@ -29,11 +29,13 @@ _DIGIT_KINDS: Final = frozenset({"phone", "card", "iban", "national_id"})
 _DIGIT_RUN: Final = re.compile(r"\d(?:[\d \-./()]*\d)?")
 
 
-def check_mode(mode: object, what: str = "pii") -> str:
-    """``mode`` if it is one of :data:`MODES`, else a :class:`ConfigurationError`."""
-    if mode not in MODES:
-        raise ConfigurationError(f"{what} must be one of {', '.join(MODES)}, not {mode!r}")
-    return str(mode)
+def check_mode(mode: object, what: str = "pii",
+               error: type[CachebackError] = ConfigurationError) -> str:
+    """``mode`` if it is one of :data:`MODES`, else ``error`` (a :class:`ConfigurationError`
+    for settings; a call's argument raises :class:`InvalidInputError`)."""
+    if not isinstance(mode, str) or mode not in MODES:
+        raise error(f"{what} must be one of {', '.join(MODES)}, not {mode!r:.40}")
+    return mode
 
 
 def _norm(text: str) -> str:
@@ -132,7 +134,7 @@ class PIIGuard:
         ``instructions`` (system prompts: no name finder, since a persona's name is not personal
         data) under ``mode`` (default: the guard's). Personal data outside the question cannot
         be replaced in the key, so under ``redact`` it makes the request bypass."""
-        mode = self.mode if mode is None else check_mode(mode)
+        mode = self.mode if mode is None else check_mode(mode, error=InvalidInputError)
         if mode == "off":
             return Screening(mode, "clean", text)
         found = self._kinds(text, True)

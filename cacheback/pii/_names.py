@@ -16,6 +16,7 @@ import re
 import threading
 from typing import Any, Final
 
+from .._normalize import clean_text
 from ._findings import Finding
 
 __all__ = ["NER_PACKAGES", "NameFinder", "ner_status"]
@@ -149,7 +150,7 @@ class NameFinder:
             return out
         self.ner_runs += 1
         cue = bool(_CUE.search(text))
-        doc = nlp(text)
+        doc = nlp(clean_text(text))  # spaCy cannot encode lone surrogates; offsets stay
         for ent in doc.ents:
             if ent.label_ != "PERSON" and not (ent.label_ in _MISREAD and _looks_personal(ent.text)):
                 continue

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Final
 
 import httpx
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, InvalidInputError
 from ._errors import APIError, APIResponseValidationError
 from ._retry import RetryPolicy
 from ._sse import ServerSentEvent, encode_event
@@ -126,7 +126,10 @@ class ApiSpec(ABC):
                    **self.headers(settings.api_key), **settings.default_headers,
                    **(extra_headers or {})}
         params = {**settings.default_query, **(extra_query or {})}
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        except (ValueError, RecursionError) as exc:  # a lone surrogate, a 5,000-digit int...
+            raise InvalidInputError(f"the request body cannot be sent as JSON: {exc}") from exc
         return http.build_request("POST", self.url(settings, body), headers=headers,
                                   params=params or None, content=content,
                                   timeout=settings.timeout if timeout is USE_DEFAULT else timeout)

@@ -55,9 +55,15 @@ class _TooDeep(ValueError):
     """The body nests deeper than any JSON reader here can follow."""
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _json_object(raw: bytes) -> dict[str, Any] | None:
+    """``raw`` as a JSON object, or None (then relayed as it is): ``NaN`` and ``Infinity``,
+    which Python's reader would accept, are not JSON."""
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
     except ValueError:
         return None
     except RecursionError as exc:

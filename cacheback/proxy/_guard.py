@@ -10,7 +10,10 @@ uvicorn's httptools protocol with two deadlines added:
   the request line and headers must be complete within ``header_timeout`` seconds, however the
   bytes trickle in;
 - **body**: while a request body is being read, ``body_idle_timeout`` seconds without a byte
-  closes the connection (a large upload on a slow link keeps going as long as bytes flow).
+  closes the connection; and the whole body must arrive within ``body_idle_timeout`` seconds
+  plus one second per :data:`BODY_MIN_RATE` bytes received (Apache's ``MinRate``), so a body
+  trickled a byte at a time (a slow POST) is dropped too, while a large upload on a slow link
+  keeps going as long as it sends at least that rate.
 
 Past a deadline the connection is closed; a request being answered is never cut. The deadlines
 come from the uvicorn ``Config`` (attributes set by :func:`guarded_http`), so spawned workers get
@@ -24,10 +27,13 @@ from typing import Any, Final
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["BODY_IDLE_TIMEOUT", "HEADER_TIMEOUT", "GuardedProtocol", "guarded_http"]
+__all__ = ["BODY_IDLE_TIMEOUT", "BODY_MIN_RATE", "HEADER_TIMEOUT", "GuardedProtocol",
+           "guarded_http"]
 
 HEADER_TIMEOUT: Final = 10.0
 BODY_IDLE_TIMEOUT: Final = 30.0
+#: Bytes per second a request body must average (beyond the first ``body_idle_timeout``).
+BODY_MIN_RATE: Final = 500.0
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -39,6 +45,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._body_idle = float(getattr(config, "cacheback_body_idle_timeout", BODY_IDLE_TIMEOUT))
         self._deadline: asyncio.TimerHandle | None = None
         self._reading_body = False
+        self._body_due = 0.0
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -66,8 +73,13 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._reading_body:
-            self._arm(self._body_idle)
+            self._body_due += len(data) / BODY_MIN_RATE
+            self._arm_body()
         super().data_received(data)
+
+    def _arm_body(self) -> None:
+        """The body deadline: the idle timeout, capped by the minimum-rate deadline."""
+        self._arm(max(0.0, min(self._body_idle, self._body_due - self.loop.time())))
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -77,7 +89,8 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm()
         self._reading_body = True
-        self._arm(self._body_idle)
+        self._body_due = self.loop.time() + self._body_idle
+        self._arm_body()
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

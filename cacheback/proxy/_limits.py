@@ -1,11 +1,14 @@
 """Request-size limits, as ASGI middleware in front of every route: a body over ``max_body``
 bytes is answered 413 before it is read (``Content-Length``) or as soon as the streamed bytes
-pass the limit (chunked), so a few huge bodies cannot exhaust the proxy's memory."""
+pass the limit (chunked), so a few huge bodies cannot exhaust the proxy's memory. A caller that
+disconnects before its body is complete ends the request quietly: nobody is left to answer, and
+an error traceback per dropped connection would let any client flood the logs."""
 
 from __future__ import annotations
 
 import json
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_MAX_BODY", "BodyLimit"]
@@ -60,6 +63,8 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await self._refuse(send, seen)
+        except ClientDisconnect:
+            return
 
     async def _refuse(self, send: Send, size: int) -> None:
         what = f"{size} bytes" if size >= 0 else "an invalid Content-Length"

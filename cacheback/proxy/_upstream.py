@@ -8,8 +8,11 @@ through the lean HTTP/1.1 pool (``_http1``), pass-through requests through httpx
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal
+from urllib.parse import unquote_to_bytes
 
 import httpx
 
@@ -91,6 +94,7 @@ class Upstream:
 
 
 _ENCODED_SEPARATORS = (b"%2f", b"%5c", b"%2e", b"%25", b"%00")
+_SEPARATORS = re.compile(r"[/\\]")
 
 
 def unsafe_path(raw_path: bytes) -> str | None:
@@ -98,14 +102,29 @@ def unsafe_path(raw_path: bytes) -> str | None:
 
     Refused: dot segments (``.``, ``..``: an upstream base path such as ``/api/openai/v1`` would
     be escaped once a client library resolves them), encoded separators and dots (``%2F``,
-    ``%5C``, ``%2E``), double encoding (``%25``), NUL, backslashes and control characters.
+    ``%5C``, ``%2E``), double encoding (``%25``), NUL, backslashes and control characters; and
+    what some servers read as those: a dot segment with path parameters (``..;``, Tomcat),
+    ``%u`` escapes (IIS), invalid UTF-8 (overlong ``%C0%AE``), and characters that Unicode
+    compatibility folding turns into dots or slashes (fullwidth ``%EF%BC%8E``, ``%E2%80%A5``).
     """
     lowered = raw_path.lower()
     if any(token in lowered for token in _ENCODED_SEPARATORS):
         return "encoded separators, dots or percent signs in the path"
     if b"\\" in raw_path or any(byte < 0x20 or byte == 0x7F for byte in raw_path):
         return "backslashes or control characters in the path"
-    if any(segment in (b".", b"..") for segment in raw_path.split(b"?", 1)[0].split(b"/")):
+    path = raw_path.split(b"?", 1)[0]
+    if any(segment in (b".", b"..") for segment in path.split(b"/")):
         return "dot segments in the path"
+    if b"%u" in lowered:
+        return "non-standard %u escapes in the path"
+    try:
+        decoded = unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid UTF-8 in the path"
+    folded = unicodedata.normalize("NFKC", decoded)
+    if any(segment.split(";", 1)[0] in (".", "..") for segment in _SEPARATORS.split(folded)):
+        return "dot segments in the path"
+    if folded.count("/") != decoded.count("/"):
+        return "characters that fold into separators in the path"
     return None
 

@@ -19,7 +19,8 @@ Step = str | Callable[[sqlite3.Connection], None]
 
 def _rekey(conn: sqlite3.Connection) -> None:
     """Recompute every exact-tier key with the current :func:`normalise_query` (NFC and lower
-    case since schema 4; NFKC and case folding before, which merged "3²" with "32"). An old
+    case since schema 4; NFKC and case folding before, which merged "3²" with "32"; since
+    schema 5 words whose case is part of them, "getUser", "aGVsbG8", "Hunter2", keep it). An old
     entry is never found under the new key of a different question. Two rows that now share a
     key are the same question: the newer one is kept. Feedback rows are re-keyed too, so a pair
     reported wrong stays blocked. Checksums that verify are rewritten to cover the namespace and
@@ -139,6 +140,8 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         """,
     ),
     # 4: exact-tier keys from the meaning-preserving normalisation (NFC + lower case)
+    (_rekey,),
+    # 5: exact-tier keys keep the case of words whose case is meaningful ("getUser")
     (_rekey,),
 )
 

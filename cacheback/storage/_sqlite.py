@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
 import os
 import sqlite3
 import struct
@@ -41,6 +42,7 @@ _ENTRY_COLUMNS = (
 #: Not expired, and (for entries with a TTL) not created in the future: such an entry was written
 #: by a process whose clock was ahead, so its age is unknown. Takes ``now`` twice.
 _LIVE = "(expires IS NULL OR (expires > ? AND created <= ?))"
+logger = logging.getLogger("cacheback")
 _CORRUPT_MARKERS = ("malformed", "not a database", "file is encrypted", "disk image")
 _T = TypeVar("_T")
 
@@ -113,10 +115,24 @@ def _damaged(row: dict[str, Any]) -> bool:
         return True
     if any(v is not None and not isinstance(v, str) for v in (row["payload"], row["metadata"])):
         return True
+    numbers = (row["created"], row["last_hit"], row["hit_count"], row["expires"])
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in numbers[:3]) or (
+            numbers[3] is not None and not isinstance(numbers[3], (int, float))):
+        return True  # SQLite keeps text in a REAL column: 'never' is no expiry time
     checksum = row.pop("checksum", None)
     return checksum is not None and entry_checksum(
         row["namespace"], row["scope_key"], row["query"], row["response"], row["payload"],
         row["metadata"]) != checksum
+
+
+def _common_size(rows: Sequence[Sequence[Any]]) -> int:
+    """The most common embedding size (bytes) among ``rows`` that can hold float32 vectors."""
+    sizes: dict[int, int] = {}
+    for row in rows:
+        length = len(row[3])
+        if length and length % 4 == 0:
+            sizes[length] = sizes.get(length, 0) + 1
+    return max(sizes, key=lambda length: sizes[length]) if sizes else 0
 
 
 def _row_to_entry(row: Sequence[Any]) -> Entry:
@@ -378,6 +394,7 @@ class SQLiteStorage(Storage):
     def vectors_after(
         self, after_id: int, model: str, now: float, batch: int = 4096
     ) -> Iterator[VectorBatch]:
+        size = 0  # the embedding size in bytes, from the first batch: every row must have it
         while True:
             with self._reading() as conn:
                 rows = conn.execute(
@@ -389,10 +406,17 @@ class SQLiteStorage(Storage):
             if not rows:
                 return
             after_id = rows[-1][0]
-            size = len(rows[0][3])
-            if size == 0 or size % 4 or any(len(r[3]) != size for r in rows):
-                raise CorruptDatabaseError("stored embeddings have inconsistent sizes")
-            vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
+            size = size or _common_size(rows)
+            if not size:
+                logger.warning("cacheback: %d stored embeddings cannot be read; left out of the "
+                               "semantic index", len(rows))
+                continue
+            # A torn or rotten blob must not cost the whole cache (it used to be read as a
+            # corrupt file and moved aside): its row gets a NaN vector, which the index skips
+            # and counts as damaged, and keeps its exact-tier answer.
+            nan = b"\xff\xff\xff\x7f" * (size // 4)
+            vectors = np.frombuffer(b"".join(r[3] if len(r[3]) == size else nan for r in rows),
+                                    dtype=np.float32)
             dim = size // 4
             yield VectorBatch(
                 ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
@@ -491,7 +515,8 @@ class SQLiteStorage(Storage):
                 ids: list[int] = []
                 freed = 0
                 for entry_id, entry_size in conn.execute(
-                    f"SELECT id, size FROM entries ORDER BY {order} LIMIT ?", (batch,)
+                    f"SELECT id, CAST(size AS INTEGER) FROM entries ORDER BY {order} LIMIT ?",
+                    (batch,)
                 ):
                     if len(ids) >= excess_count and freed >= excess_bytes:
                         break

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cacheback import SemanticCache
+from cacheback.anthropic import AsyncCachedAnthropic, CachedAnthropic
 from cacheback.openai import AsyncCachedOpenAI, CachedOpenAI
 from cacheback.testing import FakeUpstream, Fault
 
@@ -46,3 +47,73 @@ async def test_tasks_coalesce_and_survive_a_failed_leader(upstream: FakeUpstream
     assert sum(r.cacheback.tier == "miss" for r in again) == 1
     await client.close()
     cache.close()
+
+
+def _ask(client: Any, api: str, question: str, stream: bool) -> Any:
+    messages = [{"role": "user", "content": question}]
+    if api == "openai":
+        return client.chat.completions.create(model="gpt-4o-mini", messages=messages,
+                                              stream=stream)
+    return client.messages.create(model="claude-3-5-haiku-latest", max_tokens=64,
+                                  messages=messages, stream=stream)
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_threads_coalesce_both_apis_streams_too(upstream: FakeUpstream, api: str,
+                                                stream: bool) -> None:
+    upstream.latency = 0.3
+    client_class = CachedOpenAI if api == "openai" else CachedAnthropic
+    base = upstream.openai_base_url if api == "openai" else upstream.anthropic_base_url
+    with SemanticCache(":memory:", embedder=None) as cache, \
+            client_class(api_key="k", base_url=base, cache=cache) as client:
+        def one(_: int) -> str:
+            result = _ask(client, api, "Why is the sky blue?", stream)
+            if stream:
+                list(result)
+            return str(result.cacheback.tier)
+        with ThreadPoolExecutor(6) as pool:
+            tiers = list(pool.map(one, range(6)))
+    assert upstream.request_count() == 1
+    assert tiers.count("miss") == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+async def test_tasks_coalesce_streams(upstream: FakeUpstream, api: str) -> None:
+    upstream.latency = 0.3
+    client_class = AsyncCachedOpenAI if api == "openai" else AsyncCachedAnthropic
+    base = upstream.openai_base_url if api == "openai" else upstream.anthropic_base_url
+    cache = SemanticCache(":memory:", embedder=None)
+    client = client_class(api_key="k", base_url=base, cache=cache)
+
+    async def one() -> list[Any]:
+        return [event async for event in await _ask(client, api, "Why is the sky blue?", True)]
+
+    streams = await asyncio.gather(*[one() for _ in range(6)])
+    assert upstream.request_count() == 1
+    assert all(len(events) == len(streams[0]) > 2 for events in streams)
+    await client.close()
+    cache.close()
+
+
+def test_a_stream_never_waits_for_its_own_unread_twin(upstream: FakeUpstream) -> None:
+    """One thread opens the same stream twice before reading either: the second goes upstream
+    at once instead of waiting for the first, which only this thread can read; and a leader
+    stream dropped unread does not hold its followers (the wait is a minute: a hang fails)."""
+    with SemanticCache(":memory:", embedder=None) as cache, \
+            CachedOpenAI(api_key="k", base_url=upstream.openai_base_url, cache=cache) as client:
+        client.chat.completions._call.access.flights.wait = 60.0  # noqa: SLF001
+
+        def twice() -> None:
+            first = _ask(client, "openai", "Twice?", True)
+            second = _ask(client, "openai", "Twice?", True)
+            assert list(first) and list(second)
+            dropped = _ask(client, "openai", "Dropped?", True)
+            del dropped
+
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(twice).result(timeout=20)
+            assert pool.submit(lambda: list(_ask(client, "openai", "Dropped?", True))
+                               ).result(timeout=20)
+    assert upstream.request_count() == 4

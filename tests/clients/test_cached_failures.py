@@ -110,3 +110,40 @@ async def test_a_failing_cache_falls_back_to_the_upstream(harness: Harness,
     assert harness.upstream.request_count() == 3
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "disk on fire" in warnings[0].getMessage()
+
+
+def _deep(n: int) -> object:
+    value: object = "x"
+    for _ in range(n):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("extra", [
+    {"metadata": {"a": _deep(3000)}},
+    {"extra_body": {"x": _deep(3000)}},
+    {"seed": 10**5000},
+    {"messages": [{"role": "user", "content": "hi \ud800 there"}]},
+    {"messages": [{"role": "user", "content": _deep(3000)}]},
+], ids=["deep-metadata", "deep-extra-body", "huge-int", "lone-surrogate", "deep-content"])
+async def test_a_request_that_cannot_be_sent_is_an_invalid_input_error(
+        harness: Harness, extra: dict[str, object]) -> None:
+    """Not a RecursionError, a bare ValueError or UnicodeEncodeError; and not a cache fault."""
+    from cacheback import InvalidInputError
+    with pytest.raises(InvalidInputError):
+        await maybe(harness.create(**{**harness.request("What is HTTP?"), **extra}))
+    stats = harness.client.cache.stats()
+    assert stats["breaker"] == "closed"
+    assert not any(k.startswith("errors.") and v for k, v in stats.get("counters", stats).items()
+                   if isinstance(v, int))
+    assert harness.upstream.request_count() == 0
+
+
+@pytest.mark.parametrize("options", [{"ttl": -1}, {"ttl": float("nan")}, {"ttl": 10**400},
+                                     {"ttl": "60"}, {"bypass": "no"}, {"refresh": 1}])
+async def test_bad_cacheback_options_are_invalid_input(harness: Harness,
+                                                       options: dict[str, object]) -> None:
+    from cacheback import InvalidInputError
+    with pytest.raises(InvalidInputError):
+        await maybe(harness.create(**harness.request("What is HTTP?"), cacheback=options))
+    assert harness.upstream.request_count() == 0

@@ -35,3 +35,15 @@ def test_repeats_screen_as_the_first_time_in_every_mode() -> None:
         assert (redacted.action, redacted.text) == ("redacted", "My card <CARD> was declined")
         assert redact.screen(personal, context=["call me at maria.rossi@example.com"]).bypass
     assert scanner.texts.count(personal) == 1 + 1 + 2  # each guard once, then redaction's own
+
+
+def test_a_lone_surrogate_is_scanned_not_a_scanner_fault() -> None:
+    """The name model cannot encode a lone surrogate: the text it reads has U+FFFD instead
+    (same offsets), so the screening happens rather than failing closed as "unscanned"."""
+    from cacheback.pii import ner_status
+    guard = PIIGuard("redact", Scanner(ner=True))
+    screening = guard.screen("Hello, I spoke with Margaret Thompson yesterday \ud800 about it")
+    if ner_status()[0]:
+        assert "name" in screening.kinds
+    assert "unscanned" not in screening.kinds
+    assert guard.screen("How do I reset \udfff my password?").action == "clean"

@@ -13,11 +13,13 @@ from proxy_support import OPENAI_BODY, RunningProxy
 from cacheback.testing import FakeUpstream, Fault
 
 
-async def _burst(url: str, n: int, body: dict[str, object]) -> list[httpx.Response]:
+async def _burst(url: str, n: int, body: dict[str, object],
+                 path: str = "/v1/chat/completions") -> list[httpx.Response]:
+    headers = ({"x-api-key": "sk-flight", "anthropic-version": "2023-06-01"}
+               if path == "/v1/messages" else {"authorization": "Bearer sk-flight"})
     async with httpx.AsyncClient(timeout=30) as client:
         return await asyncio.gather(*[
-            client.post(url + "/v1/chat/completions", json=body,
-                        headers={"authorization": "Bearer sk-flight"}) for _ in range(n)])
+            client.post(url + path, json=body, headers=headers) for _ in range(n)])
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
@@ -60,3 +62,34 @@ def test_a_failed_leader_does_not_fail_its_followers(start_proxy: Callable[..., 
     replies = asyncio.run(_burst(proxy.url, 10, OPENAI_BODY))
     statuses = sorted(r.status_code for r in replies)
     assert statuses.count(500) == 1 and statuses.count(200) == 9
+
+
+_OTHER_ROUTES = {
+    "/v1/messages": {"model": "claude-3-5-haiku-latest", "max_tokens": 64,
+                     "messages": [{"role": "user", "content": "What is SSE?"}]},
+    "/v1/responses": {"model": "gpt-4o-mini", "input": "What is SSE?"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(_OTHER_ROUTES))
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_concurrent_misses_coalesce_on_the_other_routes(
+        start_proxy: Callable[..., RunningProxy], upstream: FakeUpstream, path: str,
+        stream: bool) -> None:
+    upstream.latency = 0.4
+    proxy = start_proxy()
+    replies = asyncio.run(_burst(proxy.url, 12, {**_OTHER_ROUTES[path], "stream": stream}, path))
+    assert all(r.status_code == 200 for r in replies)
+    assert upstream.request_count() == 1
+    assert sorted(r.headers["x-cacheback"] for r in replies).count("hit") == 11
+
+
+def test_followers_of_a_leader_slower_than_the_wait_go_upstream_themselves(
+        start_proxy: Callable[..., RunningProxy], upstream: FakeUpstream) -> None:
+    """The wait is bounded: past it, followers stop waiting and are answered upstream."""
+    upstream.latency = 1.5
+    proxy = start_proxy()
+    proxy.state.flights.wait = 0.3
+    replies = asyncio.run(_burst(proxy.url, 4, OPENAI_BODY))
+    assert all(r.status_code == 200 for r in replies)
+    assert upstream.request_count() == 4

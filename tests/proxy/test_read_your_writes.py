@@ -24,6 +24,24 @@ def test_an_immediate_repeat_hits(proxy: RunningProxy, stream: bool) -> None:
         assert again.headers["x-cacheback"] == "hit", f"repeat {i} missed"
 
 
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/responses"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_an_immediate_repeat_hits_on_the_other_routes(proxy: RunningProxy, path: str,
+                                                      stream: bool) -> None:
+    for i in range(6):
+        question = f"which planet is number {i} from the sun?"
+        if path == "/v1/responses":
+            body: dict[str, object] = {"model": "gpt-4o-mini", "input": question}
+        else:
+            body = {"model": "claude-3-5-haiku-latest", "max_tokens": 64,
+                    "messages": [{"role": "user", "content": question}]}
+        body["stream"] = stream
+        first = proxy.post(path, body, key="sk-ryw")
+        again = proxy.post(path, body, key="sk-ryw")
+        assert first.headers["x-cacheback"] == "miss"
+        assert again.headers["x-cacheback"] == "hit", f"repeat {i} missed"
+
+
 def test_the_model_is_loaded_before_the_proxy_serves(start_proxy: object) -> None:
     proxy = start_proxy(semantic=True)  # type: ignore[operator]
     session = proxy.state.cache.embedder._session  # noqa: SLF001 - a white-box look

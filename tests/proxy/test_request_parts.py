@@ -52,3 +52,31 @@ def test_parts_are_normalised() -> None:
     assert request_parts({"OpenAI-Project": "p", "Accept": "x"}, "b=2&a=1") == {
         "headers": {"openai-project": "p"}, "query": [["a", "1"], ["b", "2"]]}
     assert request_parts({}, "") == {}
+
+
+@pytest.mark.parametrize(("path", "field", "first", "second"), [
+    ("/v1/chat/completions", "reasoning_effort", "low", "high"),
+    ("/v1/chat/completions", "verbosity", "low", "high"),
+    ("/v1/chat/completions", "prediction", {"type": "content", "content": "a"},
+     {"type": "content", "content": "b"}),
+    ("/v1/chat/completions", "logit_bias", {"1": 5}, {"1": -5}),
+    ("/v1/chat/completions", "response_format", {"type": "json_object"}, {"type": "text"}),
+    ("/v1/messages", "thinking", {"type": "enabled", "budget_tokens": 1024}, {"type": "disabled"}),
+    ("/v1/messages", "top_k", 1, 5),
+    ("/v1/messages", "system", "Answer in French.", "Answer in German."),
+    ("/v1/messages", "stop_sequences", ["a"], ["b"]),
+])
+def test_answer_shaping_body_parameters_split_the_cache(proxy: RunningProxy, path: str,
+                                                        field: str, first: object,
+                                                        second: object) -> None:
+    body = ANTHROPIC_BODY if path == "/v1/messages" else OPENAI_BODY
+    assert _post(proxy, path, {**body, field: first}) == "miss"
+    assert _post(proxy, path, {**body, field: first}) == "hit"
+    assert _post(proxy, path, {**body, field: second}) == "miss"
+
+
+@pytest.mark.parametrize("header", ["x-stainless-retry-count", "idempotency-key", "x-request-id",
+                                    "x-stainless-runtime-version"])
+def test_transport_headers_do_not_split_the_cache(proxy: RunningProxy, header: str) -> None:
+    assert _post(proxy, "/v1/messages", ANTHROPIC_BODY, **{header: "1"}) == "miss"
+    assert _post(proxy, "/v1/messages", ANTHROPIC_BODY, **{header: "2"}) == "hit"

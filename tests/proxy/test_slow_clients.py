@@ -39,9 +39,11 @@ def origin(upstream: FakeUpstream, tmp_path: Path) -> Iterator[tuple[str, int]]:
     thread.join(timeout=10)
 
 
-def _closed_within(sock: socket.socket, seconds: float, trickle: bytes = b"") -> bool:
-    """Whether the server closes ``sock`` within ``seconds`` while ``trickle`` is sent a byte at a time."""
-    sock.settimeout(0.05)
+def _closed_within(sock: socket.socket, seconds: float, trickle: bytes = b"",
+                   pause: float = 0.05) -> bool:
+    """Whether the server closes ``sock`` within ``seconds`` while ``trickle`` is sent a byte
+    at a time, one every ``pause`` seconds."""
+    sock.settimeout(pause)
     end = time.monotonic() + seconds
     sent = 0
     while time.monotonic() < end:
@@ -80,6 +82,20 @@ def test_a_body_that_stops_half_way_is_dropped(origin: tuple[str, int]) -> None:
     with socket.create_connection(origin) as sock:
         sock.sendall(head)
         assert _closed_within(sock, DEADLINE * 5)
+
+
+@pytest.mark.parametrize("framing", [b"content-length: 100000\r\n",
+                                     b"transfer-encoding: chunked\r\n"],
+                         ids=["content-length", "chunked"])
+def test_a_body_trickled_byte_by_byte_is_dropped(origin: tuple[str, int], framing: bytes) -> None:
+    """A slow POST: a byte every quarter deadline never trips the idle timer, but the body
+    falls behind the minimum rate and the connection is closed."""
+    head = (b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"authorization: Bearer sk-test\r\n" + framing + b"\r\n")
+    trickle = b"1000\r\n" + b" " * 4000 if b"chunked" in framing else b" " * 4000
+    with socket.create_connection(origin) as sock:
+        sock.sendall(head)
+        assert _closed_within(sock, DEADLINE * 8, trickle=trickle, pause=DEADLINE / 4)
 
 
 def test_an_idle_keep_alive_connection_between_requests_is_dropped(origin: tuple[str, int]) -> None:

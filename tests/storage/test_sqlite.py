@@ -66,15 +66,28 @@ def test_liveness_expired_and_created_in_the_future(store: SQLiteStorage) -> Non
     assert store.get_exact("ns", "", "h-forever", 1_020.0) is not None, "no TTL: age irrelevant"
 
 
-def test_errors_raised_while_iterating_vectors_are_storage_errors(store: SQLiteStorage) -> None:
-    """vectors_after is a generator: its errors surface during iteration and must be converted
-    there too (a damaged embedding blob is corruption, not a numpy ValueError)."""
+@pytest.mark.parametrize("blob", ["x'0000'", "x'00000000'", "x''", "x'0000803f0000803f0000803f'",
+                                  "x'" + "00" * 20 + "'"])
+def test_a_damaged_embedding_blob_is_a_nan_row_not_a_corrupt_file(store: SQLiteStorage,
+                                                                   blob: str) -> None:
+    """A blob of the wrong size (torn, truncated, rotten) costs its own row's vector only: it
+    comes back as NaN, which the index skips and counts; the others load (it used to raise
+    CorruptDatabaseError, and the whole file was moved aside)."""
     vector = np.ones(4, dtype=np.float32) / 2
     for n in range(3):
         store.put(_entry(f"q{n}", embedding=vector))
-    _sql(Path(store.path), "UPDATE entries SET embedding = x'0000' WHERE id = 2")
-    with pytest.raises(CorruptDatabaseError, match="inconsistent"):
-        list(store.vectors_after(0, "m", 1_000.0))
+    _sql(Path(store.path), f"UPDATE entries SET embedding = {blob} WHERE id = 2")
+    (batch,) = list(store.vectors_after(0, "m", 1_000.0))
+    assert list(batch.ids) == [1, 2, 3] and batch.vectors.shape == (3, 4)
+    assert np.isnan(batch.vectors[1]).all() and np.isfinite(batch.vectors[[0, 2]]).all()
+
+
+def test_errors_raised_while_iterating_vectors_are_storage_errors(store: SQLiteStorage) -> None:
+    """vectors_after is a generator: its errors surface during iteration and must be converted
+    there too."""
+    vector = np.ones(4, dtype=np.float32) / 2
+    for n in range(3):
+        store.put(_entry(f"q{n}", embedding=vector))
     batches = store.vectors_after(0, "m", 1_000.0)
     store.close()
     with pytest.raises(StorageError):
@@ -167,6 +180,36 @@ def test_schema_4_rekeys_old_rows_so_no_other_question_finds_them(tmp_path: Path
     found = storage.get_exact("ns", "", query_hash(normalise_query(question)), 1_000.0)
     assert found is not None and found.query == question
     assert (query_hash(normalise_query(question)), 1) in storage.blocked_pairs()
+    storage.close()
+
+
+@pytest.mark.parametrize(("stored", "other"), [
+    ("Decode aGVsbG8=", "Decode AGVSBG8="),
+    ("What does getUser return?", "What does getuser return?"),
+    ("Is Hunter2 my password?", "Is hunter2 my password?"),
+])
+def test_schema_5_rekeys_rows_so_a_case_sensitive_word_keeps_its_case(
+        tmp_path: Path, stored: str, other: str) -> None:
+    """A version-4 file keyed every word in lower case: after the upgrade the row is found
+    under its own new key only, not under the key of the same text in other cases."""
+    import hashlib
+    import unicodedata
+
+    def v4_key(text: str) -> str:
+        lowered = unicodedata.normalize("NFC", text).lower().rstrip("?")
+        return hashlib.sha256(lowered.encode()).hexdigest()
+
+    path = tmp_path / "cache.db"
+    storage = SQLiteStorage(path)
+    storage.put(_entry(stored, query_hash=v4_key(stored)))
+    storage.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.get_exact("ns", "", query_hash(normalise_query(other)), 1_000.0) is None
+    found = storage.get_exact("ns", "", query_hash(normalise_query(stored)), 1_000.0)
+    assert found is not None and found.query == stored
     storage.close()
 
 
