@@ -10,7 +10,7 @@ from typing import Any
 
 from ._errors import InvalidInputError
 
-__all__ = ["clean_text", "normalise_query", "query_hash", "scope_key", "validate_text"]
+__all__ = ["case_kept_words", "clean_text", "normalise_query", "query_hash", "scope_key", "validate_text"]
 
 _WS = re.compile(r"\s+")
 #: Trailing question marks, full stops, ellipses and exclamation marks, except an exclamation
@@ -64,11 +64,21 @@ def normalise_query(text: str) -> str:
 
 def _fold_word(match: re.Match[str]) -> str:
     """``word`` in lower case when its case carries no meaning (see :func:`normalise_query`)."""
-    word = match.group()
+    return _fold_word_text(match.group())
+
+
+def _fold_word_text(word: str) -> str:
     lowered = word.lower()
     if lowered != word and word.isalpha() and (word.isupper() or word.istitle()):
         return lowered
     return word
+
+
+def case_kept_words(text: str) -> frozenset[str]:
+    """The words of ``text`` whose case :func:`normalise_query` keeps ("getUser", "Hunter2",
+    "MAX_RETRIES", base64 runs): the same letters in another case are another word."""
+    return frozenset(w for w in _CASED_WORD.findall(unicodedata.normalize("NFC", text))
+                     if _fold_word_text(w) == w and w.lower() != w)
 
 
 def query_hash(normalised: str) -> str:

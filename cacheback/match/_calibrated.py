@@ -11,7 +11,7 @@ from .._types import Candidate
 from ._base import Decision, Matcher, ThresholdMatcher
 from ._features import pair_features
 from ._model import BOUND_SLACK, MatchModel, load_default_model, logit, sigmoid
-from ._text import profile
+from ._text import TextProfile, case_conflict, profile
 
 __all__ = ["DEFAULT_MAX_WRONG_HIT_RATE", "CalibratedMatcher", "build_matcher"]
 
@@ -47,10 +47,13 @@ class CalibratedMatcher(Matcher):
             return []
         asked = profile(query)
         best = max(c.similarity for c in candidates)
-        return [
-            self.model.probability(pair_features(asked, profile(c.query), c.similarity, best))
-            for c in candidates
-        ]
+        return [self._probability(asked, profile(c.query), c.similarity, best) for c in candidates]
+
+    def _probability(self, asked: TextProfile, stored: TextProfile, similarity: float, best: float) -> float:
+        """The model's probability, or 0 when a case-sensitive word differs in case (never served)."""
+        if case_conflict(asked, stored):
+            return 0.0
+        return self.model.probability(pair_features(asked, stored, similarity, best))
 
     def decide(self, query: str, candidates: Sequence[Candidate]) -> Decision:
         """The likeliest candidate if it clears the threshold; the same decision as scoring all
@@ -71,7 +74,7 @@ class CalibratedMatcher(Matcher):
                 continue
             if asked is None:
                 asked = profile(query)
-            probability = self.model.probability(pair_features(asked, profile(c.query), c.similarity, best))
+            probability = self._probability(asked, profile(c.query), c.similarity, best)
             if chosen is None or probability > top:
                 chosen, top = c, probability
                 beaten = logit(top) - BOUND_SLACK if 0.0 < top < 1.0 else beaten

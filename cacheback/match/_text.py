@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .._normalize import case_kept_words
 from ._words import (
     DATE_WORDS,
     DETERMINERS,
@@ -22,7 +23,7 @@ from ._words import (
     STOPWORDS,
 )
 
-__all__ = ["TextProfile", "profile", "stem"]
+__all__ = ["TextProfile", "case_conflict", "profile", "stem"]
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 _IRREGULAR_NEGATIONS = {"can": "can", "cannot": "can", "won": "will", "shan": "shall"}
@@ -58,6 +59,7 @@ def stem(word: str) -> str:
 
 
 _DATE_STEMS = frozenset(stem(w) for w in DATE_WORDS)
+_WORD_RUN = re.compile(r"\w+")
 #: Units of time that make a number another quantity: "3 days" is not "3 weeks".
 _TIME_UNIT_STEMS = frozenset(stem(w) for w in
                              "second minute hour day night week fortnight month year decade".split())
@@ -100,6 +102,16 @@ class TextProfile:
     negations: int
     length: int
     sequence: tuple[str, ...] = ()
+    cased: frozenset[str] = frozenset()
+    folded: frozenset[str] = frozenset()
+
+
+def case_conflict(a: TextProfile, b: TextProfile) -> bool:
+    """Whether a word whose case is part of it ("getUser", "Hunter2", "MAX_RETRIES") stands in
+    the other text in another case: an identifier, token or password, not the same question,
+    though the uncased embedder sees one text (cosine 1.0)."""
+    return any(w.lower() in b.folded and w not in b.cased for w in a.cased) or any(
+        w.lower() in a.folded and w not in a.cased for w in b.cased)
 
 
 def _entities(text: str) -> set[str]:
@@ -193,4 +205,6 @@ def profile(text: str) -> TextProfile:
         negations=sum(t in NEGATIONS for t in tokens) + sum(s in NEGATIVE_WORDS for s in stems),
         length=len(tokens),
         sequence=tuple(stems),
+        cased=case_kept_words(text),
+        folded=frozenset(w.lower() for w in _WORD_RUN.findall(text)),
     )

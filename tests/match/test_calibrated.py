@@ -36,6 +36,10 @@ TRAPS = [
     ("Track order 48213", "Track order 48231"),
     ("How do I lock my debit card in the app?", "How do I unlock my debit card in the app?"),
     ("Why did my delivery take 3 weeks?", "Why did my delivery take 3 days?"),
+    ("What does the getUser function return?", "What does the getuser function return?"),
+    ("Is Hunter2 a strong password?", "Is hunter2 a strong password?"),
+    ("What does base64 aGVsbG8= decode to?", "What does base64 AGVSBG8= decode to?"),
+    ("Where is MAX_RETRIES set?", "Where is max_retries set?"),
 ]
 PARAPHRASES = [
     ("How do I reset my password?", "How can I reset my password?"),

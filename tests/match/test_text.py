@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cacheback.match._text import profile, stem
+from cacheback.match._text import case_conflict, profile, stem
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,22 @@ def test_stem_lets_inflections_agree() -> None:
 
 def test_profiles_are_memoised() -> None:
     assert profile("How do I fix a dripping tap?") is profile("How do I fix a dripping tap?")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "conflict"),
+    [
+        ("What does getUser return?", "What does getuser return?", True),
+        ("What does getUser return?", "what does GETUSER return?", True),
+        ("Is Hunter2 a good password?", "Is hunter2 a good password?", True),
+        ("set MAX_RETRIES", "set max_retries", True),
+        ("decode aGVsbG8=", "decode AGVSBG8=", True),
+        ("What does getUser return?", "What does getUser return exactly?", False),
+        ("How do I learn Polish?", "how do i learn polish?", False),
+        ("What is HTTP?", "what is http?", False),
+        ("What does getUser return?", "What does setUser return?", False),
+    ],
+)
+def test_case_conflict_is_a_case_sensitive_word_in_another_case(a: str, b: str, conflict: bool) -> None:
+    assert case_conflict(profile(a), profile(b)) is conflict
+    assert case_conflict(profile(b), profile(a)) is conflict
