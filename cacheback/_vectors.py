@@ -8,7 +8,8 @@ made during the build are replayed onto the graph before it is swapped in.
 
 Linking a row into a large graph costs about 12 ms of Python at 100k rows, so the graph takes new
 rows into its link buffer (searched exactly, found at once) and a background thread links them a
-few at a time, using a share of one core while requests come in and all it needs when idle.
+few at a time, using a small share of one core while requests come in (more as the buffer
+fills) and all it needs when idle.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ GRAPH_CODES = "int8"
 LINK_BUFFER = 16_384
 #: The linker holds the lock for about this long at a time (it links one row at least).
 _LINK_SLICE_SECONDS = 0.01
-#: Its share of one core while the index is in use; idle for _IDLE_SECONDS, it links flat out.
-_LINK_DUTY = 0.25
+#: Its share of one core while the index is in use: _LINK_DUTY, rising with the square of how
+#: full the buffer is (a burst is absorbed, sustained writes are linked before the buffer fills);
+#: idle for _IDLE_SECONDS, it links flat out.
+_LINK_DUTY = 0.1
 _IDLE_SECONDS = 0.25
 
 
@@ -392,7 +395,8 @@ class PartitionedVectors:
                         index.link_buffered(1)
                     took = time.monotonic() - start
                     busy = start - self._last_use < _IDLE_SECONDS
-                time.sleep(took * (1.0 - _LINK_DUTY) / _LINK_DUTY if busy else 0.0)
+                    duty = max(_LINK_DUTY, min(1.0, index.buffered / LINK_BUFFER) ** 2)
+                time.sleep(took * (1.0 - duty) / duty if busy else 0.0)
         except Exception as exc:  # noqa: BLE001 - buffered rows are still searched exactly
             logger.warning("cacheback: background HNSW linking failed; rows are linked as they "
                            "are added from now on: %s", exc)
