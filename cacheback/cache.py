@@ -949,6 +949,7 @@ class SemanticCache:
         self.flush()
         if self._vectors.dirty:
             self.save_index()
+        self._vectors.stop()
         self._close_storage()
         self._closed = True
 

@@ -13,6 +13,7 @@ import pytest
 import cacheback.cache as cache_module
 from cacheback import IndexFileError, SemanticCache
 from cacheback._vectors import PartitionCodes, PartitionedVectors, remove_stale_temp_files
+from cacheback.ann import HNSWIndex
 from cacheback.embed import Embedder
 
 
@@ -265,3 +266,43 @@ def test_graph_candidates_carry_exact_similarities(
         for c in found:
             assert c.similarity == pytest.approx(exact[c.query], abs=1e-6)
         assert found[0].query == max(exact, key=exact.__getitem__)
+
+
+def test_rows_added_to_the_graph_are_found_at_once_and_linked_in_the_background() -> None:
+    vectors, data = hnsw_vectors(600, [("n", "a")] * 600)
+    graph = vectors._index
+    assert isinstance(graph, HNSWIndex) and graph.buffered == 0
+    extra = unit_rows(200, seed=9)
+    for i in range(200):  # as misses are stored: one row at a time, each searched right after
+        vectors.add(np.array([1000 + i]), [("n", "a")], extra[i:i + 1])
+        ids, sims = vectors.search(extra[i], ("n", "a"), 3)
+        assert ids[0] == 1000 + i and sims[0] == pytest.approx(1.0, abs=1e-2)
+    assert vectors.wait_for_links(timeout=120)
+    assert graph.buffered == 0 and vectors._index is graph
+    for i in range(0, 200, 7):
+        assert vectors.search(extra[i], ("n", "a"), 3)[0][0] == 1000 + i
+    for i in range(0, 600, 31):
+        assert vectors.search(data[i], ("n", "a"), 3)[0][0] == i
+
+
+def test_rows_another_connection_stores_are_found_by_a_cache_on_a_graph(
+    tmp_path: Path, embedder: Embedder, small_hnsw: None
+) -> None:
+    path = fill_until_hnsw(tmp_path, embedder)
+    with SemanticCache(path, embedder=embedder) as reader, \
+            SemanticCache(path, embedder=embedder) as writer:
+        assert reader.get("How can I reset my password?") is not None  # index loaded
+        assert reader._vectors.kind == "hnsw"
+        writer.put("What time do you open on Sundays?", "At ten.")
+        hit = reader.get("What time do you open on Sunday?")
+        assert hit is not None and hit.response == "At ten."
+        reader.put("Can I pay with PayPal?", "Yes.")
+        found = reader.candidates("Can I pay using PayPal?", k=1)  # read-your-writes
+        assert [c.query for c in found] == ["Can I pay with PayPal?"]
+        reader._vectors.stop()  # leave the rows in the buffer for the save on close
+        assert isinstance(reader._vectors._index, HNSWIndex)
+    with SemanticCache(path, embedder=embedder) as cache:
+        assert cache.stats()["counters"].get("index.loaded") == 1
+        assert cache.get("What time do you open on Sunday?") is not None
+        found = cache.candidates("Can I pay using PayPal?", k=1)
+        assert [c.query for c in found] == ["Can I pay with PayPal?"]

@@ -6,6 +6,12 @@ breadth ``ef`` at level 0. Inserts link a node to neighbours picked by the paper
 and add the reverse links, re-running the heuristic on lists that overflow. Large batches are
 linked in chunks whose candidate lists come from one exact matrix product per chunk while the
 graph is small (up to ``EXACT_BUILD_MAX`` slots), one by one above that.
+
+Linking one item into a large graph costs milliseconds of Python (about 12 ms at 100k items);
+an index given a *buffer* (:meth:`HNSWIndex.set_buffer`) stores new items at once but links them
+later: searches scan the buffered items exactly beside the graph, so an item is found from the
+moment ``add_items`` returns, and :meth:`HNSWIndex.link_buffered` (called by the owner off the
+request path) or an overflowing buffer links them.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class HNSWIndex(ANNIndex):
     list size when linking, ``set_ef`` the search breadth (at least ``k`` is used).
     Tombstones keep routing searches; inserts reuse their slots (after repairing the
     neighbours' lists), and the graph is rebuilt once they exceed ``COMPACT_FRACTION``.
+    With a buffer (``set_buffer``), items are linked later; searches are exact over them meanwhile.
     """
 
     kind = "hnsw"
@@ -81,8 +88,53 @@ class HNSWIndex(ANNIndex):
         self._layers = [Layer(2 * self.M, 0, dense=True)]
         self._level = np.zeros(0, dtype=np.int8)
         self._entry = -1
+        self._buffer_max = 0
+        self._buffered: dict[int, None] = {}
         super().__init__(dim, space, max_elements)
         self.ef = DEFAULT_EF
+
+    # ------------------------------------------------------------------ the link buffer
+
+    def set_buffer(self, max_items: int) -> None:
+        """Keep up to ``max_items`` new items in a side buffer instead of linking each as it is
+        added (0, the default, links at once). Buffered items are stored and searched exactly,
+        so results do not change, only when the linking work is done: by :meth:`link_buffered`,
+        or, once the buffer is full, the oldest items on each ``add_items``."""
+        if not isinstance(max_items, (int, np.integer)) or isinstance(max_items, bool) \
+                or max_items < 0:
+            raise InvalidInputError(f"max_items must be an int >= 0, not {max_items!r}")
+        with self._lock:
+            self._buffer_max = int(max_items)
+            self._link_overflow()
+
+    @property
+    def buffered(self) -> int:
+        """Items stored but not yet linked into the graph."""
+        return len(self._buffered)
+
+    def link_buffered(self, max_items: int | None = None) -> int:
+        """Link up to ``max_items`` buffered items (all when None), oldest first; returns how
+        many were linked. The lock is held throughout: callers sharing the index with searches
+        link a few at a time."""
+        with self._lock:
+            count = len(self._buffered) if max_items is None else min(max_items, len(self._buffered))
+            for _ in range(count):
+                slot = next(iter(self._buffered))
+                del self._buffered[slot]
+                self._relink(slot)
+            return count
+
+    def mark_deleted(self, id: int) -> None:
+        with self._lock:
+            slot = self._slot_of.get(int(id)) if isinstance(id, (int, np.integer)) else None
+            super().mark_deleted(id)
+            if slot is not None:
+                self._buffered.pop(slot, None)
+
+    def _link_overflow(self) -> None:
+        over = len(self._buffered) - self._buffer_max
+        if over > 0:
+            self.link_buffered(over)
 
     # ------------------------------------------------------------------ maintenance
 
@@ -98,6 +150,7 @@ class HNSWIndex(ANNIndex):
             self._level[:] = 0
             self._layers = [Layer(2 * self.M, self.capacity, dense=True)]
             self._entry = -1
+            self._buffered.clear()
             if len(ids):
                 self._insert(vectors, ids, groups)
 
@@ -120,18 +173,26 @@ class HNSWIndex(ANNIndex):
                 fresh.append(i)
                 continue
             self._store(np.array([slot]), vectors[i:i + 1], ids[i:i + 1], groups[i:i + 1])
-            self._relink(slot)
+            if self._buffer_max:
+                self._buffered.pop(slot, None)
+                self._buffered[slot] = None
+            else:
+                self._relink(slot)
         if fresh:
             slots = self._append_slots(len(fresh))
             self._store(slots, vectors[fresh], ids[fresh], groups[fresh])
             self._assign_levels(slots)
-            if len(slots) >= BULK_MIN_ITEMS:
+            bulk = len(slots) >= BULK_MIN_ITEMS and int(slots[0]) <= EXACT_BUILD_MAX
+            if self._buffer_max and not bulk:
+                self._buffered.update(dict.fromkeys(slots.tolist()))
+            elif len(slots) >= BULK_MIN_ITEMS:
                 self._bulk_link(int(slots[0]), int(slots[-1]) + 1)
             else:
                 for slot in slots.tolist():
                     self._link(slot)
         if self._n_deleted > COMPACT_FRACTION * self._n:
             self.compact()
+        self._link_overflow()
 
     def _assign_levels(self, slots: np.ndarray) -> None:
         """Draw HNSW levels (floor(-ln U / ln M)) and give the slots rows on their levels."""
@@ -354,6 +415,25 @@ class HNSWIndex(ANNIndex):
             return self._exact(query, k, admission)
         if self._entry < 0 or not self._slot_of or self._rarely_admits(admission):
             return self._exact(query, k, admission)
+        slots, scores = self._graph_search(query, k, admission)
+        if not self._buffered:
+            return slots, scores
+        buffered = np.fromiter(self._buffered, dtype=np.int64, count=len(self._buffered))
+        mask = self._admit_mask(admission)
+        if mask is not None:
+            buffered = buffered[mask[buffered]]
+        extra, extra_scores = self._exact(query, k, Admission(slots=buffered, call=admission.call))
+        slots = np.concatenate([slots, extra])
+        scores = np.concatenate([scores, extra_scores])
+        slots, first = np.unique(slots, return_index=True)  # a reused slot may be in both
+        scores = scores[first]
+        order = np.lexsort((slots, scores))[:k]
+        return slots[order], scores[order]
+
+    def _graph_search(self, query: np.ndarray, k: int,
+                      admission: Admission) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest admitted items the graph reaches (buffered ones aside), or the
+        exact answer when the search ran out of budget or found too few."""
         ef = max(self.ef, k)
         norms = self._norms
         probe = self._probe(query)
@@ -366,7 +446,7 @@ class HNSWIndex(ANNIndex):
         budget = 8 * ef + 64 if admission.restricted else 0
         found, done = search_layer(probe, [(entry_score, entry)], ef, self._layers[0],
                                    self._vectors, norms, set(), mask, admission.call, budget)
-        if not done or len(found) < min(k, len(self._slot_of)):
+        if not done or len(found) < min(k, len(self._slot_of) - len(self._buffered)):
             return self._exact(query, k, admission)
         best = sorted((-neg, s) for neg, s in found)[:k]
         return (np.array([s for _, s in best], dtype=np.int64),
@@ -407,6 +487,9 @@ class HNSWIndex(ANNIndex):
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         arrays = {"level": self._level[: self._n]}
+        if self._buffered:
+            arrays["buffered"] = np.fromiter(self._buffered, dtype=np.int64,
+                                             count=len(self._buffered))
         for lev, layer in enumerate(self._layers):
             slots, links, counts = layer.to_arrays(self._n)
             arrays.update({f"L{lev}_slots": slots, f"L{lev}_links": links,
@@ -442,6 +525,15 @@ class HNSWIndex(ANNIndex):
             self._layers.append(Layer.from_arrays(width, self.capacity, slots, links, counts,
                                                   dense=lev == 0))
         self._entry = int(params["entry"])
-        if not (-1 <= self._entry < n) or (self._entry < 0) != (n == 0):
+        buffered = arrays.get("buffered", np.zeros(0, dtype=np.int64))
+        if buffered.ndim != 1 or (len(buffered) and (buffered.min() < 0 or buffered.max() >= n
+                                                     or self._deleted[buffered].any())):
+            raise IndexFileError("index file has an invalid link buffer")
+        self._buffered = dict.fromkeys(buffered.tolist())
+        if len(self._buffered) != len(buffered):
+            raise IndexFileError("index file lists a buffered item twice")
+        linked_live = n - self._n_deleted - len(buffered)
+        if not (-1 <= self._entry < n) or (self._entry < 0 and linked_live > 0) \
+                or (self._entry >= 0 and n == 0):
             raise IndexFileError("index file has an invalid entry point")
         self._rng = np.random.default_rng([self.seed, n])
