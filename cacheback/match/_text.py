@@ -58,6 +58,9 @@ def stem(word: str) -> str:
 
 
 _DATE_STEMS = frozenset(stem(w) for w in DATE_WORDS)
+#: Units of time that make a number another quantity: "3 days" is not "3 weeks".
+_TIME_UNIT_STEMS = frozenset(stem(w) for w in
+                             "second minute hour day night week fortnight month year decade".split())
 
 
 def _split_negation(match: re.Match[str]) -> str:
@@ -164,7 +167,9 @@ def profile(text: str) -> TextProfile:
     stems = [stem(t) for t in tokens]
     numbers = {_number_value(m.group(1)) for m in _NUMBER.finditer(text)}
     content = set()
-    for token, stemmed in zip(tokens, stems):
+    for i, (token, stemmed) in enumerate(zip(tokens, stems)):
+        if stemmed in _TIME_UNIT_STEMS and i and (tokens[i - 1] in NUMBER_WORDS or tokens[i - 1].isdigit()):
+            numbers.add(stemmed)
         if token in NUMBER_WORDS:
             numbers.add(NUMBER_WORDS[token])
         elif stemmed in _DATE_STEMS:

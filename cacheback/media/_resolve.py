@@ -67,11 +67,12 @@ class MediaPolicy:
     ``min_avg_logprob`` / ``max_no_speech``: the transcript confidence gate.
     ``normalise_transcripts``: key a transcript in one written form ("two" and "2", "What's"
     and "What is" alike: :func:`~cacheback.media.normalise_transcript`).
-    ``rehear`` / ``rehear_max_drop`` / ``rehear_min_token``: when the match decision refuses a
-    transcript, check whether the recording also says one of the nearest stored questions
-    (:meth:`MediaResolver.rehear`). Off by default: it raises re-spoken hits a lot, but on the
-    held-out questions it served "Can I upgrade my plan?" for "Can I downgrade my plan?"
-    (docs/media.md), so it is a trade a user must choose.
+    ``rehear`` / ``rehear_max_drop`` / ``rehear_min_token`` / ``rehear_rival_margin``: when the
+    match decision refuses a transcript, check whether the recording also says one of the
+    nearest stored questions, and says it rather than its opposite
+    (:meth:`MediaResolver.rehear`). Off by default: it raises re-spoken hits a lot, but it
+    trusts tiny.en's ear on synthetic speech only (docs/media.md), so it is a trade a user
+    must choose.
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -146,6 +147,9 @@ class MediaResolver:
         question's words do not fit the sound ("Paris" read off "Berlin" scores a token near
         -13). A question that differs from the transcript in a number, a negation, an antonym or
         the roles of two words is never re-heard: the text alone says it is another question.
+        And a stored question must fit the recording better than each of its own opposites
+        (:meth:`_beats_rivals`): tiny.en blurs the short sounds that flip a meaning ("down" in
+        "downgrade", "not"), so a likelihood-ratio test against them is what tells them apart.
         Failures are None (a miss).
         """
         audio, heard = resolved.audio, resolved.transcript

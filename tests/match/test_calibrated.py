@@ -35,6 +35,7 @@ TRAPS = [
     ("How do I convert a Word document to PDF?", "How do I convert a PDF to a Word document?"),
     ("Track order 48213", "Track order 48231"),
     ("How do I lock my debit card in the app?", "How do I unlock my debit card in the app?"),
+    ("Why did my delivery take 3 weeks?", "Why did my delivery take 3 days?"),
 ]
 PARAPHRASES = [
     ("How do I reset my password?", "How can I reset my password?"),

@@ -31,6 +31,9 @@ def test_negations_are_counted_through_contractions_and_negating_verbs(text: str
         ("Do you have a table for two at 7pm on Friday?", {"2", "7", "friday"}),
         ("Can I upload files larger than 10MB?", {"10", "10mb"}),
         ("How do I reset my password?", set()),
+        ("Why did my delivery take three weeks?", {"3", "week"}),
+        ("Can I stay for 2 nights?", {"2", "night"}),
+        ("What day is the market?", set()),
     ],
 )
 def test_numbers_dates_amounts_and_ids_are_normalised(text: str, numbers: set[str]) -> None:
