@@ -22,6 +22,7 @@ from typing import Any
 
 from ..match._features import has_antonym, has_role_swap
 from ..match._text import profile
+from ._contrast import rivals
 from ._image import ImageDecodeError, ImageRegistry, fingerprint
 from ._parts import AudioPart, MediaContent, UnsupportedPart, split_content
 from ._transcript import normalise_transcript
@@ -34,6 +35,9 @@ REHEAR_MAX_DROP = 8.0
 REHEAR_MIN_TOKEN = -8.0
 #: How many of the nearest stored questions are re-heard.
 REHEAR_CANDIDATES = 3
+#: Re-hearing: how many nats better a stored question must fit the recording than each of its
+#: opposites (a negation added or removed, a word swapped for its opposite: docs/media.md).
+REHEAR_RIVAL_MARGIN = 0.0
 
 __all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
 
@@ -80,6 +84,7 @@ class MediaPolicy:
     rehear: bool = False
     rehear_max_drop: float = REHEAR_MAX_DROP
     rehear_min_token: float = REHEAR_MIN_TOKEN
+    rehear_rival_margin: float = REHEAR_RIVAL_MARGIN
     registry_path: str | os.PathLike[str] | None = "auto"
     transcriber: Transcriber | None = None
 
@@ -165,12 +170,33 @@ class MediaResolver:
             return None
         if not fits:
             return None
-        own, chosen, best = fits[0], None, -float("inf")
-        for (candidate, _), fit in zip(options, fits[1:]):
-            if (fit.logprob - own.logprob >= -self.policy.rehear_max_drop
-                    and fit.worst >= self.policy.rehear_min_token and fit.logprob > best):
-                chosen, best = candidate, fit.logprob
-        return chosen
+        own = fits[0]
+        passing = sorted(
+            ((fit.logprob, candidate, said) for (candidate, said), fit in zip(options, fits[1:])
+             if fit.logprob - own.logprob >= -self.policy.rehear_max_drop
+             and fit.worst >= self.policy.rehear_min_token),
+            key=lambda t: -t[0])
+        for logprob, candidate, said in passing:
+            if self._beats_rivals(audio, said, logprob):
+                return candidate
+        return None
+
+    def _beats_rivals(self, audio: AudioPart, said: str, logprob: float) -> bool:
+        """Whether ``said`` fits the recording better than each of its opposites
+        (:func:`~cacheback.media._contrast.rivals`) by :attr:`MediaPolicy.rehear_rival_margin`
+        nats: the likelihood-ratio test that refuses "Can I upgrade my plan?" for a recording
+        that says "downgrade", which fits the sound nearly as well as "upgrade" does."""
+        others = rivals(said)
+        if not others:
+            return True
+        try:
+            fits = self.transcriber.fits(audio.data, others, audio.format)
+        except Exception as exc:  # noqa: BLE001 - re-hearing must never break the call
+            log.debug("cacheback: re-hearing failed: %r", exc)
+            return False
+        if not fits:
+            return False
+        return all(logprob - fit.logprob > self.policy.rehear_rival_margin for fit in fits)
 
     def _image_ids(self, parts: MediaContent, namespace: str) -> list[str] | str:
         if not self.policy.images:

@@ -105,3 +105,23 @@ def test_numbers_negations_and_antonyms_are_never_reheard(
     _ask(client, STORED)
     assert _ask(client, MISHEARD).cacheback.tier == "miss"
     assert transcriber.asked == 0
+
+
+@pytest.mark.parametrize(("stored", "heard", "rival"), [
+    ("Can I upgrade my plan?", "Can I now grade my plan?", "can I downgrade my plan"),
+    ("Is breakfast included in the price?", "Is breakfast hot included in the price?",
+     "is breakfast not included in the price"),
+])
+def test_a_stored_question_whose_opposite_fits_better_is_not_reheard(
+        stored: str, heard: str, rival: str, upstream: FakeUpstream, embedder: Any) -> None:
+    """The stored words fit within the bounds, but the question with one meaning flipped fits
+    the recording better: the likelihood-ratio test refuses it; when the opposite fits worse,
+    the same recording is re-heard as the stored question."""
+    from cacheback.media import normalise_transcript
+    fits = {normalise_transcript(heard): -3.0, normalise_transcript(stored): -5.7}
+    for rival_fit, tier in ((-4.0, "miss"), (-9.0, "semantic")):
+        transcriber = Scripted({STORED: stored, MISHEARD: heard}, {MISHEARD: {**fits, rival: rival_fit}})
+        client = _client(upstream, embedder, transcriber)
+        _ask(client, STORED)
+        assert _ask(client, MISHEARD).cacheback.tier in ((tier,) if tier == "miss" else ("exact", "semantic"))
+        assert transcriber.asked == 2  # the candidates, then the stored question's rivals

@@ -1,0 +1,80 @@
+"""What a stored question would say if it meant the opposite: the rivals re-hearing tests it against.
+
+Re-hearing asks whether a recording also says a stored question. Whisper tiny.en blurs short
+sounds that flip a meaning ("downgrade" read as "upgrade", "not included" heard as "hot
+included"), so a stored question can fit a recording nearly as well as its transcript while
+saying the opposite. The remedy is a likelihood-ratio test against the question's own
+opposites: the stored words must fit the recording better than every one of these rivals, each
+the stored question with one meaning flipped — a negation added or removed, a word swapped for
+its opposite ("open" / "close", "upgrade" / "downgrade", "unlock" / "lock"). When the audio says
+"downgrade", "Can I downgrade my plan?" fits it better than "Can I upgrade my plan?" does, and the
+stored question is refused. Pure and fast; the text is a normalised transcript (lower case words).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..match._words import ANTONYM_PAIRS, ANTONYM_PREFIXES, FALSE_ANTONYMS, NEGATIONS
+
+__all__ = ["MAX_RIVALS", "rivals"]
+
+#: At most this many rivals per stored question (each costs one alignment pass).
+MAX_RIVALS = 12
+#: Words after which "not" negates a question ("is breakfast not included", "can I not pay").
+_AUXILIARIES = frozenset(
+    "is are was were am do does did can could will would should shall may might must has have had"
+    .split())
+#: Words that begin compounds whose opposite begins with the other word ("upgrade" / "downgrade").
+_PARTICLES = ("up", "down", "over", "under")
+#: How many places after the first auxiliary "not" is tried at.
+_NOT_PLACES = 4
+_MIN_STEM = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _opposite_words() -> dict[str, tuple[str, ...]]:
+    table: dict[str, set[str]] = {}
+    for a, b in ANTONYM_PAIRS:
+        table.setdefault(a, set()).add(b)
+        table.setdefault(b, set()).add(a)
+    return {word: tuple(sorted(others)) for word, others in table.items()}
+
+
+def _opposites(word: str) -> list[str]:
+    """Words meaning the opposite of ``word``: its antonyms, the compound with the other particle
+    ("upgrade" -> "downgrade"), and the word without a negating prefix ("unlock" -> "lock")."""
+    lower = word.lower()
+    pairs = _opposite_words()
+    out = list(pairs.get(lower, ()))
+    if any(lower.startswith(false) for false in FALSE_ANTONYMS):
+        return out
+    for particle in _PARTICLES:
+        rest = lower[len(particle):]
+        if lower.startswith(particle) and len(rest) >= _MIN_STEM:
+            out += [other + rest for other in pairs.get(particle, ()) if other in _PARTICLES]
+    for prefix in ANTONYM_PREFIXES:
+        rest = lower[len(prefix):]
+        if lower.startswith(prefix) and len(rest) >= _MIN_STEM:
+            out.append(rest)
+    return [w for w in dict.fromkeys(out) if w != lower]
+
+
+def rivals(text: str) -> list[str]:
+    """``text`` with one meaning flipped, each way this module knows (at most :data:`MAX_RIVALS`):
+    each word swapped for each of its opposites, then a negation removed, or "not" added after
+    the first auxiliary (at each of the next :data:`_NOT_PLACES` places before the last word)."""
+    words = text.split()
+    out: list[str] = []
+    for i, word in enumerate(words):
+        for other in _opposites(word):
+            out.append(" ".join(words[:i] + [other] + words[i + 1:]))
+    negations = [i for i, w in enumerate(words) if w.lower() in NEGATIONS]
+    for i in negations:
+        out.append(" ".join(words[:i] + words[i + 1:]))
+    if not negations:
+        first = next((i for i, w in enumerate(words) if w.lower() in _AUXILIARIES), None)
+        if first is not None:
+            for j in range(first + 1, min(len(words), first + 1 + _NOT_PLACES)):
+                out.append(" ".join(words[:j] + ["not"] + words[j:]))
+    return [r for r in dict.fromkeys(out) if r != text][:MAX_RIVALS]
