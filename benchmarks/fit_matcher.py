@@ -4,7 +4,9 @@ Rows are (query, candidate) pairs from the shared development data (``../shared/
 data set weighing the same), pairs made by general grammar rules from the intent sets' stored
 questions (``rules-*``: negations, other numbers, swapped names, opposite scope words, harmless
 rewrites; together one data set's weight, never choosing a budget threshold), optionally plus
-user judgements from caches' feedback tables:
+user judgements from caches' feedback tables. The budget table is read off the out-of-fold
+decisions and off the model's decisions on the general pair sets it never fits (PAWS, SNLI,
+STS-B: each budget must hold on them within one point):
 
     python benchmarks/fit_matcher.py                          # refit on the shared data
     python benchmarks/fit_matcher.py --feedback ~/.cache/cacheback/cache.db
@@ -18,7 +20,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from match_data import DATASETS, RULE_SETS, load_stream, shared_data_dir
+from match_data import DATASETS, PAIR_SETS, RULE_SETS, load_stream, shared_data_dir
 from match_eval import BUDGETS, FOLDS, L2, Rows, concat, feedback_rows, fit_model, rows_for
 
 from cacheback.match import DEFAULT_MODEL_PATH, MatchModel
@@ -75,11 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     model = fit_model(
         rows,
         l2=args.l2,
+        unseen=[rows_for(load_stream(name)) for name in PAIR_SETS],
         info={
             "fitted_on": counts,
             "l2": args.l2,
             "folds": FOLDS,
             "budgets": list(BUDGETS),
+            "budget_also_from": list(PAIR_SETS),
             "refit": "python benchmarks/fit_matcher.py",
         },
     )

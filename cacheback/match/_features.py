@@ -151,24 +151,29 @@ def has_role_swap(a: TextProfile, b: TextProfile) -> bool:
 
 def _backward_steps(seq_a: tuple[str, ...], seq_b: tuple[str, ...]) -> float:
     """The share of steps through ``seq_a``'s words found in ``seq_b`` that go backward in
-    ``seq_b``, beyond the first such step (the one a phrase moved to the front or the back
-    leaves); a word found more than once goes to the copy nearest its relative position."""
+    ``seq_b``, beyond the one step a phrase moved to the front or the back leaves; a word found
+    more than once goes to the copy nearest its relative position.
+
+    One backward step is forgiven only when it splits the walk into two runs that are the two
+    halves of ``seq_b`` swapped (every word of the second run before every word of the first):
+    that is a phrase moved to the front or the back. The same single step in the middle ("his
+    father Li Bian died" / "his father died in Li Bian") moves a word into another slot."""
     places: dict[str, list[int]] = {}
     for k, word in enumerate(seq_b):
         places.setdefault(word, []).append(k)
     scale = len(seq_b) / len(seq_a)
-    previous, steps, backward = -1, 0, 0
+    walk: list[int] = []
     for k, word in enumerate(seq_a):
         found = places.get(word)
-        if found is None:
-            continue
-        target = k * scale
-        here = min(found, key=lambda c: abs(c - target))
-        if previous >= 0:
-            steps += 1
-            backward += here < previous
-        previous = here
-    return max(backward - 1, 0) / steps if steps else 0.0
+        if found is not None:
+            target = k * scale
+            walk.append(min(found, key=lambda c: abs(c - target)))
+    steps = len(walk) - 1
+    if steps <= 0:
+        return 0.0
+    back = [k for k in range(1, len(walk)) if walk[k] < walk[k - 1]]
+    forgiven = len(back) == 1 and max(walk[back[0] :]) < min(walk[: back[0]])
+    return (len(back) - forgiven) / steps
 
 
 def order_breaks(a: TextProfile, b: TextProfile) -> float:

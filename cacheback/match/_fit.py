@@ -88,6 +88,7 @@ def budget_thresholds(
     budgets: Sequence[float],
     evidence: float = 3.0,
     margin: float = 0.8,
+    slack: float = 0.0,
 ) -> list[tuple[float, float]]:
     """For each budget, the smallest threshold within budget on *every* group (data set).
 
@@ -96,8 +97,9 @@ def budget_thresholds(
     wrong-hit rate of the hits it serves, and of the hits every stricter threshold serves, is at
     most the budget. A rate is judged only on enough hits to see ``evidence`` wrong ones at that
     budget (300 hits for 1%): fewer cannot tell 1% from 0%. Thresholds are chosen for
-    ``margin`` times each budget, so that data unlike the held-out folds keeps some slack, and a
-    smaller budget never gets a looser threshold than a larger one.
+    ``margin`` times each budget plus ``slack`` (a share, for data judged with a tolerance),
+    so that data unlike the held-out folds keeps some room, and a smaller budget never gets a
+    looser threshold than a larger one.
     """
     table: list[tuple[float, float]] = []
     for budget in sorted(budgets):
@@ -106,7 +108,7 @@ def budget_thresholds(
         for group in np.unique(groups):
             mask = groups == group
             thresholds, rates, hits = wrong_hit_curve(probability[mask], correct[mask])
-            unsafe = np.flatnonzero((rates > budget * margin) & (hits >= min_hits))
+            unsafe = np.flatnonzero((rates > budget * margin + slack) & (hits >= min_hits))
             if len(unsafe):
                 strictest = max(strictest, float(np.nextafter(thresholds[unsafe[0]], 1.0)))
         table.append((float(budget), strictest))

@@ -1,10 +1,33 @@
-"""Misspellings: two words that are one slip apart (two for long words) count as the same word."""
+"""Misspellings: two words that are one slip apart (two for long words) count as the same word,
+unless both are words of the lexicon ("woman" / "women", "county" / "country"): two real
+words are two words, however close their spelling."""
 
 from __future__ import annotations
 
-__all__ = ["misspelled_pairs"]
+import functools
+import gzip
+from importlib import resources
+
+__all__ = ["known_word", "misspelled_pairs"]
 
 _MIN_TYPO = 5
+#: Whole words of the embedder's WordPiece vocabulary (BERT uncased, Apache-2.0), alphabetic and
+#: at least :data:`_MIN_TYPO` letters: a general English lexicon, read off no data set.
+_LEXICON = "data/lexicon.txt.gz"
+
+
+@functools.lru_cache(maxsize=1)
+def _lexicon() -> frozenset[str]:
+    try:
+        raw = resources.files(__package__).joinpath(_LEXICON).read_bytes()
+        return frozenset(gzip.decompress(raw).decode("utf-8").split())
+    except (OSError, ValueError):
+        return frozenset()
+
+
+def known_word(word: str) -> bool:
+    """Whether ``word`` is a whole word of the lexicon (an unreadable lexicon knows none)."""
+    return word in _lexicon()
 
 
 def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
@@ -28,6 +51,8 @@ def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
 def _looks_misspelled(a: str, b: str) -> bool:
     """Same word spelt differently: one or two slips, not a longer or shorter form of it."""
     if min(len(a), len(b)) < _MIN_TYPO or a[0] != b[0] or a.startswith(b) or b.startswith(a):
+        return False
+    if known_word(a) and known_word(b):
         return False
     return _edit_distance_at_most(a, b, 1 if min(len(a), len(b)) < 8 else 2)
 

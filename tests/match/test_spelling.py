@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cacheback.match._spelling import misspelled_pairs
+from cacheback.match._spelling import known_word, misspelled_pairs
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,9 @@ def test_one_or_two_slips_are_a_misspelling(a: str, b: str) -> None:
         ("visitors", "residents"),
         ("card", "cart"),
         ("flight", "slight"),
+        ("woman", "women"),
+        ("county", "country"),
+        ("lifted", "listed"),
     ],
 )
 def test_other_words_are_not(a: str, b: str) -> None:
@@ -38,3 +41,10 @@ def test_other_words_are_not(a: str, b: str) -> None:
 
 def test_each_word_matches_at_most_once() -> None:
     assert misspelled_pairs(frozenset({"adress", "adres"}), frozenset({"address"})) == 1
+
+
+def test_two_words_of_the_lexicon_are_never_a_misspelling_of_each_other() -> None:
+    assert known_word("woman") and known_word("women") and known_word("receive")
+    assert not known_word("recieve")
+    assert misspelled_pairs(frozenset({"recieve"}), frozenset({"receive"})) == 1
+    assert misspelled_pairs(frozenset({"woman"}), frozenset({"women"})) == 0
