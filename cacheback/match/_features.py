@@ -20,6 +20,7 @@ __all__ = [
     "GATED_FEATURES",
     "SIMILARITY_FEATURES",
     "SIMILARITY_KNEE",
+    "SAME_WORDS_MIN_SIMILARITY",
     "SPELLING_MIN_SIMILARITY",
     "has_antonym",
     "has_role_swap",
@@ -33,6 +34,10 @@ SIMILARITY_KNEE = 0.85
 
 #: Below this cosine two texts are too far apart for spelling slips to be all that differs.
 SPELLING_MIN_SIMILARITY = 0.5
+
+#: Below this cosine, case, spacing and sentence punctuation are not all that differs
+#: (the lowest seen for such a pair is about 0.95); a floor keeps the probability bound tight.
+SAME_WORDS_MIN_SIMILARITY = 0.8
 
 FEATURE_NAMES: tuple[str, ...] = (
     "similarity",
@@ -55,6 +60,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "scope_mismatch",
     "length_ratio",
     "order_breaks",
+    "same_words",
 )
 
 #: The direction each feature may push the probability (+1 up, -1 down, 0 either), so that a
@@ -80,6 +86,7 @@ FEATURE_SIGNS: dict[str, int] = {
     "scope_mismatch": -1,
     "length_ratio": -1,
     "order_breaks": -1,
+    "same_words": 1,
 }
 
 #: The features that depend on the two similarities alone, first in :data:`FEATURE_NAMES`;
@@ -96,7 +103,10 @@ FEATURE_RANGES: dict[str, tuple[float, float]] = {
 }
 
 #: Text features that are 0 whenever the similarity is below the given value.
-GATED_FEATURES: dict[str, float] = {"spelling_only": SPELLING_MIN_SIMILARITY}
+GATED_FEATURES: dict[str, float] = {
+    "spelling_only": SPELLING_MIN_SIMILARITY,
+    "same_words": SAME_WORDS_MIN_SIMILARITY,
+}
 
 _MIN_STEM = 4
 
@@ -256,4 +266,5 @@ def pair_features(query: TextProfile, stored: TextProfile, similarity: float, be
         1.0 if query.scope != stored.scope else 0.0,
         abs(math.log((query.length + 1) / (stored.length + 1))),
         order_breaks(query, stored),
+        1.0 if query.surface == stored.surface != "" and similarity >= SAME_WORDS_MIN_SIMILARITY else 0.0,
     ]

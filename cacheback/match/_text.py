@@ -86,7 +86,10 @@ class TextProfile:
     ``words`` are lower-cased tokens, ``content`` the stems of the non-stopwords, ``roles`` the
     (preposition, stem) pairs of role prepositions and their objects, ``negations`` the number of
     negating words (parity decides whether the text is negated), ``sequence`` every token's stem
-    in order (word order: the same words in another order may say something else).
+    in order (word order: the same words in another order may say something else),
+    ``surface`` the lower-cased text without sentence punctuation (``. , ? ! ; :`` and double
+    quotes) and with single spaces: two texts with the same surface differ only in case,
+    spacing and sentence punctuation. Symbols that can change meaning (``- + # % ( ) '``) stay.
     """
 
     words: frozenset[str]
@@ -104,6 +107,7 @@ class TextProfile:
     sequence: tuple[str, ...] = ()
     cased: frozenset[str] = frozenset()
     folded: frozenset[str] = frozenset()
+    surface: str = ""
 
 
 def case_conflict(a: TextProfile, b: TextProfile) -> bool:
@@ -171,6 +175,11 @@ def _modals(tokens: list[str]) -> set[str]:
     return found
 
 
+#: Punctuation that ends or splits a sentence; removing it leaves the same words in the same
+#: order (a decimal point or a clock's colon splits its number, which then no longer matches).
+_SENTENCE_PUNCTUATION = re.compile(r'[.,?!;:"\u201c\u201d]+')
+
+
 @lru_cache(maxsize=8192)
 def profile(text: str) -> TextProfile:
     """The :class:`TextProfile` of ``text`` (memoised: candidates repeat across queries)."""
@@ -207,4 +216,5 @@ def profile(text: str) -> TextProfile:
         sequence=tuple(stems),
         cased=case_kept_words(text),
         folded=frozenset(w.lower() for w in _WORD_RUN.findall(text)),
+        surface=" ".join(_SENTENCE_PUNCTUATION.sub(" ", text.lower()).split()),
     )

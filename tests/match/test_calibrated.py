@@ -40,6 +40,9 @@ TRAPS = [
     ("Is Hunter2 a strong password?", "Is hunter2 a strong password?"),
     ("What does base64 aGVsbG8= decode to?", "What does base64 AGVSBG8= decode to?"),
     ("Where is MAX_RETRIES set?", "Where is max_retries set?"),
+    ("What is -5 squared?", "What is 5 squared?"),
+    ("How do I use C# async?", "How do I use C async?"),
+    ("What is 1.5 + 2?", "What is 15 + 2?"),
 ]
 PARAPHRASES = [
     ("How do I reset my password?", "How can I reset my password?"),
@@ -49,6 +52,8 @@ PARAPHRASES = [
         "On train tickets, is there a discount for students?",
     ),
     ("What is the waiting time for a blood test?", "What's the wait time for a blood test?"),
+    ("Can I pay by card, or only in cash?", "can i pay by card or only in cash"),
+    ("Hello: where is my parcel?", "hello where is my parcel ?!"),
 ]
 
 

@@ -167,3 +167,19 @@ def test_order_breaks_forgive_only_a_phrase_moved_to_an_end() -> None:
                  "Li Jing took over when his father died in Li Bian in 943.") > 0.0
     assert score("Callum (born 1982 in Cambridge, New Zealand) is a professional squash player.",
                  "Callum (born 1982 in New Zealand) is a professional Cambridge squash player.") > 0.0
+
+
+def test_same_words_is_case_spacing_and_sentence_punctuation_only() -> None:
+    def same(a: str, b: str, similarity: float = 0.95) -> float:
+        return features(a, b, similarity)["same_words"]
+
+    assert same("What time do you open on Sundays?", "what time do you open on sundays") == 1.0
+    assert same("Where is my parcel?", "where  is my parcel ?!") == 1.0
+    assert same("Where is my parcel?", "where is my parcel", similarity=0.79) == 0.0
+    for a, b in [("What is -5 squared?", "What is 5 squared?"), ("Use C# async", "Use C async"),
+                 ("What is 1.5 + 2?", "What is 15 + 2?"), ("Meet at 5:30", "Meet at 530"),
+                 ("Is 10% off better?", "Is 10 off better?"),
+                 ("What is (a or b) and c?", "What is a or (b and c)?"),
+                 ("Which items can't be recycled?", "Which items can be recycled?"),
+                 ("What time do you open on Sundays?", "What time do you open on Sunday?"), ("?", "!")]:
+        assert same(a, b) == 0.0, (a, b)
