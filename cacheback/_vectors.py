@@ -28,7 +28,7 @@ import numpy as np
 from ._errors import IndexFileError
 from .ann import HNSW_MIN_ITEMS, ANNIndex, HNSWIndex, ProjectedIndex, load_index
 
-__all__ = ["PartitionCodes", "PartitionedVectors", "remove_stale_temp_files"]
+__all__ = ["PartitionCodes", "PartitionedVectors", "link_duty", "remove_stale_temp_files"]
 
 logger = logging.getLogger("cacheback")
 
@@ -45,11 +45,29 @@ GRAPH_CODES = "int8"
 LINK_BUFFER = 16_384
 #: The linker holds the lock for about this long at a time (it links one row at least).
 _LINK_SLICE_SECONDS = 0.01
-#: Its share of one core while the index is in use: _LINK_DUTY, rising with the square of how
-#: full the buffer is (a burst is absorbed, sustained writes are linked before the buffer fills);
-#: idle for _IDLE_SECONDS, it links flat out.
+#: Its share of one core while the index is in use: _LINK_DUTY, and while rows are being added
+#: (within _WRITING_SECONDS) rising with the square of how full the buffer is (a burst is
+#: absorbed, sustained writes are linked before the buffer fills); idle for _IDLE_SECONDS, it
+#: links flat out. A buffer saved full and drained under lookups alone stays at _LINK_DUTY
+#: (see link_duty).
 _LINK_DUTY = 0.1
 _IDLE_SECONDS = 0.25
+_WRITING_SECONDS = 1.0
+
+
+def link_duty(buffered: int, since_add: float, since_use: float) -> float:
+    """The linker's share of one core: all of it when the index has been idle for
+    ``_IDLE_SECONDS``; else ``_LINK_DUTY``, rising with the square of how full the buffer is
+    only while rows are being added (within ``_WRITING_SECONDS``), so that sustained writes are
+    linked before the buffer fills. A buffer saved full and drained under lookups alone keeps
+    to ``_LINK_DUTY``: at full duty the linker held the lock through most lookups (100k
+    entries, 16k buffered: lookup p50 11.9 ms, 8.5 ms at ``_LINK_DUTY``, 1.4 ms once drained;
+    the rest is the exact scan of the buffer)."""
+    if since_use >= _IDLE_SECONDS:
+        return 1.0
+    if since_add < _WRITING_SECONDS:
+        return max(_LINK_DUTY, min(1.0, buffered / LINK_BUFFER) ** 2)
+    return _LINK_DUTY
 
 
 def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:
@@ -202,6 +220,7 @@ class PartitionedVectors:
         self._linker: threading.Thread | None = None
         self._link_failed = False
         self._last_use = 0.0
+        self._last_add = 0.0
         self._generation = 0
 
     def __len__(self) -> int:
@@ -248,7 +267,7 @@ class PartitionedVectors:
                 if self._journal is not None:
                     self._journal.append((keep_ids, keep_vectors, codes))
                 self.dirty = True
-                self._last_use = time.monotonic()
+                self._last_use = self._last_add = time.monotonic()
                 self._maybe_promote()
                 self._maybe_link()
         return len(ids) - len(finite)
@@ -394,9 +413,8 @@ class PartitionedVectors:
                     while index.buffered and time.monotonic() - start < _LINK_SLICE_SECONDS:
                         index.link_buffered(1)
                     took = time.monotonic() - start
-                    busy = start - self._last_use < _IDLE_SECONDS
-                    duty = max(_LINK_DUTY, min(1.0, index.buffered / LINK_BUFFER) ** 2)
-                time.sleep(took * (1.0 - duty) / duty if busy else 0.0)
+                    duty = link_duty(index.buffered, start - self._last_add, start - self._last_use)
+                time.sleep(took * (1.0 - duty) / duty)
         except Exception as exc:  # noqa: BLE001 - buffered rows are still searched exactly
             logger.warning("cacheback: background HNSW linking failed; rows are linked as they "
                            "are added from now on: %s", exc)

@@ -306,3 +306,13 @@ def test_rows_another_connection_stores_are_found_by_a_cache_on_a_graph(
         assert cache.get("what time do you open on sundays") is not None
         found = cache.candidates("Can I pay using PayPal?", k=1)
         assert [c.query for c in found] == ["Can I pay with PayPal?"]
+
+
+def test_link_duty_rises_with_the_buffer_only_while_rows_are_added() -> None:
+    from cacheback._vectors import _LINK_DUTY, LINK_BUFFER, link_duty
+
+    assert link_duty(LINK_BUFFER, since_add=60.0, since_use=5.0) == 1.0
+    assert link_duty(LINK_BUFFER, since_add=60.0, since_use=0.01) == _LINK_DUTY
+    assert link_duty(LINK_BUFFER, since_add=0.1, since_use=0.01) == 1.0
+    assert link_duty(LINK_BUFFER // 2, since_add=0.1, since_use=0.01) == 0.25
+    assert link_duty(0, since_add=0.1, since_use=0.01) == _LINK_DUTY
