@@ -36,7 +36,8 @@ REHEAR_MIN_TOKEN = -8.0
 #: How many of the nearest stored questions are re-heard.
 REHEAR_CANDIDATES = 3
 #: Re-hearing: how many nats better a stored question must fit the recording than each of its
-#: opposites (a negation added or removed, a word swapped for its opposite: docs/media.md).
+#: opposites (a negation added or removed, a word swapped for its opposite: docs/media.md), and
+#: than the transcript when the two differ in a number, a negation, an antonym or roles.
 REHEAR_RIVAL_MARGIN = 0.0
 
 __all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
