@@ -454,9 +454,10 @@ def main() -> None:
     parser.add_argument("--images", action="store_true", help="images only")
     parser.add_argument("--voice", action="store_true", help="voice only")
     parser.add_argument("--set", choices=("all", "tuning", "held-out", "held-out-questions", "held-out-2",
-                                          "held-out-3"),
+                                          "held-out-3", "none"),
                         default="all", help="which spoken question set (default: tuning and "
-                        "held-out; held-out-questions: the held-out questions in the tuning voices)")
+                        "held-out; held-out-questions: the held-out questions in the tuning voices; "
+                        "none: only the end-to-end cost)")
     parser.add_argument("--no-cost", action="store_true", help="skip the end-to-end cost")
     parser.add_argument("--diagnose", action="store_true",
                         help="classify each miss of the re-heard setup on --set (not all)")

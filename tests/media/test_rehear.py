@@ -129,3 +129,20 @@ def test_a_stored_question_whose_opposite_fits_better_is_not_reheard(
         _ask(client, STORED)
         assert _ask(client, MISHEARD).cacheback.tier in ((tier,) if tier == "miss" else ("exact", "semantic"))
         assert transcriber.asked == 2  # the candidates, then the stored question's rivals
+
+
+def test_a_garbled_negation_does_not_let_the_opposite_verb_through(
+        upstream: FakeUpstream, embedder: Any) -> None:
+    """"How do I unlock my card?" heard as "oh do not unlock my card": the stored "How do I lock
+    my card?" out-fits the garbled transcript, but its prefixed opposite fits the recording
+    better still, so it is refused; a recording that says "lock" is re-heard as it."""
+    stored, heard = "How do I lock my card?", "Oh, don't unlock my card."
+    for unlock_fit, tier in ((-2.0, "miss"), (-12.0, "semantic")):
+        transcriber = Scripted({STORED: stored, MISHEARD: heard},
+                               {MISHEARD: {"oh do not unlock my card": -9.0,
+                                           "how do I lock my card": -4.0,
+                                           "how do I unlock my card": unlock_fit}})
+        client = _client(upstream, embedder, transcriber)
+        _ask(client, STORED)
+        got = _ask(client, MISHEARD).cacheback.tier
+        assert got in (("exact", "semantic") if tier == "semantic" else ("miss",)), (unlock_fit, got)
