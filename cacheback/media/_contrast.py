@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import functools
 
-from ..match._words import ANTONYM_PAIRS, ANTONYM_PREFIXES, FALSE_ANTONYMS, NEGATIONS
+from ..match._words import (
+    ANTONYM_PAIRS,
+    ANTONYM_PREFIXES,
+    FALSE_ANTONYMS,
+    NEGATIONS,
+    QUESTION_WORDS,
+    STOPWORDS,
+)
 
 __all__ = ["MAX_RIVALS", "rivals"]
 
@@ -30,6 +37,12 @@ _PARTICLES = ("up", "down", "over", "under")
 #: How many places after the first auxiliary "not" is tried at.
 _NOT_PLACES = 4
 _MIN_STEM = 4
+#: Prefixes that reverse a verb when added ("lock" -> "unlock", "mute" -> "unmute", "able" ->
+#: "disable"): tiny.en drops them as readily as it blurs "down" in "downgrade".
+_REVERSING_PREFIXES = ("un", "dis")
+#: Words after which a question's verb comes ("how do I *lock*", "how to *mute*"): only the
+#: word after one of these gets a reversing prefix added.
+_VERB_HEADS = frozenset("i you we they to".split())
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,14 +73,26 @@ def _opposites(word: str) -> list[str]:
     return [w for w in dict.fromkeys(out) if w != lower]
 
 
+def _reversed_verb(word: str) -> list[str]:
+    """``word`` with each reversing prefix added, when it can be a verb that takes one."""
+    if (len(word) < _MIN_STEM or not word.isalpha() or not word.islower() or word in STOPWORDS
+            or word in QUESTION_WORDS or word.startswith(_REVERSING_PREFIXES)):
+        return []
+    return [p + word for p in _REVERSING_PREFIXES if p + word not in FALSE_ANTONYMS]
+
+
 def rivals(text: str) -> list[str]:
     """``text`` with one meaning flipped, each way this module knows (at most :data:`MAX_RIVALS`):
-    each word swapped for each of its opposites, then a negation removed, or "not" added after
+    each word swapped for each of its opposites (the verb after a subject also with "un" / "dis"
+    added: "how do I lock" -> "how do I unlock"), then a negation removed, or "not" added after
     the first auxiliary (at each of the next :data:`_NOT_PLACES` places before the last word)."""
     words = text.split()
     out: list[str] = []
     for i, word in enumerate(words):
-        for other in _opposites(word):
+        others = _opposites(word)
+        if i and words[i - 1].lower() in _VERB_HEADS:
+            others += _reversed_verb(word)
+        for other in dict.fromkeys(others):
             out.append(" ".join(words[:i] + [other] + words[i + 1:]))
     negations = [i for i, w in enumerate(words) if w.lower() in NEGATIONS]
     for i in negations:

@@ -36,7 +36,8 @@ REHEAR_MIN_TOKEN = -8.0
 #: How many of the nearest stored questions are re-heard.
 REHEAR_CANDIDATES = 3
 #: Re-hearing: how many nats better a stored question must fit the recording than each of its
-#: opposites (a negation added or removed, a word swapped for its opposite: docs/media.md).
+#: opposites (a negation added or removed, a word swapped for its opposite: docs/media.md), and
+#: than the transcript when the two differ in a number, a negation, an antonym or roles.
 REHEAR_RIVAL_MARGIN = 0.0
 
 __all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
@@ -146,7 +147,10 @@ class MediaResolver:
         no token below :attr:`MediaPolicy.rehear_min_token`) is what was said. Another
         question's words do not fit the sound ("Paris" read off "Berlin" scores a token near
         -13). A question that differs from the transcript in a number, a negation, an antonym or
-        the roles of two words is never re-heard: the text alone says it is another question.
+        the roles of two words says another question unless the transcript misheard: then the
+        transcript is its rival, and the stored words must fit the recording better than the
+        transcript's own (tiny.en adds the sounds that flip a meaning as readily as it blurs
+        them: "Does the hotel ..." heard as "does not the hotel ...", "six" as "sick").
         And a stored question must fit the recording better than each of its own opposites
         (:meth:`_beats_rivals`): tiny.en blurs the short sounds that flip a meaning ("down" in
         "downgrade", "not"), so a likelihood-ratio test against them is what tells them apart.
@@ -158,12 +162,12 @@ class MediaResolver:
         options = []
         for candidate in candidates[:REHEAR_CANDIDATES]:
             said = _spoken_part(candidate, resolved.typed)
-            if said is not None and said != heard and not _conflicts(heard, said):
-                options.append((candidate, said))
+            if said is not None and said != heard:
+                options.append((candidate, said, _conflicts(heard, said)))
         if not options:
             return None
         try:
-            fits = self.transcriber.fits(audio.data, [heard, *(said for _, said in options)],
+            fits = self.transcriber.fits(audio.data, [heard, *(o[1] for o in options)],
                                          audio.format)
         except Exception as exc:  # noqa: BLE001 - re-hearing must never break the call
             log.debug("cacheback: re-hearing failed: %r", exc)
@@ -171,9 +175,12 @@ class MediaResolver:
         if not fits:
             return None
         own = fits[0]
+        margin = self.policy.rehear_rival_margin
         passing = sorted(
-            ((fit.logprob, candidate, said) for (candidate, said), fit in zip(options, fits[1:])
-             if fit.logprob - own.logprob >= -self.policy.rehear_max_drop
+            ((fit.logprob, candidate, said) for (candidate, said, conflict), fit
+             in zip(options, fits[1:])
+             if (fit.logprob - own.logprob > margin if conflict
+                 else fit.logprob - own.logprob >= -self.policy.rehear_max_drop)
              and fit.worst >= self.policy.rehear_min_token),
             key=lambda t: -t[0])
         for logprob, candidate, said in passing:

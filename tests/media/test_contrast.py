@@ -35,3 +35,14 @@ def test_words_that_only_look_prefixed_are_kept(text: str) -> None:
 def test_without_an_auxiliary_or_an_opposite_nothing_is_invented() -> None:
     assert rivals("where is memory office") == ["where is not memory office", "where is memory not office"]
     assert rivals("pizza margherita") == []
+
+
+def test_a_reversing_prefix_is_added_as_well_as_removed() -> None:
+    """tiny.en drops the "un" of "unmute" and "unlock": the stored "mute" / "lock" question
+    must be tested against its prefixed opposite, not only the other way round."""
+    assert "how do I unmute my microphone" in rivals("how do I mute my microphone")
+    assert "how do I unlock my card" in rivals("how do I lock my card")
+    assert "how do I disable dark mode" in rivals("how do I enable dark mode")
+    assert "how do I lock my card" in rivals("how do I unlock my card")
+    assert not any(r.split()[0] in ("unhow", "dishow") for r in rivals("how do I lock my card"))
+    assert "is there a student count" not in rivals("is there a student discount")

@@ -95,16 +95,20 @@ def test_rehearing_off_by_default_or_failing_is_a_miss(upstream: FakeUpstream, e
     ("Was my package delivered?", "Was my package not delivered?"),
     ("What is the minimum order for free delivery?", "What is the maximum order for free delivery?"),
 ])
-def test_numbers_negations_and_antonyms_are_never_reheard(
+def test_a_number_negation_or_antonym_apart_is_reheard_only_when_it_fits_better_than_the_transcript(
         stored: str, heard: str, upstream: FakeUpstream, embedder: Any) -> None:
+    """The texts say different questions, so the transcript's reading is the stored question's
+    rival: as likely (or within the usual 8-nat slack) is a miss, never a hit; only a recording
+    the stored words fit better than Whisper's own reading is re-heard as it."""
     from cacheback.media import normalise_transcript
-    transcriber = Scripted({STORED: stored, MISHEARD: heard},
-                           {MISHEARD: {normalise_transcript(stored): 0.0,
-                                       normalise_transcript(heard): 0.0}})
-    client = _client(upstream, embedder, transcriber)
-    _ask(client, STORED)
-    assert _ask(client, MISHEARD).cacheback.tier == "miss"
-    assert transcriber.asked == 0
+    for stored_fit, tier in ((0.0, "miss"), (-1.0, "miss"), (-7.0, "miss"), (1.0, "semantic")):
+        transcriber = Scripted({STORED: stored, MISHEARD: heard},
+                               {MISHEARD: {normalise_transcript(stored): stored_fit,
+                                           normalise_transcript(heard): 0.0}})
+        client = _client(upstream, embedder, transcriber)
+        _ask(client, STORED)
+        got = _ask(client, MISHEARD).cacheback.tier
+        assert got in (("exact", "semantic") if tier == "semantic" else ("miss",)), (stored_fit, got)
 
 
 @pytest.mark.parametrize(("stored", "heard", "rival"), [
@@ -125,3 +129,20 @@ def test_a_stored_question_whose_opposite_fits_better_is_not_reheard(
         _ask(client, STORED)
         assert _ask(client, MISHEARD).cacheback.tier in ((tier,) if tier == "miss" else ("exact", "semantic"))
         assert transcriber.asked == 2  # the candidates, then the stored question's rivals
+
+
+def test_a_garbled_negation_does_not_let_the_opposite_verb_through(
+        upstream: FakeUpstream, embedder: Any) -> None:
+    """"How do I unlock my card?" heard as "oh do not unlock my card": the stored "How do I lock
+    my card?" out-fits the garbled transcript, but its prefixed opposite fits the recording
+    better still, so it is refused; a recording that says "lock" is re-heard as it."""
+    stored, heard = "How do I lock my card?", "Oh, don't unlock my card."
+    for unlock_fit, tier in ((-2.0, "miss"), (-12.0, "semantic")):
+        transcriber = Scripted({STORED: stored, MISHEARD: heard},
+                               {MISHEARD: {"oh do not unlock my card": -9.0,
+                                           "how do I lock my card": -4.0,
+                                           "how do I unlock my card": unlock_fit}})
+        client = _client(upstream, embedder, transcriber)
+        _ask(client, STORED)
+        got = _ask(client, MISHEARD).cacheback.tier
+        assert got in (("exact", "semantic") if tier == "semantic" else ("miss",)), (unlock_fit, got)
