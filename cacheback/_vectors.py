@@ -6,10 +6,11 @@ principal axes with an exact re-rank) and is promoted to HNSW in a background th
 holds ``hnsw_min_items`` vectors, the size from which the graph is the better choice; writes
 made during the build are replayed onto the graph before it is swapped in.
 
-Linking a row into a large graph costs about 12 ms of Python at 100k rows, so the graph takes new
-rows into its link buffer (searched exactly, found at once) and a background thread links them a
-few at a time, using a small share of one core while requests come in (more as the buffer
-fills) and all it needs when idle.
+Linking a row into a large graph costs milliseconds of Python at 100k rows, so the graph takes
+new rows into its link buffer (searched exactly, found at once) and a background thread links
+them a few at a time, using a small share of one core while requests come in (more as the buffer
+fills) and all it needs when idle. It holds no lock while it searches for a row's neighbours,
+only while it writes them (``HNSWIndex.link_next``), so searches never queue behind it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ GRAPH_CODES = "int8"
 #: Rows the graph keeps unlinked at most (searched exactly: about 2 ms for a partition holding
 #: all of them); beyond it each add links the oldest, as without a buffer.
 LINK_BUFFER = 16_384
-#: The linker holds the lock for about this long at a time (it links one row at least).
+#: The linker works for about this long between pauses (it links one row at least).
 _LINK_SLICE_SECONDS = 0.01
 #: Its share of one core while the index is in use: _LINK_DUTY, rising with the square of how
 #: full the buffer is (a burst is absorbed, sustained writes are linked before the buffer fills);
@@ -284,10 +285,12 @@ class PartitionedVectors:
             self._index.prepare()
 
     def count(self, partition: Partition) -> int:
-        """How many rows ``partition`` holds (0 when it is unknown)."""
-        with self._lock:
-            code = self._codes.code(partition)
-            return 0 if code is None else self._codes.size(code)
+        """How many rows ``partition`` holds (0 when it is unknown). Lock-free: one dict and
+        one array read of the current code table, each atomic; a lookup asks before it embeds,
+        and the search that follows takes the lock anyway."""
+        codes = self._codes
+        code = codes.code(partition)
+        return 0 if code is None else codes.size(code)
 
     def search(self, query: np.ndarray, partition: Partition, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Ids and cosine similarities of the ``k`` nearest rows in ``partition``, best first."""
@@ -381,7 +384,8 @@ class PartitionedVectors:
 
     def _link(self, generation: int, index: HNSWIndex) -> None:
         """Link the graph's buffered rows a slice at a time, pausing between slices while the
-        index is in use so that requests keep most of the CPU (and the GIL)."""
+        index is in use so that requests keep most of the CPU (and the GIL). Searches wait
+        only while a row's links are written, never while its neighbours are searched for."""
         try:
             while True:
                 with self._lock:
@@ -390,12 +394,13 @@ class PartitionedVectors:
                         if self._linker is threading.current_thread():
                             self._linker = None
                         return
-                    start = time.monotonic()
-                    while index.buffered and time.monotonic() - start < _LINK_SLICE_SECONDS:
-                        index.link_buffered(1)
-                    took = time.monotonic() - start
-                    busy = start - self._last_use < _IDLE_SECONDS
-                    duty = max(_LINK_DUTY, min(1.0, index.buffered / LINK_BUFFER) ** 2)
+                start = time.monotonic()
+                while (generation == self._generation and index.link_next()
+                       and time.monotonic() - start < _LINK_SLICE_SECONDS):
+                    pass
+                took = time.monotonic() - start
+                busy = start - self._last_use < _IDLE_SECONDS
+                duty = max(_LINK_DUTY, min(1.0, index.buffered / LINK_BUFFER) ** 2)
                 time.sleep(took * (1.0 - duty) / duty if busy else 0.0)
         except Exception as exc:  # noqa: BLE001 - buffered rows are still searched exactly
             logger.warning("cacheback: background HNSW linking failed; rows are linked as they "

@@ -285,6 +285,37 @@ def test_rows_added_to_the_graph_are_found_at_once_and_linked_in_the_background(
         assert vectors.search(data[i], ("n", "a"), 3)[0][0] == i
 
 
+def test_searches_and_adds_go_on_while_the_linker_searches_for_neighbours() -> None:
+    """The linker holds no lock while it plans a row's links: a search, a count and an add all
+    finish while its plan is held up (with the lock held throughout they would wait for it)."""
+    vectors, data = hnsw_vectors(600, [("n", "a")] * 600)
+    graph = vectors._index
+    assert isinstance(graph, HNSWIndex)
+    planning, release = threading.Event(), threading.Event()
+    waits: list[bool] = []
+    plan = graph._plan
+
+    def held_up(slot: int, entry: int) -> tuple[np.ndarray, ...]:
+        if not waits:
+            planning.set()
+            waits.append(release.wait(timeout=20))
+        return plan(slot, entry)
+
+    graph._plan = held_up  # type: ignore[method-assign]
+    extra = unit_rows(5, seed=10)
+    vectors.add(np.arange(1000, 1005), [("n", "a")] * 5, extra)
+    assert planning.wait(timeout=20)
+    assert vectors.search(extra[3], ("n", "a"), 3)[0][0] == 1003
+    assert vectors.search(data[9], ("n", "a"), 3)[0][0] == 9
+    vectors.add(np.array([1005]), [("n", "a")], unit_rows(1, seed=11))
+    assert vectors.count(("n", "a")) == 606
+    release.set()
+    assert vectors.wait_for_links(timeout=120)
+    assert waits == [True] and graph.buffered == 0
+    for i in range(5):
+        assert vectors.search(extra[i], ("n", "a"), 3)[0][0] == 1000 + i
+
+
 def test_rows_another_connection_stores_are_found_by_a_cache_on_a_graph(
     tmp_path: Path, embedder: Embedder, small_hnsw: None
 ) -> None:
