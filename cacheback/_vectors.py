@@ -41,9 +41,13 @@ _TEMP_FILE_MAX_AGE = 600.0
 #: How the HNSW graph keeps its vectors: int8 codes take 38 MB at 100k entries instead of 77 MB
 #: (int16) or 154 MB (float32); the cache re-ranks the few candidates by their exact vectors.
 GRAPH_CODES = "int8"
-#: Rows the graph keeps unlinked at most (searched exactly: about 2 ms for a partition holding
-#: all of them); beyond it each add links the oldest, as without a buffer.
+#: Rows the graph keeps unlinked (searched exactly: about 2 ms for a partition holding all of
+#: them); beyond it, the thread that adds rows links as many of the oldest, after releasing the
+#: lock (``HNSWIndex.link_next``), so a burst slows its writer and nobody else.
 LINK_BUFFER = 16_384
+#: The graph's own cap (``HNSWIndex.set_buffer``), past which an add links under the lock: only
+#: a single add of thousands of rows reaches it.
+_BUFFER_CAP = 2 * LINK_BUFFER
 #: The linker works for about this long between pauses (it links one row at least).
 _LINK_SLICE_SECONDS = 0.01
 #: Its share of one core while the index is in use: _LINK_DUTY, rising with the square of how
@@ -252,6 +256,10 @@ class PartitionedVectors:
                 self._last_use = time.monotonic()
                 self._maybe_promote()
                 self._maybe_link()
+                index = self._index
+            if isinstance(index, HNSWIndex):
+                for _ in range(min(len(rows), index.buffered - LINK_BUFFER)):
+                    index.link_next()
         return len(ids) - len(finite)
 
     def remove(self, entry_id: int) -> None:
@@ -342,7 +350,7 @@ class PartitionedVectors:
             graph = HNSWIndex(self.dim, "cosine", max_elements=max(2 * len(ids), 1024),
                               codes=GRAPH_CODES)
             graph.add_items(vectors, ids, groups)
-            graph.set_buffer(LINK_BUFFER)
+            graph.set_buffer(LINK_BUFFER)  # the build links the rest itself, unseen
             del vectors
             while True:
                 with self._lock:
@@ -351,6 +359,7 @@ class PartitionedVectors:
                     ops, self._journal = self._journal, []
                     if sum(len(op_ids) for op_ids, _, _ in ops) <= _SWAP_ROWS:
                         _replay(graph, ops)
+                        graph.set_buffer(_BUFFER_CAP)
                         self._index, self._journal, self._builder = graph, None, None
                         self.dirty = True
                         self._maybe_link()
@@ -395,9 +404,10 @@ class PartitionedVectors:
                             self._linker = None
                         return
                 start = time.monotonic()
-                while (generation == self._generation and index.link_next()
-                       and time.monotonic() - start < _LINK_SLICE_SECONDS):
-                    pass
+                while generation == self._generation and index.link_next():
+                    self.dirty = True  # the links are worth saving: a reopen need not redo them
+                    if time.monotonic() - start >= _LINK_SLICE_SECONDS:
+                        break
                 took = time.monotonic() - start
                 busy = start - self._last_use < _IDLE_SECONDS
                 duty = max(_LINK_DUTY, min(1.0, index.buffered / LINK_BUFFER) ** 2)
@@ -470,7 +480,7 @@ class PartitionedVectors:
             raise IndexFileError(f"{path} files rows under other partitions than SQLite does")
         codes.count(expected)
         if isinstance(index, HNSWIndex):
-            index.set_buffer(LINK_BUFFER)
+            index.set_buffer(_BUFFER_CAP)
         with self._lock:
             self._generation += 1
             self._journal, self._builder, self._linker = None, None, None

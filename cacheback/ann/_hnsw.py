@@ -110,6 +110,7 @@ class HNSWIndex(ANNIndex):
         self._buffer_max = 0
         self._buffered: dict[int, int] = {}
         self._stamps = itertools.count()
+        self._planning: set[int] = set()
         self._layout = 0
         super().__init__(dim, space, max_elements)
         self.ef = DEFAULT_EF
@@ -148,28 +149,33 @@ class HNSWIndex(ANNIndex):
     def link_next(self) -> bool:
         """Link the oldest buffered item, holding the lock only to pick it and to write its
         links (about a sixth of the work): the search for its neighbours runs without it, so
-        searches and adds go on meanwhile. A plan the graph moved under (the item deleted or
-        replaced, the slots renumbered, a new entry point) is made again. Returns False when
-        the buffer is empty."""
+        searches and adds go on meanwhile. Threads calling it at once link different items. A
+        plan the graph moved under (the item deleted or replaced, the slots renumbered, a new
+        entry point) is made again. Returns False when no buffered item is left that another
+        thread is not already linking."""
         while True:
             with self._lock:
-                if not self._buffered:
+                slot = next((s for s in self._buffered if s not in self._planning), -1)
+                if slot < 0:
                     return False
-                slot, stamp = next(iter(self._buffered.items()))
                 if self._linked_before(slot):
                     del self._buffered[slot]
                     self._relink(slot)  # a reused slot: its old neighbours are mended first
                     return True
-                layout, entry = self._layout, self._entry
+                stamp, layout, entry = self._buffered[slot], self._layout, self._entry
+                self._planning.add(slot)
             try:
-                plan = _LinkPlan(slot, stamp, entry, self._plan(slot, entry))
-            except (IndexError, ValueError):
-                if self._layout == layout:
-                    raise
-                continue  # the arrays grew under the search: plan again
-            with self._lock:
-                if self._commit(plan):
-                    return True
+                try:
+                    plan = _LinkPlan(slot, stamp, entry, self._plan(slot, entry))
+                except (IndexError, ValueError):
+                    if self._layout == layout:
+                        raise
+                    continue  # the arrays grew under the search: plan again
+                with self._lock:
+                    if self._commit(plan):
+                        return True
+            finally:
+                self._planning.discard(slot)  # atomic; only iterations over _buffered need the lock
 
     def _commit(self, plan: _LinkPlan) -> bool:
         """Write ``plan``'s links if the graph still matches it (called with the lock held)."""
