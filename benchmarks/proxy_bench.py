@@ -472,8 +472,14 @@ def filled_db(path: Path, entries: int) -> None:
 
 def settle_index(path: Path) -> None:
     """Bring the index beside ``path`` to the state a proxy that has been running would leave:
-    an HNSW graph (from 20k entries) built and saved, so that each cell measures serving rather
-    than the one-off build a cold start on a large file runs in the background."""
+    an HNSW graph (from 20k entries) built, its link buffer linked, and saved, so that each cell
+    measures serving rather than the one-off build and linking a cold start on a large file
+    runs in the background (16k rows of linking: about a minute of one core at 100k).
+
+    Templates made before the links were saved (``python -c "from cacheback import
+    SemanticCache as C; c = C('fill-100000.db'); c.load_index(); c._vectors.wait_for_links();
+    c.close()"`` brings one up to date; 4982947 and earlier saved the index with 16k rows
+    unlinked)."""
     from cacheback import SemanticCache
 
     with SemanticCache(path) as cache:
@@ -482,6 +488,8 @@ def settle_index(path: Path) -> None:
         else:  # the proxy as it was before load_index (a before/after run)
             cache.candidates("settle the index", namespace="key:bench-settle", k=1)
         cache._vectors.wait_for_build()
+        if hasattr(cache._vectors, "wait_for_links"):
+            cache._vectors.wait_for_links()
 
 
 def mix_table(upstream: str, workdir: Path, seconds: float, workers: Sequence[int],

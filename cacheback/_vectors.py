@@ -6,10 +6,11 @@ principal axes with an exact re-rank) and is promoted to HNSW in a background th
 holds ``hnsw_min_items`` vectors, the size from which the graph is the better choice; writes
 made during the build are replayed onto the graph before it is swapped in.
 
-Linking a row into a large graph costs about 12 ms of Python at 100k rows, so the graph takes new
-rows into its link buffer (searched exactly, found at once) and a background thread links them a
-few at a time, using a small share of one core while requests come in (more as the buffer
-fills) and all it needs when idle.
+Linking a row into a large graph costs milliseconds of Python at 100k rows, so the graph takes
+new rows into its link buffer (searched exactly, found at once) and a background thread links
+them a few at a time, using a small share of one core while requests come in (more as the buffer
+fills) and all it needs when idle. It holds no lock while it searches for a row's neighbours,
+only while it writes them (``HNSWIndex.link_next``), so searches never queue behind it.
 """
 
 from __future__ import annotations
@@ -40,10 +41,14 @@ _TEMP_FILE_MAX_AGE = 600.0
 #: How the HNSW graph keeps its vectors: int8 codes take 38 MB at 100k entries instead of 77 MB
 #: (int16) or 154 MB (float32); the cache re-ranks the few candidates by their exact vectors.
 GRAPH_CODES = "int8"
-#: Rows the graph keeps unlinked at most (searched exactly: about 2 ms for a partition holding
-#: all of them); beyond it each add links the oldest, as without a buffer.
+#: Rows the graph keeps unlinked (searched exactly: about 2 ms for a partition holding all of
+#: them); beyond it, the thread that adds rows links as many of the oldest, after releasing the
+#: lock (``HNSWIndex.link_next``), so a burst slows its writer and nobody else.
 LINK_BUFFER = 16_384
-#: The linker holds the lock for about this long at a time (it links one row at least).
+#: The graph's own cap (``HNSWIndex.set_buffer``), past which an add links under the lock: only
+#: a single add of thousands of rows reaches it.
+_BUFFER_CAP = 2 * LINK_BUFFER
+#: The linker works for about this long between pauses (it links one row at least).
 _LINK_SLICE_SECONDS = 0.01
 #: Its share of one core while the index is in use: _LINK_DUTY, and while rows are being added
 #: (within _WRITING_SECONDS) rising with the square of how full the buffer is (a burst is
@@ -270,6 +275,10 @@ class PartitionedVectors:
                 self._last_use = self._last_add = time.monotonic()
                 self._maybe_promote()
                 self._maybe_link()
+                index = self._index
+            if isinstance(index, HNSWIndex):
+                for _ in range(min(len(rows), index.buffered - LINK_BUFFER)):
+                    index.link_next()
         return len(ids) - len(finite)
 
     def remove(self, entry_id: int) -> None:
@@ -303,10 +312,12 @@ class PartitionedVectors:
             self._index.prepare()
 
     def count(self, partition: Partition) -> int:
-        """How many rows ``partition`` holds (0 when it is unknown)."""
-        with self._lock:
-            code = self._codes.code(partition)
-            return 0 if code is None else self._codes.size(code)
+        """How many rows ``partition`` holds (0 when it is unknown). Lock-free: one dict and
+        one array read of the current code table, each atomic; a lookup asks before it embeds,
+        and the search that follows takes the lock anyway."""
+        codes = self._codes
+        code = codes.code(partition)
+        return 0 if code is None else codes.size(code)
 
     def search(self, query: np.ndarray, partition: Partition, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Ids and cosine similarities of the ``k`` nearest rows in ``partition``, best first."""
@@ -358,7 +369,7 @@ class PartitionedVectors:
             graph = HNSWIndex(self.dim, "cosine", max_elements=max(2 * len(ids), 1024),
                               codes=GRAPH_CODES)
             graph.add_items(vectors, ids, groups)
-            graph.set_buffer(LINK_BUFFER)
+            graph.set_buffer(LINK_BUFFER)  # the build links the rest itself, unseen
             del vectors
             while True:
                 with self._lock:
@@ -367,6 +378,7 @@ class PartitionedVectors:
                     ops, self._journal = self._journal, []
                     if sum(len(op_ids) for op_ids, _, _ in ops) <= _SWAP_ROWS:
                         _replay(graph, ops)
+                        graph.set_buffer(_BUFFER_CAP)
                         self._index, self._journal, self._builder = graph, None, None
                         self.dirty = True
                         self._maybe_link()
@@ -400,7 +412,8 @@ class PartitionedVectors:
 
     def _link(self, generation: int, index: HNSWIndex) -> None:
         """Link the graph's buffered rows a slice at a time, pausing between slices while the
-        index is in use so that requests keep most of the CPU (and the GIL)."""
+        index is in use so that requests keep most of the CPU (and the GIL). Searches wait
+        only while a row's links are written, never while its neighbours are searched for."""
         try:
             while True:
                 with self._lock:
@@ -409,11 +422,13 @@ class PartitionedVectors:
                         if self._linker is threading.current_thread():
                             self._linker = None
                         return
-                    start = time.monotonic()
-                    while index.buffered and time.monotonic() - start < _LINK_SLICE_SECONDS:
-                        index.link_buffered(1)
-                    took = time.monotonic() - start
-                    duty = link_duty(index.buffered, start - self._last_add, start - self._last_use)
+                start = time.monotonic()
+                while generation == self._generation and index.link_next():
+                    self.dirty = True  # the links are worth saving: a reopen need not redo them
+                    if time.monotonic() - start >= _LINK_SLICE_SECONDS:
+                        break
+                took = time.monotonic() - start
+                duty = link_duty(index.buffered, start - self._last_add, start - self._last_use)
                 time.sleep(took * (1.0 - duty) / duty)
         except Exception as exc:  # noqa: BLE001 - buffered rows are still searched exactly
             logger.warning("cacheback: background HNSW linking failed; rows are linked as they "
@@ -483,7 +498,7 @@ class PartitionedVectors:
             raise IndexFileError(f"{path} files rows under other partitions than SQLite does")
         codes.count(expected)
         if isinstance(index, HNSWIndex):
-            index.set_buffer(LINK_BUFFER)
+            index.set_buffer(_BUFFER_CAP)
         with self._lock:
             self._generation += 1
             self._journal, self._builder, self._linker = None, None, None

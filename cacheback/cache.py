@@ -57,6 +57,7 @@ from .storage import (
     NewEntry,
     SQLiteStorage,
     Storage,
+    VectorBatch,
     is_url,
     json_text,
     open_storage,
@@ -106,6 +107,19 @@ def _unit_length(vectors: np.ndarray) -> np.ndarray:
     dot product, so one huge component (a flipped exponent bit) would match anything."""
     with np.errstate(over="ignore", invalid="ignore"):
         return np.abs(np.linalg.norm(vectors, axis=1) - 1.0) < 1e-3
+
+
+def _not_indexed_yet(batch: VectorBatch, indexed_ahead: set[int],
+                     index: PartitionedVectors) -> tuple[np.ndarray, list[tuple[str, str]], np.ndarray]:
+    """The rows of ``batch`` that this cache did not index itself when it stored them (ids are
+    never reused, and a stored row never changes, so such a row is already indexed as read)."""
+    if not indexed_ahead:
+        return batch.ids, batch.partitions, batch.vectors
+    keep = [i for i, entry_id in enumerate(batch.ids.tolist())
+            if entry_id not in indexed_ahead or entry_id not in index]
+    if len(keep) == len(batch.ids):
+        return batch.ids, batch.partitions, batch.vectors
+    return batch.ids[keep], [batch.partitions[i] for i in keep], batch.vectors[keep]
 
 
 def _move_aside(path: str) -> str:
@@ -196,6 +210,7 @@ class SemanticCache:
         self._puts = 0
         self._blocked: set[tuple[str, int]] = set()
         self._synced_id = 0
+        self._indexed_ahead: set[int] = set()  # rows put here and indexed past _synced_id
         self._closed = False
         self._recent_vectors: OrderedDict[str, tuple[Embedder, np.ndarray]] = OrderedDict()
         self._semantic_breakers = {"embedder": self._breaker.fresh(), "index": self._breaker.fresh()}
@@ -430,18 +445,21 @@ class SemanticCache:
             if batch.vectors.shape[1] != self._embedder.dim:
                 self._count("skipped.wrong_dim_vectors", len(batch.ids))
             else:
-                vectors = batch.vectors
+                ids, partitions, vectors = _not_indexed_yet(batch, self._indexed_ahead,
+                                                            self._vectors)
                 damaged = ~_unit_length(vectors)
                 if damaged.any():
                     vectors = vectors.copy()
                     vectors[damaged] = np.nan  # the index skips non-finite rows
-                bad = self._vectors.add(batch.ids, batch.partitions, vectors)
+                bad = self._vectors.add(ids, partitions, vectors) if len(ids) else 0
                 if bad:
                     self._count("skipped.damaged_vectors", bad)
                     logger.warning(
                         "cacheback: %d stored vectors are not finite or not unit length; ignored", bad
                     )
             self._synced_id = max(self._synced_id, int(batch.ids[-1]))
+        if self._indexed_ahead:
+            self._indexed_ahead = {i for i in self._indexed_ahead if i > self._synced_id}
 
     def load_index(self) -> None:
         """Bring the in-memory index up to date now (rows stored since it was last read, its
@@ -557,8 +575,15 @@ class SemanticCache:
                 with self._lock:
                     # The next row after those synced: nothing else can be missing below it
                     # (SQLite commits rows in id order), so the next sync need not read it back.
+                    # A row past a gap (a concurrent put, another process's row) is noted so
+                    # that the sync which reads it back does not index it a second time.
                     if entry_id == self._synced_id + 1:
                         self._synced_id = entry_id
+                        while self._synced_id + 1 in self._indexed_ahead:
+                            self._synced_id += 1
+                            self._indexed_ahead.discard(self._synced_id)
+                    elif entry_id > self._synced_id:
+                        self._indexed_ahead.add(entry_id)
             self._after_put(storage, now)
         except StorageError as exc:
             self._count("put_failures")

@@ -285,6 +285,101 @@ def test_rows_added_to_the_graph_are_found_at_once_and_linked_in_the_background(
         assert vectors.search(data[i], ("n", "a"), 3)[0][0] == i
 
 
+def test_searches_and_adds_go_on_while_the_linker_searches_for_neighbours() -> None:
+    """The linker holds no lock while it plans a row's links: a search, a count and an add all
+    finish while its plan is held up (with the lock held throughout they would wait for it)."""
+    vectors, data = hnsw_vectors(600, [("n", "a")] * 600)
+    graph = vectors._index
+    assert isinstance(graph, HNSWIndex)
+    planning, release = threading.Event(), threading.Event()
+    waits: list[bool] = []
+    plan = graph._plan
+
+    def held_up(slot: int, entry: int) -> tuple[np.ndarray, ...]:
+        if not waits:
+            planning.set()
+            waits.append(release.wait(timeout=20))
+        return plan(slot, entry)
+
+    graph._plan = held_up  # type: ignore[method-assign]
+    extra = unit_rows(5, seed=10)
+    vectors.add(np.arange(1000, 1005), [("n", "a")] * 5, extra)
+    assert planning.wait(timeout=20)
+    assert vectors.search(extra[3], ("n", "a"), 3)[0][0] == 1003
+    assert vectors.search(data[9], ("n", "a"), 3)[0][0] == 9
+    vectors.add(np.array([1005]), [("n", "a")], unit_rows(1, seed=11))
+    assert vectors.count(("n", "a")) == 606
+    release.set()
+    assert vectors.wait_for_links(timeout=120)
+    assert waits == [True] and graph.buffered == 0
+    for i in range(5):
+        assert vectors.search(extra[i], ("n", "a"), 3)[0][0] == 1000 + i
+
+
+def test_links_made_in_the_background_are_saved(tmp_path: Path) -> None:
+    """An index saved with rows still buffered, then linked by the background thread, is worth
+    saving again (a cache saves on close only when dirty): its next open links nothing."""
+    from cacheback.ann import load_index
+
+    vectors, _ = hnsw_vectors(600, [("n", "a")] * 600)
+    graph = vectors._index
+    assert isinstance(graph, HNSWIndex)
+    release = threading.Event()
+    plan = graph._plan
+
+    def held_up(slot: int, entry: int) -> tuple[np.ndarray, ...]:
+        release.wait(timeout=20)
+        return plan(slot, entry)
+
+    graph._plan = held_up  # type: ignore[method-assign]
+    vectors.add(np.arange(1000, 1040), [("n", "a")] * 40, unit_rows(40, seed=12))
+    vectors.save(tmp_path / "v.index", {"synced_id": 1039})
+    assert not vectors.dirty and load_index(tmp_path / "v.index").buffered == 40
+    release.set()
+    assert vectors.wait_for_links(timeout=120)
+    assert vectors.dirty
+    vectors.save(tmp_path / "v.index", {"synced_id": 1039})
+    assert load_index(tmp_path / "v.index").buffered == 0
+
+
+def test_past_the_buffer_a_writer_links_rows_itself_outside_the_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows past LINK_BUFFER are linked by the thread that adds them, after it has released the
+    lock: searches go on while it links, and the buffer stays at LINK_BUFFER."""
+    import cacheback._vectors as vectors_module
+
+    monkeypatch.setattr(vectors_module, "LINK_BUFFER", 10)
+    vectors, data = hnsw_vectors(600, [("n", "a")] * 600)
+    graph = vectors._index
+    assert isinstance(graph, HNSWIndex) and graph.buffered == 0
+    vectors._maybe_link = lambda: None  # type: ignore[method-assign]  # no background linker
+    extra = unit_rows(31, seed=13)
+    for i in range(30):
+        vectors.add(np.array([1000 + i]), [("n", "a")], extra[i:i + 1])
+        assert graph.buffered == min(i + 1, 10)
+    planning, release = threading.Event(), threading.Event()
+    plan = graph._plan
+
+    def held_up(slot: int, entry: int) -> tuple[np.ndarray, ...]:
+        planning.set()
+        release.wait(timeout=20)
+        return plan(slot, entry)
+
+    graph._plan = held_up  # type: ignore[method-assign]
+    writer = threading.Thread(
+        target=vectors.add, args=(np.array([1030]), [("n", "a")], extra[30:31]))
+    writer.start()
+    assert planning.wait(timeout=20)
+    assert vectors.search(extra[30], ("n", "a"), 3)[0][0] == 1030  # found while it links
+    assert vectors.search(data[5], ("n", "a"), 3)[0][0] == 5
+    release.set()
+    writer.join(timeout=20)
+    assert not writer.is_alive() and graph.buffered == 10
+    for i in range(31):
+        assert vectors.search(extra[i], ("n", "a"), 3)[0][0] == 1000 + i
+
+
 def test_rows_another_connection_stores_are_found_by_a_cache_on_a_graph(
     tmp_path: Path, embedder: Embedder, small_hnsw: None
 ) -> None:
@@ -316,3 +411,32 @@ def test_link_duty_rises_with_the_buffer_only_while_rows_are_added() -> None:
     assert link_duty(LINK_BUFFER, since_add=0.1, since_use=0.01) == 1.0
     assert link_duty(LINK_BUFFER // 2, since_add=0.1, since_use=0.01) == 0.25
     assert link_duty(0, since_add=0.1, since_use=0.01) == _LINK_DUTY
+
+
+def test_a_sync_does_not_index_again_the_rows_this_cache_indexed_as_it_stored_them(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A row this cache stored past a gap (another connection's row, or a concurrent put) is
+    indexed once: the sync that reads the gap's row back skips it."""
+    path = tmp_path / "cache.db"
+    with SemanticCache(path, embedder=embedder) as cache, \
+            SemanticCache(path, embedder=embedder) as other:
+        added: list[int] = []
+        add = cache._vectors.add
+
+        def counting(ids: np.ndarray, *args: Any) -> int:
+            added.extend(ids.tolist())
+            return add(ids, *args)
+
+        cache._vectors.add = counting  # type: ignore[method-assign]
+        first = cache.put("How do I reset my password?", "Use the reset link.")
+        gap = other.put("What time do you open on Sundays?", "At ten.")
+        mine = cache.put("Can I pay with PayPal?", "Yes.")
+        assert first is not None and gap is not None and mine is not None
+        assert first < gap < mine
+        hit = cache.get("What time do you open on Sunday?")
+        assert hit is not None and hit.response == "At ten."
+        assert sorted(added) == [first, gap, mine]  # each once
+        hit = cache.get("Can I pay using PayPal?")
+        assert hit is not None and hit.response == "Yes."
+        assert not cache._indexed_ahead

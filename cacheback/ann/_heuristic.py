@@ -2,8 +2,13 @@
 
 A candidate is kept only when it is closer to the base node than to every neighbour already
 kept, which spreads the links over directions instead of packing them into one cluster.
-Per row, each pick costs one matrix-vector product over the candidates still alive (small
-matrix-matrix products are avoided: threaded BLAS makes them slow on a busy machine).
+
+Two ways to the same picks. Short candidate lists (at most ``BATCH_MAX_CANDIDATES``: the lists
+that overflow when a link is added, 2*M + 1 long, re-selected a dozen at a time) are done for a
+block of rows at once: one batched product gives every pairwise distance, then one vectorised
+step per candidate position decides it for all rows. Long lists (ef_construction candidates, of
+which M are kept) are done row by row, one matrix-vector product per pick over the candidates
+still alive, which touches far fewer pairs.
 """
 
 from __future__ import annotations
@@ -13,7 +18,12 @@ import numpy as np
 from ._space import Space, dots
 from ._store import VectorStore
 
-__all__ = ["select_neighbours"]
+__all__ = ["BATCH_MAX_CANDIDATES", "select_neighbours"]
+
+BATCH_MAX_CANDIDATES = 64
+"""Candidate lists up to this long are decided for a block of rows at once."""
+_BATCH_ELEMENTS = 1 << 20
+"""Vector elements decoded per block of rows (4 MB of float32)."""
 
 
 def select_neighbours(space: Space, store: VectorStore, sq_norms: np.ndarray,
@@ -28,13 +38,52 @@ def select_neighbours(space: Space, store: VectorStore, sq_norms: np.ndarray,
     cand_dist = np.asarray(cand_dist, dtype=np.float32)
     out = np.full((len(cand), m), -1, dtype=np.int32)
     sizes = (cand >= 0).sum(axis=1)
-    for r, size in enumerate(sizes.tolist()):
+    keep_all = sizes <= m
+    width = min(m, cand.shape[1])
+    out[keep_all, :width] = cand[keep_all, :width]
+    rows = np.flatnonzero(~keep_all)
+    if not rows.size:
+        return out
+    if cand.shape[1] <= BATCH_MAX_CANDIDATES:
+        per_block = max(1, _BATCH_ELEMENTS // (cand.shape[1] * store.dim))
+        for lo in range(0, len(rows), per_block):
+            block = rows[lo:lo + per_block]
+            out[block] = _select_block(space, store, sq_norms, cand[block], cand_dist[block], m)
+        return out
+    for r, size in zip(rows.tolist(), sizes[rows].tolist()):
         row = cand[r, :size]
-        if size <= m:
-            out[r, :size] = row
-        else:
-            picked = _select_row(space, store, sq_norms, row, cand_dist[r, :size], m)
-            out[r, : len(picked)] = row[picked]
+        picked = _select_row(space, store, sq_norms, row, cand_dist[r, :size], m)
+        out[r, : len(picked)] = row[picked]
+    return out
+
+
+def _select_block(space: Space, store: VectorStore, sq_norms: np.ndarray, cand: np.ndarray,
+                  cand_dist: np.ndarray, m: int) -> np.ndarray:
+    """The heuristic for rows of at most ``BATCH_MAX_CANDIDATES`` candidates, all at once:
+    position ``j`` is kept when it is a candidate, fewer than ``m`` are kept before it and no
+    kept one is closer to it than the base node is."""
+    n_rows, width = cand.shape
+    valid = cand >= 0
+    vecs = store.rows(np.where(valid, cand, 0).ravel()).reshape(n_rows, width, store.dim)
+    pair = np.matmul(vecs, vecs.transpose(0, 2, 1))
+    if space.uses_norms:
+        sq = np.where(valid, sq_norms[np.where(valid, cand, 0)], 0.0).astype(np.float32)
+        pair = (sq[:, :, None] + sq[:, None, :]) - 2.0 * pair
+    else:
+        pair = 1.0 - pair
+    # shadowed[r, j, i]: candidate i, if kept, is closer to candidate j than the base is
+    shadowed = pair < cand_dist[:, :, None]
+    kept = np.zeros((n_rows, width), dtype=bool)
+    kept[:, 0] = valid[:, 0]
+    count = kept[:, 0].astype(np.int64)
+    for j in range(1, width):
+        ok = valid[:, j] & (count < m) & ~(shadowed[:, j, :j] & kept[:, :j]).any(axis=1)
+        kept[:, j] = ok
+        count += ok
+    out = np.full((n_rows, m), -1, dtype=np.int32)
+    order = np.argsort(~kept, axis=1, kind="stable")[:, :m]  # kept positions first, in order
+    picked = np.take_along_axis(cand, order, axis=1)
+    out[:, : picked.shape[1]] = np.where(np.take_along_axis(kept, order, axis=1), picked, -1)
     return out
 
 

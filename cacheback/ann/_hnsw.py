@@ -10,13 +10,18 @@ graph is small (up to ``EXACT_BUILD_MAX`` slots), one by one above that.
 Linking one item into a large graph costs milliseconds of Python (about 12 ms at 100k items);
 an index given a *buffer* (:meth:`HNSWIndex.set_buffer`) stores new items at once but links them
 later: searches scan the buffered items exactly beside the graph, so an item is found from the
-moment ``add_items`` returns, and :meth:`HNSWIndex.link_buffered` (called by the owner off the
-request path) or an overflowing buffer links them.
+moment ``add_items`` returns, and :meth:`HNSWIndex.link_buffered` or an overflowing buffer links
+them. :meth:`HNSWIndex.link_next` links one without keeping searches waiting: it finds the
+row's neighbours (the search, most of the cost) without the lock, against the graph as it is
+then, and takes the lock only to write the links, after checking that the row is still the one
+it planned for.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,6 +61,20 @@ _MAX_LEVEL = 16
 _BIG = np.iinfo(np.int32).max
 
 
+@dataclass(frozen=True)
+class _LinkPlan:
+    """The links a buffered item gets, found without the index lock from entry point
+    ``entry``: ``chosen[i]`` are its neighbours at level ``len(chosen) - 1 - i``. They are
+    written only if the entry point is the same and the item is still buffered under the same
+    ``stamp`` (unique to each time an item enters the buffer: a deleted, replaced or compacted
+    item has lost it)."""
+
+    slot: int
+    stamp: int
+    entry: int
+    chosen: tuple[np.ndarray, ...]
+
+
 class HNSWIndex(ANNIndex):
     """Approximate k-NN over an HNSW graph; see :class:`ANNIndex` for the shared API.
 
@@ -89,7 +108,10 @@ class HNSWIndex(ANNIndex):
         self._level = np.zeros(0, dtype=np.int8)
         self._entry = -1
         self._buffer_max = 0
-        self._buffered: dict[int, None] = {}
+        self._buffered: dict[int, int] = {}
+        self._stamps = itertools.count()
+        self._planning: set[int] = set()
+        self._layout = 0
         super().__init__(dim, space, max_elements)
         self.ef = DEFAULT_EF
 
@@ -114,8 +136,8 @@ class HNSWIndex(ANNIndex):
 
     def link_buffered(self, max_items: int | None = None) -> int:
         """Link up to ``max_items`` buffered items (all when None), oldest first; returns how
-        many were linked. The lock is held throughout: callers sharing the index with searches
-        link a few at a time."""
+        many were linked. The lock is held throughout: an index shared with searches is
+        better served by :meth:`link_next`."""
         with self._lock:
             count = len(self._buffered) if max_items is None else min(max_items, len(self._buffered))
             for _ in range(count):
@@ -123,6 +145,55 @@ class HNSWIndex(ANNIndex):
                 del self._buffered[slot]
                 self._relink(slot)
             return count
+
+    def link_next(self) -> bool:
+        """Link the oldest buffered item, holding the lock only to pick it and to write its
+        links (about a sixth of the work): the search for its neighbours runs without it, so
+        searches and adds go on meanwhile. Threads calling it at once link different items. A
+        plan the graph moved under (the item deleted or replaced, the slots renumbered, a new
+        entry point) is made again. Returns False when no buffered item is left that another
+        thread is not already linking."""
+        while True:
+            with self._lock:
+                slot = next((s for s in self._buffered if s not in self._planning), -1)
+                if slot < 0:
+                    return False
+                if self._linked_before(slot):
+                    del self._buffered[slot]
+                    self._relink(slot)  # a reused slot: its old neighbours are mended first
+                    return True
+                stamp, layout, entry = self._buffered[slot], self._layout, self._entry
+                self._planning.add(slot)
+            try:
+                try:
+                    plan = _LinkPlan(slot, stamp, entry, self._plan(slot, entry))
+                except (IndexError, ValueError):
+                    if self._layout == layout:
+                        raise
+                    continue  # the arrays grew under the search: plan again
+                with self._lock:
+                    if self._commit(plan):
+                        return True
+            finally:
+                self._planning.discard(slot)  # atomic; only iterations over _buffered need the lock
+
+    def _commit(self, plan: _LinkPlan) -> bool:
+        """Write ``plan``'s links if the graph still matches it (called with the lock held)."""
+        if plan.entry != self._entry or self._buffered.get(plan.slot) != plan.stamp:
+            return False
+        del self._buffered[plan.slot]
+        self._apply(plan.slot, plan.chosen)
+        return True
+
+    def _linked_before(self, slot: int) -> bool:
+        """Whether ``slot`` has links of its own (a reused slot) or is the entry point."""
+        if slot == self._entry:
+            return True
+        for layer in self._layers[: int(self._level[slot]) + 1]:
+            row = layer.row(slot)
+            if row >= 0 and layer.counts[row]:
+                return True
+        return False
 
     def mark_deleted(self, id: int) -> None:
         with self._lock:
@@ -156,6 +227,7 @@ class HNSWIndex(ANNIndex):
 
     def _set_capacity(self, capacity: int) -> None:
         keep = min(capacity, self._n)
+        self._layout += 1
         super()._set_capacity(capacity)
         level = np.zeros(capacity, dtype=np.int8)
         level[:keep] = self._level[:keep]
@@ -166,6 +238,7 @@ class HNSWIndex(ANNIndex):
     # ------------------------------------------------------------------ insertion
 
     def _insert(self, vectors: np.ndarray, ids: np.ndarray, groups: np.ndarray) -> None:
+        self._layout += 1
         fresh: list[int] = []
         for i, label in enumerate(ids.tolist()):
             slot = self._reusable_slot(label)
@@ -175,7 +248,7 @@ class HNSWIndex(ANNIndex):
             self._store(np.array([slot]), vectors[i:i + 1], ids[i:i + 1], groups[i:i + 1])
             if self._buffer_max:
                 self._buffered.pop(slot, None)
-                self._buffered[slot] = None
+                self._buffered[slot] = next(self._stamps)
             else:
                 self._relink(slot)
         if fresh:
@@ -184,7 +257,7 @@ class HNSWIndex(ANNIndex):
             self._assign_levels(slots)
             bulk = len(slots) >= BULK_MIN_ITEMS and int(slots[0]) <= EXACT_BUILD_MAX
             if self._buffer_max and not bulk:
-                self._buffered.update(dict.fromkeys(slots.tolist()))
+                self._buffered.update((slot, next(self._stamps)) for slot in slots.tolist())
             elif len(slots) >= BULK_MIN_ITEMS:
                 self._bulk_link(int(slots[0]), int(slots[-1]) + 1)
             else:
@@ -229,33 +302,47 @@ class HNSWIndex(ANNIndex):
 
     def _link(self, slot: int) -> None:
         """Connect a stored node to the graph, HNSW's INSERT for one element."""
-        level = int(self._level[slot])
-        if self._entry < 0:
-            self._entry = slot
-            return
-        top = self._top
-        query, norms = self._vectors.rows(np.array([slot]))[0], self._norms
+        self._apply(slot, self._plan(slot, self._entry))
+
+    def _plan(self, slot: int, entry: int) -> tuple[np.ndarray, ...]:
+        """The neighbours ``slot`` gets at each of its levels up to ``entry``'s, top down,
+        searched for from ``entry`` (none: no graph yet). It only reads the graph, taking each
+        array once, so it may run without the lock while others write (see :meth:`link_next`)."""
+        if entry < 0:
+            return ()
+        store, sqn, layers, space = self._vectors, self._sqn, list(self._layers), self._space
+        norms = sqn if space.uses_norms else None
+        level, top = int(self._level[slot]), int(self._level[entry])
+        query = store.rows(np.array([slot]))[0]
         probe = self._probe(query)
-        entry = self._entry
-        entry_score = self._score(probe, entry)
+        entry_score = float(store.dots(np.array([entry]), probe)[0])
+        if norms is not None:
+            entry_score += float(norms[entry])
         for lev in range(top, level, -1):
-            entry, entry_score = greedy_descend(probe, entry, entry_score, self._layers[lev],
-                                                self._vectors, norms, skip=slot)
+            entry, entry_score = greedy_descend(probe, entry, entry_score, layers[lev], store,
+                                                norms, skip=slot)
         entries = [(entry_score, entry)]
-        offset = self._space.offset(query)
+        offset = space.offset(query)
+        chosen = []
         for lev in range(min(level, top), -1, -1):
             seen = [(np.array([s for _, s in entries]), np.array([sc for sc, _ in entries]))]
-            found, _ = search_layer(probe, entries, self._ef_link, self._layers[lev],
-                                    self._vectors, norms, {slot}, seen=seen)
+            found, _ = search_layer(probe, entries, self._ef_link, layers[lev], store, norms,
+                                    {slot}, seen=seen)
             entries = sorted((-neg, s) for neg, s in found)
             cand, scores = self._best_seen(seen, slot)
-            dist = self._space.to_distance(scores, offset)
-            chosen = select_neighbours(self._space, self._vectors, self._sqn, cand[None],
-                                       dist[None], self.M)[0]
-            chosen = chosen[chosen >= 0]
-            self._layers[lev].set_neighbours(slot, chosen)
-            self._connect(lev, chosen, np.full(len(chosen), slot, dtype=np.int32))
-        if level > top:
+            dist = space.to_distance(scores, offset)
+            picked = select_neighbours(space, store, sqn, cand[None], dist[None], self.M)[0]
+            chosen.append(picked[picked >= 0])
+        return tuple(chosen)
+
+    def _apply(self, slot: int, chosen: tuple[np.ndarray, ...]) -> None:
+        """Write ``slot``'s links from :meth:`_plan` and the reverse links; make it the entry
+        point when it is the first node or tops the graph."""
+        for i, picked in enumerate(chosen):
+            lev = len(chosen) - 1 - i
+            self._layers[lev].set_neighbours(slot, picked)
+            self._connect(lev, picked, np.full(len(picked), slot, dtype=np.int32))
+        if self._entry < 0 or int(self._level[slot]) > self._top:
             self._entry = slot
 
     def _best_seen(self, seen: list[tuple[np.ndarray, np.ndarray]],
@@ -529,7 +616,7 @@ class HNSWIndex(ANNIndex):
         if buffered.ndim != 1 or (len(buffered) and (buffered.min() < 0 or buffered.max() >= n
                                                      or self._deleted[buffered].any())):
             raise IndexFileError("index file has an invalid link buffer")
-        self._buffered = dict.fromkeys(buffered.tolist())
+        self._buffered = {slot: next(self._stamps) for slot in buffered.tolist()}
         if len(self._buffered) != len(buffered):
             raise IndexFileError("index file lists a buffered item twice")
         linked_live = n - self._n_deleted - len(buffered)

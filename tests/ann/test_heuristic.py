@@ -1,10 +1,12 @@
-"""The batched neighbour heuristic against a literal transcription of the paper's algorithm 4."""
+"""The neighbour heuristic, row by row and batched, against a literal transcription of the
+paper's algorithm 4."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from cacheback.ann import _heuristic as heuristic
 from cacheback.ann._heuristic import select_neighbours
 from cacheback.ann._space import Space
 from cacheback.ann._store import Float32Store
@@ -28,9 +30,13 @@ def _paper(space: Space, data: np.ndarray, base: int, cand: list[int], m: int) -
     return kept
 
 
+@pytest.mark.parametrize("batch_max", [0, 64], ids=["row-by-row", "batched"])
 @pytest.mark.parametrize("space_name", ["cosine", "l2"])
 @pytest.mark.parametrize("m", [3, 8, 40])
-def test_matches_the_paper(space_name: str, m: int) -> None:
+def test_matches_the_paper(space_name: str, m: int, batch_max: int,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(heuristic, "BATCH_MAX_CANDIDATES", batch_max)
+    monkeypatch.setattr(heuristic, "_BATCH_ELEMENTS", 12 * 60 * 3)  # several blocks of rows
     rng = np.random.default_rng(m)
     space = Space(space_name)
     data = space.prepare(rng.standard_normal((300, 12)))

@@ -3,6 +3,10 @@ they are linked, and the graph they end up in is as good as one linked at once."
 
 from __future__ import annotations
 
+import itertools
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +134,120 @@ def test_an_index_of_only_buffered_rows() -> None:
     index.link_buffered()
     assert index.buffered == 0 and index._entry >= 0
     assert recall(index.knn_query(data.queries, 5)[0], truth) >= 0.95
+
+
+def test_link_next_links_as_link_buffered_does(buffered: HNSWIndex, clustered: Clustered,
+                                               tmp_path: Path) -> None:
+    extra = make_clustered(300, 64, n_queries=0, seed=17)
+    for i in range(300):
+        buffered.add_items(extra.vectors[i:i + 1], [-1 - i])
+    buffered.save(tmp_path / "twin.idx")
+    twin = HNSWIndex.load(tmp_path / "twin.idx")
+    linked = 0
+    while buffered.link_next():
+        linked += 1
+    assert linked == 300 and buffered.buffered == 0 and not buffered.link_next()
+    twin.link_buffered()
+    assert len(buffered._layers) == len(twin._layers)
+    for mine, theirs in zip(buffered._layers, twin._layers):  # alone, the same graph
+        for a, b in zip(mine.to_arrays(buffered._n), theirs.to_arrays(twin._n)):
+            assert np.array_equal(a, b)
+    assert buffered._entry == twin._entry
+    assert_sound_graph(buffered)
+
+
+def test_searches_while_link_next_runs_in_another_thread(buffered: HNSWIndex,
+                                                         clustered: Clustered) -> None:
+    """The linker searches without the lock while this thread searches, adds rows (the arrays
+    grow under it), deletes buffered rows and gives them new vectors: every result matches the
+    brute-force twin, and the graph ends sound, complete and as good."""
+    extra = make_clustered(1200, 64, n_queries=12, seed=18)
+    truth_rows = dict(zip(clustered.ids.tolist(), clustered.vectors))
+    for i in range(600):
+        buffered.add_items(extra.vectors[i:i + 1], [-1 - i])
+        truth_rows[-1 - i] = extra.vectors[i]
+    assert buffered.buffered == 600
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    moved_rows: list[tuple[int, np.ndarray]] = []
+
+    def link() -> None:
+        try:
+            while not stop.is_set():
+                if not buffered.link_next():
+                    time.sleep(0.001)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            errors.append(exc)
+
+    def check(queries: np.ndarray) -> None:
+        ids = np.array(list(truth_rows))
+        truth = _truth(np.array(list(truth_rows.values())), ids, queries, 10)
+        assert recall(buffered.knn_query(queries, 10)[0], truth) >= 0.95
+
+    linker = threading.Thread(target=link)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # interleave the threads finely: plans overlap the writes
+    linker.start()
+    try:
+        for step in range(600, 1200, 50):
+            for i in range(step, step + 50):  # one at a time, as a cache stores its misses
+                buffered.add_items(extra.vectors[i:i + 1], [-1 - i])
+                truth_rows[-1 - i] = extra.vectors[i]
+            earlier = (int(buffered._labels[slot]) for slot in buffered._buffered)
+            oldest = list(itertools.islice((i for i in earlier if i > -1 - step), 2))
+            if len(oldest) == 2:  # the oldest rows of earlier steps: likely mid-plan
+                gone, moved = oldest
+                buffered.mark_deleted(gone)
+                del truth_rows[gone]
+                vector = extra.queries[step // 50 - 12]  # elsewhere in the same mixture
+                buffered.add_items(vector, [moved])
+                truth_rows[moved] = vector
+                assert buffered.knn_query(vector, 1)[0][0, 0] == moved
+                moved_rows.append((moved, vector))
+            check(np.concatenate([clustered.queries[:50], extra.vectors[step:step + 50] + 0.01]))
+            assert buffered.knn_query(extra.vectors[step + 7], 1)[0][0, 0] == -8 - step
+    finally:
+        sys.setswitchinterval(switch)
+        deadline = time.monotonic() + 60
+        while buffered.buffered and time.monotonic() < deadline and not errors:
+            time.sleep(0.01)
+        stop.set()
+        linker.join()
+    assert not errors, errors
+    assert buffered.buffered == 0
+    assert_sound_graph(buffered)
+    check(np.concatenate([clustered.queries, extra.vectors[::6] + 0.01]))
+    moved_rows = [(moved, vector) for moved, vector in moved_rows
+                  if moved in truth_rows and np.array_equal(truth_rows[moved], vector)]
+    assert len(moved_rows) >= 6
+    found = buffered.knn_query(np.array([v for _, v in moved_rows]), 1)[0][:, 0]
+    assert np.mean(found == [moved for moved, _ in moved_rows]) >= 0.9  # linked by the new vector
+
+
+def test_a_plan_the_graph_moved_under_is_made_again(buffered: HNSWIndex) -> None:
+    """A row deleted, replaced or renumbered (compaction) while its links were being planned
+    gets no stale links."""
+    extra = make_clustered(3, 64, n_queries=0, seed=19)
+    buffered.add_items(extra.vectors, [-1, -2, -3])
+    plan = buffered._plan
+    moves = iter([
+        lambda: buffered.mark_deleted(-1),  # the planned row goes: the next row is linked
+        lambda: buffered.add_items(-extra.vectors[1], [-2]),  # it gets a new vector
+        lambda: buffered.compact(),  # slots renumbered (everything is linked anew)
+    ])
+    plans = []
+
+    def planning(slot: int, entry: int) -> tuple[np.ndarray, ...]:
+        plans.append(slot)
+        chosen = plan(slot, entry)
+        next(moves, lambda: None)()
+        return chosen
+
+    buffered._plan = planning  # type: ignore[method-assign]
+    assert not buffered.link_next()  # nothing left: the compaction linked every row
+    assert buffered.buffered == 0
+    assert len(plans) == 3 and len(set(plans)) == 3
+    assert -1 not in buffered
+    assert buffered.knn_query(-extra.vectors[1], 1)[0][0, 0] == -2
+    assert buffered.knn_query(extra.vectors[2], 1)[0][0, 0] == -3
+    assert_sound_graph(buffered)
