@@ -434,7 +434,7 @@ def test_a_sync_does_not_index_again_the_rows_this_cache_indexed_as_it_stored_th
         mine = cache.put("Can I pay with PayPal?", "Yes.")
         assert first is not None and gap is not None and mine is not None
         assert first < gap < mine
-        hit = cache.get("What time do you open on Sunday?")
+        hit = cache.get("At what time do you open on Sundays?")
         assert hit is not None and hit.response == "At ten."
         assert sorted(added) == [first, gap, mine]  # each once
         hit = cache.get("Can I pay using PayPal?")
