@@ -54,6 +54,9 @@ EXACT_FILTER_MAX = 2048
 SELECTIVE_SAMPLE, SELECTIVE_SHARE = 32, 16
 """A predicate passing fewer than 1 in SELECTIVE_SHARE of SELECTIVE_SAMPLE sampled items is
 answered by the exact scan."""
+SELECTIVE_EXACT_MAX = 32_768
+"""An allowed-id set holding fewer than 1 in SELECTIVE_SHARE of the graph's linked items is
+answered by the exact scan when it is at most this large (about 3 ms at 384 dimensions)."""
 LINK_EF_SHARE = 0.25
 """Linking searches run at this share of ef_construction; the ef_construction best nodes they
 score (not just the ones they keep) are the candidates: nearly the same lists, far fewer hops."""
@@ -502,13 +505,15 @@ class HNSWIndex(ANNIndex):
             return self._exact(query, k, admission)
         if self._entry < 0 or not self._slot_of or self._rarely_admits(admission):
             return self._exact(query, k, admission)
-        slots, scores = self._graph_search(query, k, admission)
-        if not self._buffered:
-            return slots, scores
         buffered = np.fromiter(self._buffered, dtype=np.int64, count=len(self._buffered))
-        mask = self._admit_mask(admission)
+        mask = self._admit_mask(admission) if len(buffered) else None
         if mask is not None:
             buffered = buffered[mask[buffered]]
+        if self._rarely_linked(admission, len(buffered)):
+            return self._exact(query, k, admission)
+        slots, scores = self._graph_search(query, k, admission)
+        if not len(buffered):
+            return slots, scores
         extra, extra_scores = self._exact(query, k, Admission(slots=buffered, call=admission.call))
         slots = np.concatenate([slots, extra])
         scores = np.concatenate([scores, extra_scores])
@@ -538,6 +543,16 @@ class HNSWIndex(ANNIndex):
         best = sorted((-neg, s) for neg, s in found)[:k]
         return (np.array([s for _, s in best], dtype=np.int64),
                 np.array([sc for sc, _ in best], dtype=np.float32))
+
+    def _rarely_linked(self, admission: Admission, admitted_buffered: int) -> bool:
+        """Whether so few of the allowed slots are in the graph (fewer than 1 in
+        ``SELECTIVE_SHARE`` of its linked items, as for a young partition whose rows are still
+        buffered) that the graph search would wander and fall back to the exact scan anyway;
+        only for allowed sets that scan quickly (``SELECTIVE_EXACT_MAX``)."""
+        if admission.slots is None or len(admission.slots) > SELECTIVE_EXACT_MAX:
+            return False
+        linked = len(admission.slots) - admitted_buffered
+        return linked * SELECTIVE_SHARE < len(self._slot_of) - len(self._buffered)
 
     def _rarely_admits(self, admission: Admission) -> bool:
         """Whether a predicate passes so few of ``SELECTIVE_SAMPLE`` sampled live items that the

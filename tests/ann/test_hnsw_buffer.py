@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -251,3 +252,34 @@ def test_a_plan_the_graph_moved_under_is_made_again(buffered: HNSWIndex) -> None
     assert buffered.knn_query(-extra.vectors[1], 1)[0][0, 0] == -2
     assert buffered.knn_query(extra.vectors[2], 1)[0][0, 0] == -3
     assert_sound_graph(buffered)
+
+
+def test_a_group_mostly_in_the_buffer_is_scanned_not_searched(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A young group, its rows still buffered, holds too few linked rows for the graph search
+    to find them without wandering: it is answered by the exact scan (and exactly)."""
+    data = make_clustered(6600, 32, n_queries=50, seed=20)
+    groups = np.zeros(6600, dtype=np.int32)
+    groups[4000:] = 1
+    index = HNSWIndex(32, "cosine", M=8, ef_construction=60, seed=4)
+    index.add_items(data.vectors[:4100], data.ids[:4100], groups[:4100])  # 100 of group 1 linked
+    index.set_buffer(10_000)
+    for i in range(4100, 6600):  # 2500 more of group 1, buffered
+        index.add_items(data.vectors[i:i + 1], data.ids[i:i + 1], groups[i:i + 1])
+    assert index.buffered == 2500
+    searched: list[int] = []
+    graph_search = index._graph_search
+
+    def counting(query: np.ndarray, k: int, admission: Any) -> tuple[np.ndarray, np.ndarray]:
+        searched.append(k)
+        return graph_search(query, k, admission)
+
+    index._graph_search = counting  # type: ignore[method-assign]
+    found = index.knn_query(data.queries, 10, group=1)[0]
+    truth = _truth(data.vectors, data.ids, data.queries, 10, groups, 1)
+    assert not searched and recall(found, truth) == 1.0
+    index.knn_query(data.queries[:5], 10, group=0)  # most of the graph: searched
+    assert len(searched) == 5
+    index.link_buffered()
+    index.knn_query(data.queries[:5], 10, group=1)  # linked now: 2600 of 6600
+    assert len(searched) == 10
