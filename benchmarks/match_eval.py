@@ -22,6 +22,7 @@ from cacheback.match._fit import budget_thresholds, fit_logistic
 from cacheback.match._text import profile
 
 __all__ = [
+    "ALL_BUDGETS",
     "BUDGETS",
     "FOLDS",
     "L2",
@@ -42,7 +43,12 @@ __all__ = [
 K = 5
 FOLDS = 5
 L2 = 1e-2
-BUDGETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+#: The budgets the shipped table honours. Looser ones (5%, 10%, 20%) are not offered: read off
+#: the other sets, the 5% row served 12.5% wrong on SNLI and 7.4% on STS-B left out (issue 16:
+#: within 1 point), so a budget above 2% gets the 2% threshold (``MatchModel.threshold_for``).
+BUDGETS = (0.005, 0.01, 0.02)
+#: Every budget the fit can read a row for, to show what the looser rows would do.
+ALL_BUDGETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 _SEED = 7
 
 
@@ -264,6 +270,7 @@ def fit_model(
     folds: int = FOLDS,
     info: dict[str, object] | None = None,
     unseen: Iterable[Rows] = (),
+    budgets: Sequence[float] = BUDGETS,
 ) -> MatchModel:
     """Weights fitted on all ``rows``; the budget table from their out-of-fold decisions.
 
@@ -275,7 +282,7 @@ def fit_model(
     held_out = cross_validated(rows, lambda r: _fit(r, l2), folds)
     d = decide(rows, held_out)
     traffic = ~np.char.startswith(d["dataset"].astype(str), RULES_PREFIX)
-    table = budget_thresholds(d["probability"][traffic], d["right"][traffic], d["dataset"][traffic], BUDGETS)
+    table = budget_thresholds(d["probability"][traffic], d["right"][traffic], d["dataset"][traffic], budgets)
     unseen = list(unseen)
     if unseen:
         e = [decide(other, probabilities(weights, bias, other.x)) for other in unseen]
@@ -283,7 +290,7 @@ def fit_model(
             np.concatenate([x["probability"] for x in e]),
             np.concatenate([x["right"] for x in e]),
             np.concatenate([x["dataset"].astype(str) for x in e]),
-            BUDGETS,
+            budgets,
             margin=1.0,
             slack=UNSEEN_SLACK,
         )

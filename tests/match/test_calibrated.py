@@ -22,7 +22,7 @@ from cacheback.match import (
     build_matcher,
 )
 from cacheback.match import _model as model_module
-from cacheback.match._model import logit
+from cacheback.match._model import load_default_model, logit
 
 TRAPS = [
     ("Is Anna older than Maria?", "Is Maria older than Anna?"),
@@ -67,7 +67,9 @@ def test_no_candidates_is_a_miss() -> None:
 
 
 def test_the_likeliest_candidate_wins_even_when_it_is_not_the_most_similar() -> None:
-    matcher = CalibratedMatcher(0.2)
+    shipped = load_default_model()
+    loose = MatchModel(weights=shipped.weights, bias=shipped.bias, budgets=((0.2, 0.8),))
+    matcher = CalibratedMatcher(0.2, model=loose)
     trap = candidate(1, "Can I open a Lifetime ISA at 41?", 0.975)
     right = candidate(2, "Could I open a Lifetime ISA at 39?", 0.97)
     probabilities = matcher.probabilities("Can I open a Lifetime ISA at 39?", [trap, right])
@@ -192,3 +194,20 @@ def test_min_similarity_is_the_lowest_cosine_ever_served() -> None:
             return Decision(candidates[0] if candidates else None, 1.0)
 
     assert Anything().min_similarity() == -1.0
+
+
+def test_a_budget_above_the_table_gets_its_strictest_loose_row_and_says_so(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The shipped table stops at the largest budget kept on data the model never saw (2%):
+    asking 5% serves with the 2% threshold, and the log says why (docs/matching.md)."""
+    model = load_default_model()
+    largest, loosest = model.budgets[-1]
+    assert largest == 0.02
+    with caplog.at_level("WARNING", logger="cacheback"):
+        matcher = CalibratedMatcher(0.05, model=model)
+    assert matcher.threshold == loosest == CalibratedMatcher(0.02, model=model).threshold
+    assert "above the largest budget" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cacheback"):
+        CalibratedMatcher(0.01, model=model)
+    assert "above the largest budget" not in caplog.text

@@ -50,7 +50,9 @@ def test_smaller_budget_means_stricter_threshold() -> None:
     budgets = [0.001, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5]
     thresholds = [model.threshold_for(b) for b in budgets]
     assert thresholds == sorted(thresholds, reverse=True)
-    assert thresholds[0] > thresholds[-1]
+    assert thresholds[0] == model.budgets[0][1] and thresholds[-1] == model.budgets[-1][1]
+    table = MatchModel(weights=model.weights, bias=model.bias, budgets=((0.01, 0.9), (0.05, 0.8)))
+    assert table.threshold_for(0.005) == 0.9 > table.threshold_for(0.02) > table.threshold_for(0.5) == 0.8
 
 
 @pytest.mark.parametrize("budget", [0, 1, -0.1, 1.5, True, "0.01", float("nan")])
