@@ -369,9 +369,14 @@ class PartitionedVectors:
             graph = HNSWIndex(self.dim, "cosine", max_elements=max(2 * len(ids), 1024),
                               codes=GRAPH_CODES)
             graph.add_items(vectors, ids, groups)
-            graph.set_buffer(LINK_BUFFER)  # the build links the rest itself, unseen
+            graph.set_buffer(LINK_BUFFER)
             del vectors
             while True:
+                # The replayed rows are linked here, unseen, so the graph swapped in has only
+                # the last few writes to link: rows left in the buffer would be linked at the
+                # linker's pace under lookups, and saved unlinked (100k entries: 16k rows, lookup
+                # p50 7.8 ms instead of about 5 until they were linked).
+                graph.link_buffered()
                 with self._lock:
                     if generation != self._generation or self._journal is None:
                         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -440,3 +441,32 @@ def test_a_sync_does_not_index_again_the_rows_this_cache_indexed_as_it_stored_th
         hit = cache.get("Can I pay using PayPal?")
         assert hit is not None and hit.response == "Yes."
         assert not cache._indexed_ahead
+
+
+def test_a_promoted_graph_links_the_writes_replayed_into_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows written while the graph was being built are linked by the builder before the swap:
+    only the last few (at most _SWAP_ROWS, replayed under the lock) are left to the linker."""
+    from cacheback._vectors import _SWAP_ROWS
+
+    add_items = HNSWIndex.add_items
+
+    def slow_bulk(self: HNSWIndex, vectors: np.ndarray, *args: Any, **kwargs: Any) -> None:
+        if threading.current_thread().name == "cacheback-hnsw-build" and len(vectors) >= 400:
+            time.sleep(0.5)
+        add_items(self, vectors, *args, **kwargs)
+
+    monkeypatch.setattr(HNSWIndex, "add_items", slow_bulk)
+    vectors = PartitionedVectors(32, hnsw_min_items=400)
+    data = unit_rows(1400)
+    part = ("n", "")
+    vectors.add(np.arange(400), [part] * 400, data[:400])
+    deadline = time.monotonic() + 10
+    while vectors._journal is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert vectors._journal is not None  # the builder has its snapshot
+    for start in range(400, 1400, 50):  # adds below BULK_MIN_ITEMS: buffered when replayed
+        vectors.add(np.arange(start, start + 50), [part] * 50, data[start:start + 50])
+    assert vectors.wait_for_build(timeout=120) and vectors.kind == "hnsw"
+    index = vectors._index
+    assert isinstance(index, HNSWIndex) and index.buffered <= _SWAP_ROWS
+    assert sum(vectors.search(data[i], part, 1)[0][0] == i for i in range(1400)) >= 1380
