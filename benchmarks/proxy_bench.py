@@ -153,6 +153,26 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 1
     raise SystemExit(f"{url} did not come up")
 
 
+def wait_for_workers(url: str, workers: int, process: subprocess.Popen[bytes],
+                     seconds: float = 120.0) -> None:
+    """Wait until every worker is serving (``/stats`` counts a worker once it has published its
+    metrics, which it starts doing after its start-up). ``/healthz`` answers as soon as one
+    worker is ready; a load opened before the others are (wrk's keep-alive connections, all at
+    once) would be accepted by that one worker alone and the cell would measure one worker: at
+    100k entries a worker takes a few seconds to load its index, and did (h24perf)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited with {process.returncode}")
+        try:
+            if httpx.get(url + "/stats", timeout=5.0).json().get("workers_reporting", 0) >= workers:
+                return
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url}: not all {workers} workers came up")
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGINT)
     try:
@@ -188,6 +208,8 @@ def proxy_process(upstream: str, workers: int, db: Path, *extra: str
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url + "/healthz", process)
+        if workers > 1:
+            wait_for_workers(url, workers, process)
         yield url, process
     finally:
         stop(process)
