@@ -4,36 +4,19 @@ transcripts bypass: a miss, never a wrong hit; any failure in the gate is a refu
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+from test_rehear import Scripted, _ask
 
 from cacheback import SemanticCache
-from cacheback.media import MediaPolicy, Transcriber, Transcript
+from cacheback.media import MediaPolicy, Transcriber
 from cacheback.media._contrast import meaning_sure, opposites
 from cacheback.media._voice import Fit
 from cacheback.openai import CachedOpenAI, CachePolicy
 from cacheback.testing import FakeUpstream
-
-
-class Scripted(Transcriber):
-    """Transcripts by recording and the fit of each text (``fits[recording][text]``, nats)."""
-
-    name = "scripted"
-
-    def __init__(self, heard: dict[bytes, str], fits: dict[bytes, dict[str, float]]) -> None:
-        self.heard, self.scores, self.asked = heard, fits, 0
-
-    def transcribe(self, data: bytes, format: str = "") -> Transcript:
-        return Transcript(self.heard[data], -0.2, 0.1, 2.0)
-
-    def fits(self, data: bytes, texts: Sequence[str], format: str = "") -> list[Fit]:
-        self.asked += 1
-        scores = self.scores.get(data, {})
-        return [Fit(scores.get(t, -60.0), -2.0) for t in texts]
 
 
 @pytest.fixture
@@ -46,13 +29,6 @@ def _client(upstream: FakeUpstream, embedder: Any, transcriber: Transcriber, **p
     return CachedOpenAI(api_key="k", base_url=upstream.openai_base_url,
                         cache=SemanticCache(":memory:", embedder=embedder),
                         policy=CachePolicy(media=MediaPolicy(transcriber=transcriber, **policy)))
-
-
-def _ask(client: CachedOpenAI, wav: bytes) -> Any:
-    audio = {"data": base64.b64encode(wav).decode(), "format": "wav"}
-    return client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=[{"role": "user", "content": [{"type": "input_audio", "input_audio": audio}]}])
 
 
 def test_opposites_add_and_remove_reversing_prefixes_without_not_insertions() -> None:
