@@ -173,12 +173,13 @@ def _content(wav: bytes) -> list[dict[str, object]]:
              "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}}]
 
 
-#: What is compared: the transcript as Whisper wrote it (before), normalised (the default), and
-#: normalised with re-hearing (opt-in).
+#: What is compared: the normalised transcript without and with the meaning gate (the default),
+#: and the same with re-hearing (opt-in).
 _SETUPS = {
-    "transcript as written": {"normalise_transcripts": False, "rehear": False},
-    "normalised (default)": {},
-    "normalised + re-heard (opt-in)": {"rehear": True},
+    "normalised, no meaning gate (before)": {"meaning_gate": False},
+    "normalised + meaning gate (default)": {},
+    "re-heard, no meaning gate (before)": {"rehear": True, "meaning_gate": False},
+    "re-heard + meaning gate (opt-in)": {"rehear": True},
 }
 
 
@@ -189,9 +190,11 @@ class _Asker:
     def __init__(self, cache: SemanticCache, transcriber: WhisperTranscriber, **policy: bool) -> None:
         self.cache = cache
         self.resolver = MediaResolver(MediaPolicy(transcriber=transcriber, **policy))
+        self.resolved = 0
 
     def store(self, wav: bytes, answer: str, namespace: str) -> bool:
         key = self.resolver.resolve(_content(wav), namespace)
+        self.resolved += 1
         if key.text is not None:
             self.cache.put(key.text, answer, namespace=namespace, scope=key.scope)
         return key.text is not None
@@ -199,6 +202,7 @@ class _Asker:
     def ask(self, wav: bytes, namespace: str) -> tuple[str | None, str | None, bool]:
         """(the answer served or None, the text heard or None when gated, whether re-heard)."""
         key = self.resolver.resolve(_content(wav), namespace)
+        self.resolved += 1
         if key.text is None:
             return None, None, False
         plan = reheard(self.cache, self.resolver, key, Plan(key.text, key.scope), namespace)
@@ -257,11 +261,14 @@ def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], .
                             near_wrong += 1
                             print(f"  NEAR WRONG [{setup}] {questions[qi]!r} heard as {text!r} "
                                   f"served {served}")
+            checked = asker.resolver.gate_checked
             table.append([setup, asked, own, f"{own / asked:.3f}", reheard_hits, wrong, missed,
-                          gated, near_asked, near_wrong])
+                          gated, near_asked, near_wrong,
+                          f"{checked}/{asker.resolver.gate_refused}" if policy.get("meaning_gate", True)
+                          else "-"])
     print(markdown_table(["setup", "re-asked", "own answer", "own-hit rate", "of which re-heard",
                           "wrong answer", "miss", "gated", "near questions asked",
-                          "near questions served"], table))
+                          "near questions served", "gate re-heard/refused (distinct clips)"], table))
 
 
 def _char_grams(text: str, n: int = 3) -> set[str]:
@@ -353,7 +360,8 @@ def voice_cost(questions: list[str]) -> None:
     transcriber.load()
     stored = [speak(question, "en-us", 150) for question in questions]
     asked = [speak(question, "en-gb-x-rp", 150) for question in questions]
-    for setup, policy in (("default", {}), ("re-heard", {"rehear": True})):
+    for setup, policy in (("default, no meaning gate", {"meaning_gate": False}),
+                          ("default (meaning gate)", {}), ("re-heard + meaning gate", {"rehear": True})):
         hit_times, all_times, fit_times = [], [], []
         with SemanticCache(":memory:") as cache:
             asker = _Asker(cache, transcriber, **policy)
@@ -367,7 +375,7 @@ def voice_cost(questions: list[str]) -> None:
                 all_times.append(time.perf_counter() - t0)
                 if served == f"answer {qi}":
                     hit_times.append(all_times[-1])
-                if text is not None and policy:
+                if text is not None and policy.get("rehear"):
                     t0 = time.perf_counter()
                     transcriber.fits(wav, [text, question], "wav")
                     fit_times.append(time.perf_counter() - t0)
@@ -375,9 +383,11 @@ def voice_cost(questions: list[str]) -> None:
         a50, a99, _ = percentiles_ms(all_times)
         fits = f"; re-hearing two texts on an encoded clip: p50 {np.median(fit_times) * 1e3:.0f} ms" \
             if fit_times else ""
+        gate = (f"; the meaning gate re-heard {asker.resolver.gate_checked} of "
+                f"{asker.resolved} transcripts, refused {asker.resolver.gate_refused}")
         print(f"\nvoice lookup end to end, {setup}: {len(hit_times)} hits of {len(questions)}, "
               f"hit p50 {p50:.0f} ms, p99 {p99:.0f} ms; every lookup p50 {a50:.0f} ms, "
-              f"p99 {a99:.0f} ms{fits}")
+              f"p99 {a99:.0f} ms{fits}{gate}")
 
 
 _SETS = {

@@ -24,7 +24,7 @@ from ..match._words import (
     STOPWORDS,
 )
 
-__all__ = ["MAX_RIVALS", "rivals"]
+__all__ = ["MAX_RIVALS", "meaning_sure", "opposites", "rivals"]
 
 #: At most this many rivals per stored question (each costs one alignment pass).
 MAX_RIVALS = 12
@@ -81,7 +81,16 @@ def _reversed_verb(word: str) -> list[str]:
     return [p + word for p in _REVERSING_PREFIXES if p + word not in FALSE_ANTONYMS]
 
 
-def rivals(text: str) -> list[str]:
+def opposites(text: str) -> list[str]:
+    """``text`` with one word swapped for its opposite (an antonym, the other particle, a
+    reversing prefix removed, or "un" / "dis" added to the verb after a subject) or one negation
+    removed: the rivals the meaning gate re-hears every voice transcript against
+    (``MediaResolver``), without the "not" insertions, which nearly every question would get and
+    which would put alignment passes on every request."""
+    return rivals(text, add_not=False)
+
+
+def rivals(text: str, *, add_not: bool = True) -> list[str]:
     """``text`` with one meaning flipped, each way this module knows (at most :data:`MAX_RIVALS`):
     each word swapped for each of its opposites (the verb after a subject also with "un" / "dis"
     added: "how do I lock" -> "how do I unlock"), then a negation removed, or "not" added after
@@ -97,9 +106,21 @@ def rivals(text: str) -> list[str]:
     negations = [i for i, w in enumerate(words) if w.lower() in NEGATIONS]
     for i in negations:
         out.append(" ".join(words[:i] + words[i + 1:]))
-    if not negations:
+    if not negations and add_not:
         first = next((i for i, w in enumerate(words) if w.lower() in _AUXILIARIES), None)
         if first is not None:
             for j in range(first + 1, min(len(words), first + 1 + _NOT_PLACES)):
                 out.append(" ".join(words[:j] + ["not"] + words[j:]))
     return [r for r in dict.fromkeys(out) if r != text][:MAX_RIVALS]
+
+
+def meaning_sure(own: float, opposite_fits: list[float], margin: float) -> bool:
+    """The meaning gate's decision: whether a transcript whose words score ``own`` (summed token
+    log-probability, forced on the recording) out-fits each of its opposites (``opposite_fits``)
+    by more than ``margin`` nats. Not sure (False) when any opposite fits about as well or better,
+    or when a score is not a finite number: the transcript is then not a key (a miss)."""
+    import math
+
+    if not math.isfinite(own):
+        return False
+    return all(math.isfinite(fit) and own - fit > margin for fit in opposite_fits)

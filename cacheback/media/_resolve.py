@@ -22,7 +22,7 @@ from typing import Any
 
 from ..match._features import has_antonym, has_role_swap
 from ..match._text import profile
-from ._contrast import rivals
+from ._contrast import meaning_sure, opposites, rivals
 from ._image import ImageDecodeError, ImageRegistry, fingerprint
 from ._parts import AudioPart, MediaContent, UnsupportedPart, split_content
 from ._transcript import normalise_transcript
@@ -39,6 +39,9 @@ REHEAR_CANDIDATES = 3
 #: opposites (a negation added or removed, a word swapped for its opposite: docs/media.md), and
 #: than the transcript when the two differ in a number, a negation, an antonym or roles.
 REHEAR_RIVAL_MARGIN = 0.0
+#: The meaning gate: a transcript is a key only when its words fit the recording more than this
+#: many nats better than each of its opposites ("mute" / "unmute": docs/media.md).
+MEANING_MARGIN = 2.0
 
 __all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
 
@@ -74,6 +77,11 @@ class MediaPolicy:
     (:meth:`MediaResolver.rehear`). Off by default: it raises re-spoken hits a lot, but it
     trusts tiny.en's ear on synthetic speech only (docs/media.md), so it is a trade a user
     must choose.
+    ``meaning_gate`` / ``meaning_margin``: before a transcript is a key (stored or looked up),
+    re-hear the recording against the transcript's own opposites ("mute" -> "unmute", "lock" ->
+    "unlock", "unmute" -> "mute", a negation removed) and refuse it as unsure unless its words
+    fit better than each by ``meaning_margin`` nats (:meth:`MediaResolver.meaning_gate`). On by
+    default: tiny.en drops "un" ("unmute" heard as "mute"), which no text check can see.
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -86,6 +94,8 @@ class MediaPolicy:
     rehear_max_drop: float = REHEAR_MAX_DROP
     rehear_min_token: float = REHEAR_MIN_TOKEN
     rehear_rival_margin: float = REHEAR_RIVAL_MARGIN
+    meaning_gate: bool = True
+    meaning_margin: float = MEANING_MARGIN
     registry_path: str | os.PathLike[str] | None = "auto"
     transcriber: Transcriber | None = None
 
@@ -106,6 +116,10 @@ class MediaResolver:
         self.policy = policy or MediaPolicy()
         self.registry = ImageRegistry(_registry_path(self.policy, db_path))
         self.transcriber: Transcriber = self.policy.transcriber or WhisperTranscriber()
+        self._gate_memo: dict[tuple[str, str], str | None] = {}
+        #: How many transcripts the meaning gate re-heard (had an opposite) and refused.
+        self.gate_checked = 0
+        self.gate_refused = 0
 
     def resolve(self, content: Any, namespace: str) -> Resolved:
         """The key of a message ``content`` that holds images or audio."""
@@ -205,6 +219,49 @@ class MediaResolver:
             return False
         return all(logprob - fit.logprob > self.policy.rehear_rival_margin for fit in fits)
 
+    def meaning_gate(self, audio: AudioPart, said: str) -> str | None:
+        """Why the transcript ``said`` is not sure of its meaning, or None when it may be a key.
+
+        Whisper tiny.en drops and blurs the short sounds that flip a meaning: "How do I unmute my
+        microphone?" is transcribed "how do I mute my microphone" in most voices, and then the
+        mute answer is stored for it, or served. The text cannot show it, so the recording is
+        asked: the transcript's words and each of its opposites
+        (:func:`~cacheback.media._contrast.opposites`) are forced through the decoder on it, and
+        the transcript is a key only when it out-fits every opposite by
+        :attr:`MediaPolicy.meaning_margin` nats (:func:`~cacheback.media._contrast.meaning_sure`).
+        A transcript without an opposite costs nothing. A transcriber that cannot score texts,
+        or any failure, refuses (a miss, never a wrong hit). Decisions are memoised per
+        recording and transcript.
+        """
+        if not self.policy.meaning_gate:
+            return None
+        try:
+            others = opposites(said)
+        except Exception as exc:  # noqa: BLE001 - the gate must never break the call
+            log.debug("cacheback: meaning gate failed: %r", exc)
+            return "transcript meaning not checked (the gate failed)"
+        if not others:
+            return None
+        key = (hashlib.sha256(audio.data).hexdigest(), said)
+        if key in self._gate_memo:
+            return self._gate_memo[key]
+        self.gate_checked += 1
+        try:
+            fits = self.transcriber.fits(audio.data, [said, *others], audio.format)
+            sure = bool(fits) and len(fits) == len(others) + 1 and meaning_sure(
+                fits[0].logprob, [f.logprob for f in fits[1:]], self.policy.meaning_margin)
+            reason = None if sure else (
+                "transcript not sure of its meaning (an opposite fits the recording as well)"
+                if fits else "transcript meaning not checked (the transcriber cannot score texts)")
+        except Exception as exc:  # noqa: BLE001 - the gate must never break the call
+            log.debug("cacheback: meaning gate failed: %r", exc)
+            return "transcript meaning not checked (the gate failed)"
+        self.gate_refused += reason is not None
+        self._gate_memo[key] = reason
+        if len(self._gate_memo) > 1024:
+            self._gate_memo.pop(next(iter(self._gate_memo)))
+        return reason
+
     def _image_ids(self, parts: MediaContent, namespace: str) -> list[str] | str:
         if not self.policy.images:
             return "image questions are not cached (MediaPolicy.images=False)"
@@ -241,6 +298,9 @@ class MediaResolver:
             said = normalise_transcript(heard.text) if self.policy.normalise_transcripts else heard.text
             if not said:
                 return Resolved(None, reason="the audio holds no words (only fillers or noise marks)")
+            unsure = self.meaning_gate(audio, said)
+            if unsure is not None:
+                return Resolved(None, reason=unsure)
             texts.append(said)
         return Resolved(" ".join(texts))
 

@@ -114,3 +114,14 @@ def test_respoken_question_hits_through_the_client_and_a_near_one_misses(
         assert ask("What time does the store close on Sunday?", "en-gb-x-rp", 160) != "miss"
         assert ask("What time does the store open on Sunday?", "en-gb-x-rp", 130) == "miss"
         assert upstream.request_count() == 2
+
+
+def test_the_meaning_gate_refuses_unmute_heard_as_mute(
+        resolver: MediaResolver, say: Callable[..., bytes]) -> None:
+    """tiny.en transcribes "unmute" as "mute" (docs/media.md, HELD_OUT_3): the meaning gate
+    re-hears the recording against "unmute" and refuses the transcript; a recording that says
+    "mute" out-fits "unmute" and is a key."""
+    unmute = resolver.resolve(_audio(say("How do I unmute my microphone?", "en-gb", 150)), "ns")
+    assert unmute.text is None or "unmute" in unmute.text
+    mute = resolver.resolve(_audio(say("How do I mute my microphone?", "en-gb", 150)), "ns")
+    assert mute.text is not None and "mute" in mute.text and "unmute" not in mute.text
