@@ -65,9 +65,9 @@ def link_duty(buffered: int, since_add: float, since_use: float) -> float:
     ``_IDLE_SECONDS``; else ``_LINK_DUTY``, rising with the square of how full the buffer is
     only while rows are being added (within ``_WRITING_SECONDS``), so that sustained writes are
     linked before the buffer fills. A buffer saved full and drained under lookups alone keeps
-    to ``_LINK_DUTY``: at full duty the linker held the lock through most lookups (100k
-    entries, 16k buffered: lookup p50 11.9 ms, 8.5 ms at ``_LINK_DUTY``, 1.4 ms once drained;
-    the rest is the exact scan of the buffer)."""
+    to ``_LINK_DUTY``: at full duty the linker took most of the CPU from the lookups (100k
+    entries, 16k buffered, measured while links were still planned under the lock: lookup p50
+    11.9 ms, 8.5 ms at ``_LINK_DUTY``, 1.4 ms once drained)."""
     if since_use >= _IDLE_SECONDS:
         return 1.0
     if since_add < _WRITING_SECONDS:

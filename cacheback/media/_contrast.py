@@ -14,6 +14,7 @@ stored question is refused. Pure and fast; the text is a normalised transcript (
 from __future__ import annotations
 
 import functools
+import math
 
 from ..match._words import (
     ANTONYM_PAIRS,
@@ -119,8 +120,6 @@ def meaning_sure(own: float, opposite_fits: list[float], margin: float) -> bool:
     log-probability, forced on the recording) out-fits each of its opposites (``opposite_fits``)
     by more than ``margin`` nats. Not sure (False) when any opposite fits about as well or better,
     or when a score is not a finite number: the transcript is then not a key (a miss)."""
-    import math
-
     if not math.isfinite(own):
         return False
     return all(math.isfinite(fit) and own - fit > margin for fit in opposite_fits)

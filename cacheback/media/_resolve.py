@@ -237,16 +237,12 @@ class MediaResolver:
             return None
         try:
             others = opposites(said)
-        except Exception as exc:  # noqa: BLE001 - the gate must never break the call
-            log.debug("cacheback: meaning gate failed: %r", exc)
-            return "transcript meaning not checked (the gate failed)"
-        if not others:
-            return None
-        key = (hashlib.sha256(audio.data).hexdigest(), said)
-        if key in self._gate_memo:
-            return self._gate_memo[key]
-        self.gate_checked += 1
-        try:
+            if not others:
+                return None
+            key = (hashlib.sha256(audio.data).hexdigest(), said)
+            if key in self._gate_memo:
+                return self._gate_memo[key]
+            self.gate_checked += 1
             fits = self.transcriber.fits(audio.data, [said, *others], audio.format)
             sure = bool(fits) and len(fits) == len(others) + 1 and meaning_sure(
                 fits[0].logprob, [f.logprob for f in fits[1:]], self.policy.meaning_margin)
