@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -109,14 +109,16 @@ def _unit_length(vectors: np.ndarray) -> np.ndarray:
         return np.abs(np.linalg.norm(vectors, axis=1) - 1.0) < 1e-3
 
 
-def _not_indexed_yet(batch: VectorBatch, indexed_ahead: set[int],
-                     index: PartitionedVectors) -> tuple[np.ndarray, list[tuple[str, str]], np.ndarray]:
+def _not_indexed_yet(batch: VectorBatch, indexed_ahead: set[int], index: PartitionedVectors,
+                     storing: Collection[int] = ()
+                     ) -> tuple[np.ndarray, list[tuple[str, str]], np.ndarray]:
     """The rows of ``batch`` that this cache did not index itself when it stored them (ids are
-    never reused, and a stored row never changes, so such a row is already indexed as read)."""
-    if not indexed_ahead:
+    never reused, and a stored row never changes, so such a row is already indexed as read),
+    less those a put is indexing right now (``storing``: left to it)."""
+    if not indexed_ahead and not storing:
         return batch.ids, batch.partitions, batch.vectors
     keep = [i for i, entry_id in enumerate(batch.ids.tolist())
-            if entry_id not in indexed_ahead or entry_id not in index]
+            if entry_id not in storing and (entry_id not in indexed_ahead or entry_id not in index)]
     if len(keep) == len(batch.ids):
         return batch.ids, batch.partitions, batch.vectors
     return batch.ids[keep], [batch.partitions[i] for i in keep], batch.vectors[keep]
@@ -211,6 +213,7 @@ class SemanticCache:
         self._blocked: set[tuple[str, int]] = set()
         self._synced_id = 0
         self._indexed_ahead: set[int] = set()  # rows put here and indexed past _synced_id
+        self._storing: set[int] = set()  # rows stored by a put that is indexing them now
         self._closed = False
         self._recent_vectors: OrderedDict[str, tuple[Embedder, np.ndarray]] = OrderedDict()
         self._semantic_breakers = {"embedder": self._breaker.fresh(), "index": self._breaker.fresh()}
@@ -441,12 +444,18 @@ class SemanticCache:
         """Load rows other connections (threads, processes) stored since the last sync."""
         if self._embedder is None or self._storage is None or self._server_search():
             return
+        hold: int | None = None  # the first row a put is still indexing: no sync past it
         for batch in self._storage.vectors_after(self._synced_id, self._embedder.name, self._clock()):
+            left: list[int] = []
             if batch.vectors.shape[1] != self._embedder.dim:
                 self._count("skipped.wrong_dim_vectors", len(batch.ids))
             else:
+                with self._lock:
+                    storing = set(self._storing)
+                if storing:
+                    left = [i for i in batch.ids.tolist() if i in storing]
                 ids, partitions, vectors = _not_indexed_yet(batch, self._indexed_ahead,
-                                                            self._vectors)
+                                                            self._vectors, storing)
                 damaged = ~_unit_length(vectors)
                 if damaged.any():
                     vectors = vectors.copy()
@@ -457,9 +466,20 @@ class SemanticCache:
                     logger.warning(
                         "cacheback: %d stored vectors are not finite or not unit length; ignored", bad
                     )
-            self._synced_id = max(self._synced_id, int(batch.ids[-1]))
-        if self._indexed_ahead:
-            self._indexed_ahead = {i for i in self._indexed_ahead if i > self._synced_id}
+            with self._lock:
+                # A row left to its put stays unsynced until the put has indexed it (a put that
+                # failed to leaves it to the next sync); rows after it are noted as indexed.
+                waiting = [i for i in left if i in self._storing or i not in self._vectors]
+                if waiting:
+                    hold = min(waiting) if hold is None else min(hold, *waiting)
+                if hold is None:
+                    self._synced_id = max(self._synced_id, int(batch.ids[-1]))
+                else:
+                    self._synced_id = max(self._synced_id, hold - 1)
+                    self._indexed_ahead.update(i for i in batch.ids.tolist() if i > hold)
+        with self._lock:
+            if self._indexed_ahead:
+                self._indexed_ahead = {i for i in self._indexed_ahead if i > self._synced_id}
 
     def load_index(self) -> None:
         """Bring the in-memory index up to date now (rows stored since it was last read, its
@@ -571,19 +591,8 @@ class SemanticCache:
         )
         try:
             entry_id = storage.put(entry)
-            if vector is not None and self._index_new(entry_id, namespace, key, vector):
-                with self._lock:
-                    # The next row after those synced: nothing else can be missing below it
-                    # (SQLite commits rows in id order), so the next sync need not read it back.
-                    # A row past a gap (a concurrent put, another process's row) is noted so
-                    # that the sync which reads it back does not index it a second time.
-                    if entry_id == self._synced_id + 1:
-                        self._synced_id = entry_id
-                        while self._synced_id + 1 in self._indexed_ahead:
-                            self._synced_id += 1
-                            self._indexed_ahead.discard(self._synced_id)
-                    elif entry_id > self._synced_id:
-                        self._indexed_ahead.add(entry_id)
+            if vector is not None:
+                self._index_stored(entry_id, namespace, key, vector)
             self._after_put(storage, now)
         except StorageError as exc:
             self._count("put_failures")
@@ -596,6 +605,29 @@ class SemanticCache:
         self._breaker.success()
         self._count("puts")
         return entry_id
+
+    def _index_stored(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> None:
+        """Index a row this cache has just stored. Until it is in the index, a concurrent
+        lookup's sync that reads it back leaves it to this put rather than indexing it too."""
+        with self._lock:
+            self._storing.add(entry_id)
+        indexed = False
+        try:
+            indexed = self._index_new(entry_id, namespace, key, vector)
+        finally:
+            with self._lock:
+                self._storing.discard(entry_id)
+                # The next row after those synced: nothing else can be missing below it
+                # (SQLite commits rows in id order), so the next sync need not read it back.
+                # A row past a gap (a concurrent put, another process's row) is noted so
+                # that the sync which reads it back does not index it a second time.
+                if indexed and entry_id == self._synced_id + 1:
+                    self._synced_id = entry_id
+                    while self._synced_id + 1 in self._indexed_ahead:
+                        self._synced_id += 1
+                        self._indexed_ahead.discard(self._synced_id)
+                elif indexed and entry_id > self._synced_id:
+                    self._indexed_ahead.add(entry_id)
 
     def _index_new(self, entry_id: int, namespace: str, key: str, vector: np.ndarray) -> bool:
         """Add a stored row to the in-memory index; if that fails (out of memory), the row stays

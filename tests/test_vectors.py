@@ -443,6 +443,51 @@ def test_a_sync_does_not_index_again_the_rows_this_cache_indexed_as_it_stored_th
         assert not cache._indexed_ahead
 
 
+@pytest.mark.parametrize("index_fails", [False, True])
+def test_a_lookup_leaves_a_row_being_indexed_by_its_put_to_that_put(
+    tmp_path: Path, embedder: Embedder, index_fails: bool
+) -> None:
+    """A lookup whose sync reads back a row that a concurrent put has stored but not yet
+    indexed does not index it too (it used to: every proxied miss was indexed twice); if the
+    put then fails to index it, the next sync does."""
+    with SemanticCache(tmp_path / "cache.db", embedder=embedder) as cache:
+        cache.put("How do I reset my password?", "Use the reset link.")
+        added: list[int] = []
+        entered, release = threading.Event(), threading.Event()
+        add = cache._vectors.add
+
+        def held(ids: np.ndarray, *args: Any) -> int:
+            if threading.current_thread().name == "putter" and not release.is_set():
+                entered.set()
+                assert release.wait(10)
+                if index_fails:
+                    raise MemoryError("no room in the index")
+            added.extend(ids.tolist())
+            return add(ids, *args)
+
+        cache._vectors.add = held  # type: ignore[method-assign]
+        stored: list[int | None] = []
+        putter = threading.Thread(target=lambda: stored.append(cache.put("Can I pay with PayPal?", "Yes.")),
+                                  name="putter")
+        putter.start()
+        assert entered.wait(10)
+        assert cache.get("Can I pay using PayPal?") is None  # stored, not yet indexed
+        assert added == []  # the sync left the row to its put
+        release.set()
+        putter.join(10)
+        (mine,) = stored
+        assert mine is not None
+        if index_fails:  # the index's breaker is open now; the next lookup it allows syncs
+            assert mine not in cache._vectors
+            cache._sync_vectors()
+        else:
+            hit = cache.get("Can I pay using PayPal?")
+            assert hit is not None and hit.response == "Yes."
+        assert added == [mine]  # once: by the put, or by the sync after the put failed
+        assert mine in cache._vectors
+        assert cache._synced_id == mine and not cache._indexed_ahead and not cache._storing
+
+
 def test_a_promoted_graph_links_the_writes_replayed_into_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows written while the graph was being built are linked by the builder before the swap:
     only the last few (at most _SWAP_ROWS, replayed under the lock) are left to the linker."""
