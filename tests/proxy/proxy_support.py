@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -18,23 +16,6 @@ OPENAI_BODY: dict[str, Any] = {"model": "gpt-4o-mini",
                                "messages": [{"role": "user", "content": "What is SSE?"}]}
 ANTHROPIC_BODY: dict[str, Any] = {"model": "claude-3-5-haiku-latest", "max_tokens": 256,
                                   "messages": [{"role": "user", "content": "What is SSE?"}]}
-
-
-@contextmanager
-def serving(config: uvicorn.Config) -> Iterator[int]:
-    """Serve ``config`` (port 0) in a daemon thread; yields the port it listens on."""
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class RunningProxy:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import uvicorn
-from proxy_support import serving
 
 from cacheback.proxy import _guard
 from cacheback.proxy._guard import COALESCE_BYTES, CoalescedWrites, guarded_http
@@ -113,8 +114,16 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, list[bytes]]]
     monkeypatch.setattr(_guard.CoalescedWrites, "__init__", counting_init)
     config = uvicorn.Config(_app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     guarded_http(config, 5.0, 5.0)
-    with serving(config) as port:
-        yield port, written
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive()
+        time.sleep(0.01)
+    yield server.servers[0].sockets[0].getsockname()[1], written
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 def _exchange(sock: socket.socket, path: str, end: bytes) -> bytes:

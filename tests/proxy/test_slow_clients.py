@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from proxy_support import serving
 
 from cacheback.proxy import ProxyConfig, create_app
 from cacheback.proxy._guard import guarded_http
@@ -27,8 +27,16 @@ def origin(upstream: FakeUpstream, tmp_path: Path) -> Iterator[tuple[str, int]]:
     server_config = uvicorn.Config(create_app(config), host="127.0.0.1", port=0,
                                    log_level="warning", limit_concurrency=40)
     guarded_http(server_config, DEADLINE, DEADLINE)
-    with serving(server_config) as port:
-        yield "127.0.0.1", port
+    server = uvicorn.Server(server_config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive()
+        time.sleep(0.01)
+    yield "127.0.0.1", server.servers[0].sockets[0].getsockname()[1]
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 def _closed_within(sock: socket.socket, seconds: float, trickle: bytes = b"",
