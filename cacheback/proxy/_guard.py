@@ -18,11 +18,6 @@ uvicorn's httptools protocol with two deadlines added:
 Past a deadline the connection is closed; a request being answered is never cut. The deadlines
 come from the uvicorn ``Config`` (attributes set by :func:`guarded_http`), so spawned workers get
 them with the rest of the configuration.
-
-It also writes what one turn of the event loop gives it as one ``write`` (:class:`CoalescedWrites`):
-uvicorn writes a response's status line and headers, then its body, each straight to the socket,
-and on loopback or a LAN each such system call is a packet the peer is woken for (an exact hit
-was two writes, a relayed stream one per event).
 """
 
 from __future__ import annotations
@@ -32,57 +27,13 @@ from typing import Any, Final
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["BODY_IDLE_TIMEOUT", "BODY_MIN_RATE", "COALESCE_BYTES", "HEADER_TIMEOUT",
-           "CoalescedWrites", "GuardedProtocol",
+__all__ = ["BODY_IDLE_TIMEOUT", "BODY_MIN_RATE", "HEADER_TIMEOUT", "GuardedProtocol",
            "guarded_http"]
 
 HEADER_TIMEOUT: Final = 10.0
 BODY_IDLE_TIMEOUT: Final = 30.0
 #: Bytes per second a request body must average (beyond the first ``body_idle_timeout``).
 BODY_MIN_RATE: Final = 500.0
-#: Held bytes beyond which a write goes out at once (the socket's own flow control then applies).
-COALESCE_BYTES: Final = 64 * 1024
-
-
-class CoalescedWrites:
-    """A transport whose writes made in one turn of the event loop reach the socket as one:
-    held until the loop has run what is ready (a response's headers and body, the events of one
-    upstream read), or at once past :data:`COALESCE_BYTES`. Closing writes what is held first;
-    everything else is the transport's own."""
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._held: list[bytes] = []
-        self._size = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if not self._held:
-            self._loop.call_soon(self.flush)
-        self._held.append(bytes(data))
-        self._size += len(data)
-        if self._size > COALESCE_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write what is held (nothing once the transport is closing)."""
-        if not self._held:
-            return
-        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
-        self._held.clear()
-        self._size = 0
-        if not self._transport.is_closing():
-            self._transport.write(data)
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -114,7 +65,6 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.transport = CoalescedWrites(transport, self.loop)  # type: ignore[assignment]
         self._arm(self._header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
