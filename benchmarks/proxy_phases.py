@@ -134,6 +134,11 @@ def _is_async(function: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(function)
 
 
+#: Name prefixes of the threads ``asyncio.to_thread`` runs in (Python's default pool, uvloop's,
+#: the proxy's own).
+_POOL_THREADS = ("asyncio", "ThreadPool", "uvloop", "cacheback-cache")
+
+
 def thread_cpu() -> dict[str, float]:
     """CPU seconds per thread role of this process, from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -144,7 +149,7 @@ def thread_cpu() -> dict[str, float]:
         name = thread.name
         roles[thread.native_id] = ("loop" if thread is threading.main_thread()
                                    else "sampler" if name == "proxy-phases"
-                                   else "threads" if name.startswith(("asyncio", "ThreadPool", "uvloop"))
+                                   else "threads" if name.startswith(_POOL_THREADS)
                                    else "other")
     totals: dict[str, float] = {}
     for task in Path("/proc/self/task").iterdir():

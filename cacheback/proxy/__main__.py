@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--embed-threads", type=int,
                         help="threads per embedding run (default 1: concurrent misses run side "
                              "by side instead; 0: onnxruntime's default, one per core)")
+    parser.add_argument("--cache-threads", type=int,
+                        help="threads per worker for the cache's work: lookups that embed, "
+                             "stores (default: one more than the cores)")
     parser.add_argument("--pii", choices=("bypass", "redact", "off"),
                         help="requests with personal data: bypass the cache (default), key them "
                              "with placeholders (redact) or no scan (off); docs/pii.md")

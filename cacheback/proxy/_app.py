@@ -24,7 +24,7 @@ from ._embeddings import embeddings_route
 from ._forward import forward
 from ._limits import BodyLimit
 from ._observe import healthz, metrics, stats
-from ._state import ProxyState
+from ._state import ProxyState, use_cache_threads
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -48,6 +48,7 @@ def create_app(config: ProxyConfig | None = None, *, cache: SemanticCache | None
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = ProxyState.open(config, cache=cache, transport=transport)
         app.state.proxy = state
+        use_cache_threads(config)
         async with anyio.create_task_group() as tasks:
             if config.metrics_dir:
                 tasks.start_soon(_publish_forever, state)

@@ -24,6 +24,11 @@ class ProxyConfig:
 
     ``upstream_openai`` is an OpenAI ``base_url`` (ends in ``/v1``); ``upstream_anthropic`` an
     Anthropic one (the API adds ``/v1/...``), exactly as the official SDKs take them.
+
+    ``cache_threads`` sizes the thread pool a worker's cache work (lookups that may embed,
+    stores) runs in; 0 leaves the event loop's own pool as it is, which is what an app from
+    ``create_app`` served by someone else gets, while ``cacheback-proxy`` uses one thread more
+    than the machine has cores (see :func:`cacheback.proxy._serve.served_config`).
     """
 
     host: str = "127.0.0.1"
@@ -35,6 +40,7 @@ class ProxyConfig:
     workers: int = 1
     semantic: bool = True
     embed_threads: int = 1
+    cache_threads: int = 0
     ttl: float | None = None
     upstream_timeout: float = 600.0
     log_level: str = "info"
@@ -60,6 +66,8 @@ class ProxyConfig:
             raise ConfigurationError("workers must be >= 1")
         if self.embed_threads < 0:
             raise ConfigurationError("embed_threads must be >= 0 (0: one per core)")
+        if self.cache_threads < 0:
+            raise ConfigurationError("cache_threads must be >= 0 (0: the event loop's own pool)")
         for name in ("max_body", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be >= 1")

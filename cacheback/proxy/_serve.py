@@ -19,7 +19,7 @@ from ._config import ProxyConfig
 from ._guard import guarded_http
 from ._share import reset_directory
 
-__all__ = ["serve", "tcp_listener"]
+__all__ = ["serve", "served_config", "tcp_listener"]
 
 
 def tcp_listener(host: str, port: int) -> socket.socket:
@@ -38,10 +38,20 @@ def _limits(config: ProxyConfig) -> dict[str, Any]:
     return {"limit_concurrency": config.max_connections, "timeout_keep_alive": config.keep_alive}
 
 
+def served_config(config: ProxyConfig) -> ProxyConfig:
+    """The settings as ``serve`` runs them: the process is the proxy's own, so its cache work
+    gets a pool of one thread more than the cores unless ``cache_threads`` says otherwise."""
+    if config.cache_threads:
+        return config
+    return dataclasses.replace(config, cache_threads=(os.cpu_count() or 1) + 1)
+
+
 def serve(config: ProxyConfig) -> None:
     """Serve until interrupted. Workers are spawned processes that rebuild the settings from
     ``CACHEBACK_PROXY_*`` variables and sum their metrics through ``metrics_dir``."""
     import uvicorn
+
+    config = served_config(config)
 
     if config.workers == 1:
         from ._app import create_app
