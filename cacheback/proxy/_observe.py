@@ -33,16 +33,28 @@ async def _collect(state: ProxyState) -> tuple[Snapshot, int]:
 
 async def healthz(request: Request) -> Response:
     """200 while the process serves: with the cache degraded the proxy still answers via the
-    upstream, so the cache's condition is reported, not turned into a failure."""
+    upstream, so the cache's condition is reported, not turned into a failure.
+
+    ``?workers=all`` asks whether every worker is ready (has finished its start-up and is
+    running): 503 with ``"status": "starting"`` until then, for a load balancer that should
+    not send long-lived connections to the one worker that happened to be ready first."""
     state = _state(request)
+    wanted = request.query_params.get("workers")
+    if wanted not in (None, "all", "any"):
+        return JSONResponse({"error": f"workers must be 'all' or 'any', not {wanted!r}"},
+                            status_code=400)
+    ready = await anyio.to_thread.run_sync(state.shared.live_workers)
     cache = await _cache_stats(state)
+    starting = wanted == "all" and ready < state.config.workers
     return JSONResponse({
-        "status": "ok",
+        "status": "starting" if starting else "ok",
         "cache": "ok" if cache["breaker"] == "closed" and not cache["degraded"] else "degraded",
         "breaker": cache["breaker"],
         "degraded": cache["degraded"],
+        "workers": state.config.workers,
+        "workers_ready": min(ready, state.config.workers),
         "uptime_seconds": round(time.time() - state.started, 3),
-    })
+    }, status_code=503 if starting else 200)
 
 
 async def metrics(request: Request) -> Response:

@@ -30,6 +30,19 @@ def reset_directory(directory: str | os.PathLike[str]) -> None:
         old.unlink(missing_ok=True)
 
 
+def _running(pid: str) -> bool:
+    """Whether the process named by a snapshot file's stem is alive."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
+
+
 class SharedMetrics:
     """One worker's view of every worker's metrics; with no directory, just its own."""
 
@@ -53,6 +66,15 @@ class SharedMetrics:
             os.replace(tmp, target)
         except OSError as exc:
             log.warning("cacheback-proxy: cannot publish metrics to %s: %s", self._dir, exc)
+
+    def live_workers(self) -> int:
+        """How many workers have published since the directory was emptied and are still
+        running (a worker publishes once its start-up is done; an exited worker's file stays
+        for the totals but is not counted here). 1 with no directory: this process."""
+        if self._dir is None:
+            return 1
+        self.publish(force=True)
+        return sum(1 for path in self._dir.glob("*.json") if _running(path.stem))
 
     def collect(self) -> tuple[Snapshot, int]:
         """The sum over all workers, and how many workers contributed."""

@@ -56,11 +56,14 @@ class ProxyState:
                                   pii=config.pii)
         _warm_up(cache)
         metrics = Metrics()
-        return cls(config=config, cache=cache, tenants=Tenants(load_salt(cache.path, cache.storage),
-                                                                    config.namespace_by),
-                   upstream=Upstream(config, transport), metrics=metrics,
-                   policy=CachePolicy(conversation_aware=config.conversation_aware),
-                   shared=SharedMetrics(metrics, config.metrics_dir or None), owns_cache=owns_cache)
+        state = cls(config=config, cache=cache,
+                    tenants=Tenants(load_salt(cache.path, cache.storage), config.namespace_by),
+                    upstream=Upstream(config, transport), metrics=metrics,
+                    policy=CachePolicy(conversation_aware=config.conversation_aware),
+                    shared=SharedMetrics(metrics, config.metrics_dir or None),
+                    owns_cache=owns_cache)
+        state.shared.publish(force=True)  # ready: counted by /healthz?workers=all and /stats
+        return state
 
     def mirror_cache_faults(self) -> None:
         """Copy the faults the cache absorbed (``SemanticCache.stats()`` counters ``errors.*``)

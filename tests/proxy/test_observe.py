@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
 import pytest
 from proxy_support import ANTHROPIC_BODY, OPENAI_BODY, RunningProxy
@@ -13,6 +19,41 @@ def test_healthz(proxy: RunningProxy) -> None:
     answer = httpx.get(proxy.url + "/healthz")
     assert answer.status_code == 200
     assert answer.json()["status"] == "ok" and answer.json()["cache"] in ("ok", "degraded")
+
+
+def test_healthz_workers_all_with_one_worker(proxy: RunningProxy) -> None:
+    answer = httpx.get(proxy.url + "/healthz", params={"workers": "all"})
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["workers"], answer.json()["workers_ready"]) == (
+        "ok", 1, 1)
+    refused = httpx.get(proxy.url + "/healthz", params={"workers": "most"})
+    assert refused.status_code == 400 and "workers" in refused.json()["error"]
+
+
+def test_healthz_workers_all_waits_for_every_running_worker(
+    start_proxy: Callable[..., RunningProxy], tmp_path: Path
+) -> None:
+    """With two workers configured, this one (ready: it published at start-up) is not enough;
+    another live worker's file makes two; a worker that has exited stops counting."""
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    proxy = start_proxy(workers=2, metrics_dir=str(shared))
+    starting = httpx.get(proxy.url + "/healthz", params={"workers": "all"})
+    assert starting.status_code == 503
+    assert (starting.json()["status"], starting.json()["workers_ready"]) == ("starting", 1)
+    assert httpx.get(proxy.url + "/healthz").status_code == 200  # any one worker: ready
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        mine = shared / f"{os.getpid()}.json"
+        (shared / f"{other.pid}.json").write_text(mine.read_text())
+        ready = httpx.get(proxy.url + "/healthz", params={"workers": "all"})
+        assert ready.status_code == 200
+        assert (ready.json()["status"], ready.json()["workers_ready"]) == ("ok", 2)
+    finally:
+        other.kill()
+        other.wait()
+    gone = httpx.get(proxy.url + "/healthz", params={"workers": "all"})
+    assert gone.status_code == 503 and gone.json()["workers_ready"] == 1
 
 
 def test_metrics_and_stats_count_hits_misses_and_savings(proxy: RunningProxy) -> None:
