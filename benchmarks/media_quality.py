@@ -173,15 +173,14 @@ def _content(wav: bytes) -> list[dict[str, object]]:
              "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}}]
 
 
-#: What is compared: the normalised transcript without and with the meaning gate (the default),
-#: and the same with re-hearing (opt-in).
+#: What is compared: the normalised transcript with the meaning gate, without and with reversible
+#: verbs refused (the default), and the same with re-hearing (opt-in).
 _SETUPS = {
-    "normalised, no meaning gate (before)": {"meaning_gate": False},
-    "normalised + meaning gate (default)": {},
-    "re-heard, no meaning gate (before)": {"rehear": True, "meaning_gate": False},
-    "re-heard + meaning gate (opt-in)": {"rehear": True},
+    "meaning gate only (before)": {"refuse_reversible": False},
+    "meaning gate + reversible refused (default)": {},
+    "re-heard + meaning gate (before)": {"rehear": True, "refuse_reversible": False},
+    "re-heard + meaning gate + reversible refused (opt-in)": {"rehear": True},
 }
-
 
 class _Asker:
     """Spoken questions through the clients' voice path: resolve (transcribe, normalise), re-hear

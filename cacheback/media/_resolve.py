@@ -22,7 +22,7 @@ from typing import Any
 
 from ..match._features import has_antonym, has_role_swap
 from ..match._text import profile
-from ._contrast import meaning_sure, opposites, rivals
+from ._contrast import meaning_sure, opposites, reversible_words, rivals
 from ._image import ImageDecodeError, ImageRegistry, fingerprint
 from ._parts import AudioPart, MediaContent, UnsupportedPart, split_content
 from ._transcript import normalise_transcript
@@ -82,6 +82,12 @@ class MediaPolicy:
     "unlock", "unmute" -> "mute", a negation removed) and refuse it as unsure unless its words
     fit better than each by ``meaning_margin`` nats (:meth:`MediaResolver.meaning_gate`). On by
     default: tiny.en drops "un" ("unmute" heard as "mute"), which no text check can see.
+    ``refuse_reversible``: a transcript holding a verb whose meaning a prefix reverses
+    ("mute" / "unmute", "lock" / "unlock", "enable" / "disable", "connect" / "disconnect":
+    :data:`~cacheback.media._contrast.REVERSIBLE_VERBS`), with the prefix or without, is never
+    a key (a miss, never stored). On by default: tiny.en drops and adds those prefixes, and
+    an "unmute" recording heard as "mute" can out-fit "unmute" by 6 nats, more than correct
+    transcripts out-fit their opposites (docs/media.md, "Reversing prefixes").
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -96,6 +102,7 @@ class MediaPolicy:
     rehear_rival_margin: float = REHEAR_RIVAL_MARGIN
     meaning_gate: bool = True
     meaning_margin: float = MEANING_MARGIN
+    refuse_reversible: bool = True
     registry_path: str | os.PathLike[str] | None = "auto"
     transcriber: Transcriber | None = None
 
@@ -294,6 +301,11 @@ class MediaResolver:
             said = normalise_transcript(heard.text) if self.policy.normalise_transcripts else heard.text
             if not said:
                 return Resolved(None, reason="the audio holds no words (only fillers or noise marks)")
+            flips = reversible_words(said) if self.policy.refuse_reversible else []
+            if flips:
+                return Resolved(None, reason=(
+                    f"transcript holds {flips[0]!r}, whose meaning a prefix reverses "
+                    "(tiny.en does not hear those prefixes reliably)"))
             unsure = self.meaning_gate(audio, said)
             if unsure is not None:
                 return Resolved(None, reason=unsure)
