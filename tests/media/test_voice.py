@@ -119,9 +119,17 @@ def test_respoken_question_hits_through_the_client_and_a_near_one_misses(
 def test_the_meaning_gate_refuses_unmute_heard_as_mute(
         resolver: MediaResolver, say: Callable[..., bytes]) -> None:
     """tiny.en transcribes "unmute" as "mute" (docs/media.md, HELD_OUT_3): the meaning gate
-    re-hears the recording against "unmute" and refuses the transcript; a recording that says
-    "mute" out-fits "unmute" and is a key."""
-    unmute = resolver.resolve(_audio(say("How do I unmute my microphone?", "en-gb", 150)), "ns")
+    (reversible verbs allowed, so the gate itself decides) re-hears the recording against
+    "unmute" and refuses the transcript; a recording that says "mute" out-fits "unmute" and is
+    a key. By default neither is a key (``refuse_reversible``)."""
+    gate = MediaResolver(MediaPolicy(transcriber=resolver.transcriber, refuse_reversible=False))
+    unmute_wav = say("How do I unmute my microphone?", "en-gb", 150)
+    mute_wav = say("How do I mute my microphone?", "en-gb", 150)
+    unmute = gate.resolve(_audio(unmute_wav), "ns")
     assert unmute.text is None or "unmute" in unmute.text
-    mute = resolver.resolve(_audio(say("How do I mute my microphone?", "en-gb", 150)), "ns")
+    mute = gate.resolve(_audio(mute_wav), "ns")
     assert mute.text is not None and "mute" in mute.text and "unmute" not in mute.text
+    assert gate.gate_checked == 2
+    for wav in (unmute_wav, mute_wav):
+        refused = resolver.resolve(_audio(wav), "ns")
+        assert refused.text is None and "prefix" in str(refused.reason)
