@@ -133,3 +133,27 @@ def test_the_meaning_gate_refuses_unmute_heard_as_mute(
     for wav in (unmute_wav, mute_wav):
         refused = resolver.resolve(_audio(wav), "ns")
         assert refused.text is None and "prefix" in str(refused.reason)
+
+
+def test_the_gate_aligns_on_the_transcriptions_encoder_pass(
+        resolver: MediaResolver, say: Callable[..., bytes]) -> None:
+    """The transcription keeps its encoder output per recording, so the meaning gate's (and
+    re-hearing's) alignment passes do not encode the audio again; the fits agree with those on a
+    separately encoded clip to a fraction of a nat (only the last feature frame differs)."""
+    transcriber = WhisperTranscriber()
+    wav = say("How do I mute my microphone?", "en-gb", 150)
+    heard = transcriber.transcribe(wav, "wav")
+    model = transcriber._model
+    calls: list[int] = []
+    model.encode = lambda features, _encode=model.encode: calls.append(1) or _encode(features)
+    try:
+        shared = transcriber.fits(wav, [heard.text, "How do I unmute my microphone?"], "wav")
+        assert calls == []
+        transcriber._encoded.clear()
+        own = transcriber.fits(wav, [heard.text, "How do I unmute my microphone?"], "wav")
+        assert calls == [1]
+    finally:
+        del model.encode
+    assert shared is not None and own is not None
+    for a, b in zip(shared, own):
+        assert abs(a.logprob - b.logprob) < 0.5
