@@ -66,6 +66,13 @@ class Fit:
 
     logprob: float
     worst: float
+    #: How many tokens were scored (the average is ``logprob / tokens``).
+    tokens: int = 1
+
+    @property
+    def average(self) -> float:
+        """The mean token log-probability, comparable with :attr:`Transcript.avg_logprob`."""
+        return self.logprob / max(1, self.tokens)
 
 
 class Transcriber(ABC):
@@ -203,7 +210,7 @@ class WhisperTranscriber(Transcriber):
                         continue
                     aligned = model.model.align(encoded, tokenizer.sot_sequence, [tokens], frames)
                     logs = np.log(np.maximum(np.asarray(aligned[0].text_token_probs), 1e-30))
-                    out.append(Fit(float(logs.sum()), float(logs.min())))
+                    out.append(Fit(float(logs.sum()), float(logs.min()), len(tokens)))
             except TranscriptionError:
                 raise
             except Exception as exc:  # noqa: BLE001 - PyAV and CTranslate2 errors vary
