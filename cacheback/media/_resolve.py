@@ -196,7 +196,7 @@ class MediaResolver:
         options = []
         for candidate in candidates[:REHEAR_CANDIDATES]:
             said = _spoken_part(candidate, resolved.typed)
-            if said is not None and said != heard:
+            if said is not None and said != heard and not self._reversible(said):
                 options.append((candidate, said, _conflicts(heard, said)))
         if not options:
             return None
@@ -243,7 +243,7 @@ class MediaResolver:
         options = []
         for candidate in candidates[:REHEAR_CANDIDATES]:
             said = _spoken_part(candidate, resolved.typed)
-            if said is not None and not (self.policy.refuse_reversible and reversible_words(said)):
+            if said is not None and not self._reversible(said):
                 options.append((candidate, said))
         if not options:
             return None
@@ -262,6 +262,11 @@ class MediaResolver:
             if self._beats_rivals(audio, said, logprob):
                 return candidate
         return None
+
+    def _reversible(self, said: str) -> bool:
+        """Whether ``said`` may not be a key for holding a verb a prefix reverses (a question
+        stored before :attr:`MediaPolicy.refuse_reversible` was turned on is not re-heard)."""
+        return self.policy.refuse_reversible and bool(reversible_words(said))
 
     def _beats_rivals(self, audio: AudioPart, said: str, logprob: float) -> bool:
         """Whether ``said`` fits the recording better than each of its opposites
@@ -356,11 +361,10 @@ class MediaResolver:
                     unsure=said or None if self.policy.rehear and self.policy.recover_unsure else None)
             if not said:
                 return Resolved(None, reason="the audio holds no words (only fillers or noise marks)")
-            flips = reversible_words(said) if self.policy.refuse_reversible else []
-            if flips:
+            if self._reversible(said):
                 return Resolved(None, reason=(
-                    f"transcript holds {flips[0]!r}, whose meaning a prefix reverses "
-                    "(tiny.en does not hear those prefixes reliably)"))
+                    f"transcript holds {reversible_words(said)[0]!r}, whose meaning a prefix "
+                    "reverses (tiny.en does not hear those prefixes reliably)"))
             unsure = self.meaning_gate(audio, said)
             if unsure is not None:
                 return Resolved(None, reason=unsure)

@@ -159,3 +159,17 @@ def test_a_gate_margin_alone_lets_a_confident_mishearing_through(
     strict = _client(upstream, embedder, transcriber, refuse_reversible=True)
     _ask(strict, MUTE)
     assert _ask(strict, UNMUTE_HEARD_AS_MUTE).cacheback.tier == "bypass"
+
+
+def test_a_stored_reversible_question_is_never_reheard_or_recovered_as() -> None:
+    """A "lock" question stored before ``refuse_reversible`` was on is not a candidate either."""
+    from cacheback.media import AudioPart, MediaResolver, Resolved
+
+    transcriber = Scripted({}, {b"r": {"how do I lock my card": -1.0, "how do I clock my card": -9.0}})
+    resolver = MediaResolver(MediaPolicy(transcriber=transcriber, rehear=True), db_path=None)
+    asked = Resolved("how do I clock my card", audio=AudioPart(b"r", "wav"),
+                     transcript="how do I clock my card")
+    assert resolver.rehear(asked, ["how do I lock my card"]) is None
+    unsure = Resolved(None, audio=AudioPart(b"r", "wav"), unsure="how do I lock my card")
+    assert resolver.recover(unsure, ["how do I lock my card"]) is None
+    assert transcriber.asked == 0
