@@ -173,15 +173,16 @@ def _content(wav: bytes) -> list[dict[str, object]]:
              "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}}]
 
 
-#: What is compared: the normalised transcript without and with the meaning gate (the default),
-#: and the same with re-hearing (opt-in).
+#: What is compared: the normalised transcript with the meaning gate, without and with reversible
+#: verbs refused (the default), and the same with re-hearing (opt-in).
 _SETUPS = {
-    "normalised, no meaning gate (before)": {"meaning_gate": False},
-    "normalised + meaning gate (default)": {},
-    "re-heard, no meaning gate (before)": {"rehear": True, "meaning_gate": False},
-    "re-heard + meaning gate (opt-in)": {"rehear": True},
+    "meaning gate only (before)": {"refuse_reversible": False},
+    "meaning gate + reversible refused (default)": {},
+    "re-heard + meaning gate (before)": {"rehear": True, "refuse_reversible": False,
+                                         "recover_unsure": False},
+    "re-heard + reversible refused": {"rehear": True, "recover_unsure": False},
+    "re-heard + reversible refused + unsure recovered (opt-in)": {"rehear": True},
 }
-
 
 class _Asker:
     """Spoken questions through the clients' voice path: resolve (transcribe, normalise), re-hear
@@ -191,6 +192,7 @@ class _Asker:
         self.cache = cache
         self.resolver = MediaResolver(MediaPolicy(transcriber=transcriber, **policy))
         self.resolved = 0
+        self.recovered = 0
 
     def store(self, wav: bytes, answer: str, namespace: str) -> bool:
         key = self.resolver.resolve(_content(wav), namespace)
@@ -203,11 +205,16 @@ class _Asker:
         """(the answer served or None, the text heard or None when gated, whether re-heard)."""
         key = self.resolver.resolve(_content(wav), namespace)
         self.resolved += 1
-        if key.text is None:
+        text = key.text if key.text is not None else key.unsure
+        if text is None:
             return None, None, False
-        plan = reheard(self.cache, self.resolver, key, Plan(key.text, key.scope), namespace)
+        plan = reheard(self.cache, self.resolver, key, Plan(text, key.scope), namespace)
+        if plan.query is None:  # an unsure transcript not recovered
+            return None, None, False
         hit = self.cache.get(str(plan.query), namespace=namespace, scope=key.scope)
-        return (hit.response if hit else None), key.text, plan.query != key.text
+        if key.text is None:
+            self.recovered += hit is not None
+        return (hit.response if hit else None), text, plan.query != key.text
 
 
 def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], ...],
@@ -248,6 +255,7 @@ def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], .
                     elif verbose and served is None and setup.endswith("(opt-in)"):
                         print(f"  miss {voices[vi]} {questions[qi]!r} heard as {text!r}")
             asked = len(questions) * (len(voices) - 1)
+            recovered = asker.recovered
             near_wrong = near_asked = 0
             for first in (0, 1):
                 namespace = f"pairs{first}"
@@ -262,12 +270,13 @@ def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], .
                             print(f"  NEAR WRONG [{setup}] {questions[qi]!r} heard as {text!r} "
                                   f"served {served}")
             checked = asker.resolver.gate_checked
-            table.append([setup, asked, own, f"{own / asked:.3f}", reheard_hits, wrong, missed,
-                          gated, near_asked, near_wrong,
+            table.append([setup, asked, own, f"{own / asked:.3f}", reheard_hits, recovered, wrong,
+                          missed, gated, near_asked, near_wrong,
                           f"{checked}/{asker.resolver.gate_refused}" if policy.get("meaning_gate", True)
                           else "-"])
     print(markdown_table(["setup", "re-asked", "own answer", "own-hit rate", "of which re-heard",
-                          "wrong answer", "miss", "gated", "near questions asked",
+                          "of which recovered (unsure)", "wrong answer", "miss", "gated",
+                          "near questions asked",
                           "near questions served", "gate re-heard/refused (distinct clips)"], table))
 
 

@@ -92,7 +92,7 @@ class CacheAccess:
         resolved = None
         if self.media is not None and not options.bypass and has_media(body):
             keyed_body, resolved = media_body(body, self.media, self.namespace)
-            if resolved.text is None:
+            if resolved.text is None and resolved.unsure is None:
                 return Plan.bypass(str(resolved.reason))
             media_scope = resolved.scope
         plan = self.dialect.plan(keyed_body, self.policy, options)
@@ -102,7 +102,8 @@ class CacheAccess:
         if plan.pii is not None and plan.pii.redacted:
             # The context signature reads the raw turns; a redacted question keeps the whole
             # history in its (hashed) scope instead, the conversation policy's safe fallback.
-            return plan
+            return plan if resolved is None or resolved.text is not None else \
+                Plan.bypass(str(resolved.reason))
         return reheard(self.cache, self.media, resolved, self.keyed(plan, keyed_body), self.namespace)
 
     async def aprepare(self, body: Mapping[str, Any], options: CallOptions) -> Plan:

@@ -35,7 +35,7 @@ DEFAULT_WAIT = 30.0
 def flight_key(namespace: str, plan: Plan) -> str | None:
     """The coalescing key of a plan that looks the cache up, else None (also for a scope that
     cannot be keyed, such as a NaN or an out-of-range number: the cache is not used)."""
-    if plan.query is None or not plan.lookup:
+    if plan.query is None or not plan.lookup or not plan.keep:  # nothing will be stored to follow
         return None
     try:
         scope = scope_key(plan.scope)

@@ -61,10 +61,11 @@ def media_body(body: Mapping[str, Any], resolver: MediaResolver, namespace: str
     """``body`` with its last turn's content replaced by the resolved text, and the resolution
     (whose ``text`` is None when the request must bypass the cache)."""
     resolved = resolver.resolve(_last_content(body), namespace)
-    if resolved.text is None:
+    text = resolved.text if resolved.text is not None else resolved.unsure
+    if text is None:
         return dict(body), resolved
     messages = list(body["messages"])
-    messages[-1] = {**messages[-1], "content": resolved.text}
+    messages[-1] = {**messages[-1], "content": text}
     return {**body, "messages": messages}, resolved
 
 
@@ -73,7 +74,11 @@ def reheard(cache: SemanticCache, resolver: MediaResolver | None, resolved: Reso
             plan: Plan, namespace: str) -> Plan:
     """``plan`` for a spoken question, its query replaced by the stored question the
     recording also says when the match decision would refuse every nearest one
-    (:meth:`MediaResolver.rehear`); unchanged otherwise, and on any failure."""
+    (:meth:`MediaResolver.rehear`); unchanged otherwise, and on any failure. A recording
+    whose transcript was refused as unsure is served only the stored question it is recovered
+    as (:meth:`MediaResolver.recover`), never stored; otherwise it bypasses."""
+    if resolved is not None and resolved.text is None:
+        return _recovered(cache, resolver, resolved, plan, namespace)
     if (resolver is None or resolved is None or resolved.audio is None or not resolver.policy.rehear
             or plan.query is None or not plan.lookup or plan.exact_only):
         return plan
@@ -87,3 +92,20 @@ def reheard(cache: SemanticCache, resolver: MediaResolver | None, resolved: Reso
         log.warning("cacheback: re-hearing a spoken question failed: %r", exc)
         return plan
     return plan if query is None else dataclasses.replace(plan, query=query)
+
+
+def _recovered(cache: SemanticCache, resolver: MediaResolver | None, resolved: Resolved,
+               plan: Plan, namespace: str) -> Plan:
+    """``plan`` (keyed on an unsure transcript) as a lookup of the stored question the recording
+    is recovered as, which is never stored; a bypass with the confidence gate's reason otherwise."""
+    bypass = Plan.bypass(str(resolved.reason))
+    if resolver is None or plan.query is None or not plan.lookup or plan.exact_only:
+        return bypass
+    try:
+        candidates = cache.candidates(plan.query, namespace=namespace, scope=plan.scope,
+                                      k=REHEAR_CANDIDATES)
+        query = resolver.recover(resolved, [c.query for c in candidates]) if candidates else None
+    except Exception as exc:  # noqa: BLE001 - the cache must never break the call
+        log.warning("cacheback: recovering a spoken question failed: %r", exc)
+        return bypass
+    return bypass if query is None else dataclasses.replace(plan, query=query, keep=False)

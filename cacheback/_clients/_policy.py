@@ -102,6 +102,8 @@ class Plan:
     ttl: float | None = None
     conversation: ConversationKey | None = None
     pii: Screening | None = None
+    #: False for a lookup whose answer must not be stored (a recovered voice question).
+    keep: bool = True
 
     @classmethod
     def bypass(cls, reason: str) -> Plan:
@@ -111,4 +113,4 @@ class Plan:
     @property
     def store(self) -> bool:
         """Whether a complete answer to this call may be stored."""
-        return self.query is not None
+        return self.query is not None and self.keep

@@ -25,7 +25,8 @@ from ..match._words import (
     STOPWORDS,
 )
 
-__all__ = ["MAX_RIVALS", "meaning_sure", "opposites", "rivals"]
+__all__ = ["MAX_RIVALS", "REVERSED_PAIRS", "REVERSIBLE_VERBS", "meaning_sure", "opposites",
+           "reversible_words", "rivals"]
 
 #: At most this many rivals per stored question (each costs one alignment pass).
 MAX_RIVALS = 12
@@ -44,6 +45,54 @@ _REVERSING_PREFIXES = ("un", "dis")
 #: Words after which a question's verb comes ("how do I *lock*", "how to *mute*"): only the
 #: word after one of these gets a reversing prefix added.
 _VERB_HEADS = frozenset("i you we they to".split())
+
+
+#: Verbs that a prefix reverses into another real verb ("mute" / "unmute", "enable" /
+#: "disable", "activate" / "deactivate"), by prefix: the actions people ask an assistant to do
+#: and undo (settings, accounts, devices, subscriptions). A general English list, not chosen
+#: from any recording: tiny.en drops and adds these prefixes unreliably, and the recording's
+#: own evidence does not separate them (docs/media.md, "Reversing prefixes").
+REVERSIBLE_VERBS: dict[str, frozenset[str]] = {
+    "un": frozenset("""mute lock block follow friend install subscribe link pair pack load
+        plug tag archive hide freeze mount register select zip publish delete flag bookmark
+        wrap dock ban""".split()),
+    "dis": frozenset("""connect agree approve allow continue assemble trust qualify
+        mount appear embark""".split()),
+    "de": frozenset("activate register select authorize compress".split()),
+}
+#: Reversals whose two words share a stem rather than one being the other plus a prefix.
+REVERSED_PAIRS = (("enable", "disable"),)
+
+
+def _inflections(stem: str) -> set[str]:
+    """``stem`` and its regular inflections ("mute" -> "mutes", "muted", "muting"; "pin" ->
+    "pinned", "pinning"): over-generating is harmless, every form stays tied to its stem."""
+    base = stem[:-1] if stem.endswith("e") else stem
+    forms = {stem, stem + "s", stem + "es", base + "ed", base + "ing", stem + "ing", stem + "d"}
+    if len(stem) >= 3 and stem[-1] not in "aeiouwxy" and stem[-2] in "aeiou" and stem[-3] not in "aeiou":
+        forms |= {stem + stem[-1] + "ed", stem + stem[-1] + "ing"}
+    return forms
+
+
+@functools.lru_cache(maxsize=1)
+def _reversible_forms() -> frozenset[str]:
+    forms: set[str] = set()
+    for prefix, stems in REVERSIBLE_VERBS.items():
+        for stem in stems:
+            for form in _inflections(stem):
+                forms |= {form, prefix + form}
+    for pair in REVERSED_PAIRS:
+        for word in pair:
+            forms |= _inflections(word)
+    return frozenset(forms)
+
+
+def reversible_words(text: str) -> list[str]:
+    """The words of ``text`` whose meaning a reversing prefix flips, with it or without it
+    ("mute", "unmuted", "disable", "locking"): a transcript holding one is not trusted as a
+    voice key by default (:attr:`~cacheback.media.MediaPolicy.refuse_reversible`)."""
+    forms = _reversible_forms()
+    return [w for w in text.lower().split() if w.strip(".,!?;:'\"") in forms]
 
 
 @functools.lru_cache(maxsize=1)

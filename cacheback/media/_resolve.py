@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..match._features import has_antonym, has_role_swap
 from ..match._text import profile
-from ._contrast import meaning_sure, opposites, rivals
+from ._contrast import meaning_sure, opposites, reversible_words, rivals
 from ._image import ImageDecodeError, ImageRegistry, fingerprint
 from ._parts import AudioPart, MediaContent, UnsupportedPart, split_content
 from ._transcript import normalise_transcript
@@ -60,6 +61,9 @@ class Resolved:
     audio: AudioPart | None = None
     #: The typed text beside the recording, which a re-heard question must share.
     typed: str = ""
+    #: A key's text made of a transcript the confidence gate refused (``text`` is None): used
+    #: only to find the stored questions :meth:`MediaResolver.recover` re-hears, never as a key.
+    unsure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,15 @@ class MediaPolicy:
     "unlock", "unmute" -> "mute", a negation removed) and refuse it as unsure unless its words
     fit better than each by ``meaning_margin`` nats (:meth:`MediaResolver.meaning_gate`). On by
     default: tiny.en drops "un" ("unmute" heard as "mute"), which no text check can see.
+    ``refuse_reversible``: a transcript holding a verb whose meaning a prefix reverses
+    ("mute" / "unmute", "lock" / "unlock", "enable" / "disable", "connect" / "disconnect":
+    :data:`~cacheback.media._contrast.REVERSIBLE_VERBS`), with the prefix or without, is never
+    a key (a miss, never stored). On by default: tiny.en drops and adds those prefixes, and
+    an "unmute" recording heard as "mute" can out-fit "unmute" by 6 nats, more than correct
+    transcripts out-fit their opposites (docs/media.md, "Reversing prefixes").
+    ``recover_unsure`` (with ``rehear``): a recording whose transcript the confidence gate
+    refused may still be served a stored question whose own words pass that gate on the
+    recording (:meth:`MediaResolver.recover`); never stored.
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -96,6 +109,8 @@ class MediaPolicy:
     rehear_rival_margin: float = REHEAR_RIVAL_MARGIN
     meaning_gate: bool = True
     meaning_margin: float = MEANING_MARGIN
+    refuse_reversible: bool = True
+    recover_unsure: bool = True
     registry_path: str | os.PathLike[str] | None = "auto"
     transcriber: Transcriber | None = None
 
@@ -140,7 +155,12 @@ class MediaResolver:
         if parts.audio:
             heard = self._transcripts(parts)
             if heard.text is None:
-                return heard
+                if heard.unsure is None or len(parts.audio) != 1:
+                    return dataclasses.replace(heard, unsure=None)
+                scope["audio"] = 1
+                return Resolved(None, {"media": scope}, reason=heard.reason, transcript=heard.unsure,
+                                audio=parts.audio[0], typed=parts.text,
+                                unsure="\n".join(filter(None, [text, heard.unsure])))
             transcript = heard.text
             text = "\n".join(filter(None, [text, transcript]))
             scope["audio"] = len(parts.audio)
@@ -176,7 +196,7 @@ class MediaResolver:
         options = []
         for candidate in candidates[:REHEAR_CANDIDATES]:
             said = _spoken_part(candidate, resolved.typed)
-            if said is not None and said != heard:
+            if said is not None and said != heard and not self._reversible(said):
                 options.append((candidate, said, _conflicts(heard, said)))
         if not options:
             return None
@@ -201,6 +221,52 @@ class MediaResolver:
             if self._beats_rivals(audio, said, logprob):
                 return candidate
         return None
+
+    def recover(self, resolved: Resolved, candidates: Sequence[str]) -> str | None:
+        """The stored question among ``candidates`` (nearest first, found by the unsure
+        transcript) that this recording says, when its transcript was refused as unsure.
+
+        The confidence gate refuses a transcript Whisper is not sure of (mean token log-probability
+        below -0.7, or likely silence); often the speech is clear enough and only the decoder's
+        own reading wavered (a third of the held-out set's gated transcripts are right or nearly).
+        The stored words are then held to the same gate on this recording: forced through the
+        decoder, their mean token log-probability must reach :attr:`MediaPolicy.min_avg_logprob`,
+        no token below :attr:`MediaPolicy.rehear_min_token`, and they must out-fit each of their
+        own opposites (:meth:`_beats_rivals`); among several that pass, the best fitting. A
+        stored question with a verb a prefix reverses is never recovered when those are refused.
+        Only with :attr:`MediaPolicy.rehear` and :attr:`MediaPolicy.recover_unsure`; any failure
+        is None (a miss). A recovered question is served, never stored again.
+        """
+        audio = resolved.audio
+        if not (self.policy.rehear and self.policy.recover_unsure) or audio is None:
+            return None
+        options = []
+        for candidate in candidates[:REHEAR_CANDIDATES]:
+            said = _spoken_part(candidate, resolved.typed)
+            if said is not None and not self._reversible(said):
+                options.append((candidate, said))
+        if not options:
+            return None
+        try:
+            fits = self.transcriber.fits(audio.data, [o[1] for o in options], audio.format)
+        except Exception as exc:  # noqa: BLE001 - re-hearing must never break the call
+            log.debug("cacheback: recovering an unsure transcript failed: %r", exc)
+            return None
+        if not fits or len(fits) != len(options):
+            return None
+        passing = sorted(
+            ((fit.average, fit.logprob, candidate, said) for (candidate, said), fit in zip(options, fits)
+             if fit.average >= self.policy.min_avg_logprob and fit.worst >= self.policy.rehear_min_token),
+            key=lambda t: -t[0])
+        for _, logprob, candidate, said in passing:
+            if self._beats_rivals(audio, said, logprob):
+                return candidate
+        return None
+
+    def _reversible(self, said: str) -> bool:
+        """Whether ``said`` may not be a key for holding a verb a prefix reverses (a question
+        stored before :attr:`MediaPolicy.refuse_reversible` was turned on is not re-heard)."""
+        return self.policy.refuse_reversible and bool(reversible_words(said))
 
     def _beats_rivals(self, audio: AudioPart, said: str, logprob: float) -> bool:
         """Whether ``said`` fits the recording better than each of its opposites
@@ -286,14 +352,19 @@ class MediaResolver:
             except Exception as exc:  # noqa: BLE001 - a transcriber must never break the call
                 log.warning("cacheback: transcriber failed: %r", exc)
                 return Resolved(None, reason=f"audio not transcribed: {type(exc).__name__}")
+            said = normalise_transcript(heard.text) if self.policy.normalise_transcripts else heard.text
             if not heard.usable(min_avg_logprob=self.policy.min_avg_logprob,
                                 max_no_speech=self.policy.max_no_speech):
                 return Resolved(None, reason=(
                     f"transcript not confident enough (avg log-prob {heard.avg_logprob:.2f}, "
-                    f"no-speech {heard.no_speech_prob:.2f})"))
-            said = normalise_transcript(heard.text) if self.policy.normalise_transcripts else heard.text
+                    f"no-speech {heard.no_speech_prob:.2f})"),
+                    unsure=said or None if self.policy.rehear and self.policy.recover_unsure else None)
             if not said:
                 return Resolved(None, reason="the audio holds no words (only fillers or noise marks)")
+            if self._reversible(said):
+                return Resolved(None, reason=(
+                    f"transcript holds {reversible_words(said)[0]!r}, whose meaning a prefix "
+                    "reverses (tiny.en does not hear those prefixes reliably)"))
             unsure = self.meaning_gate(audio, said)
             if unsure is not None:
                 return Resolved(None, reason=unsure)

@@ -35,6 +35,8 @@ _MAX_AUDIO_BYTES = 25 * 1024 * 1024
 #: Silence added before and after the speech, in seconds.
 PAD_SECONDS = 0.5
 _RATE = 16000
+#: Samples per feature frame (Whisper's 10 ms hop).
+_HOP = 160
 
 
 class TranscriptionError(RuntimeError):
@@ -64,6 +66,13 @@ class Fit:
 
     logprob: float
     worst: float
+    #: How many tokens were scored (the average is ``logprob / tokens``).
+    tokens: int = 1
+
+    @property
+    def average(self) -> float:
+        """The mean token log-probability, comparable with :attr:`Transcript.avg_logprob`."""
+        return self.logprob / max(1, self.tokens)
 
 
 class Transcriber(ABC):
@@ -155,15 +164,21 @@ class WhisperTranscriber(Transcriber):
                 self._memo.move_to_end(digest)
                 return self._memo[digest]
             model = self._load_locked()
+            encoded: list[Any] = []
             try:
                 samples = _padded(data)
+                model.encode = _keeping(model.encode, encoded)
                 segments, info = model.transcribe(
                     samples, language="en", beam_size=5, temperature=0.0,
                     condition_on_previous_text=False, without_timestamps=True, vad_filter=False)
                 segments = list(segments)
             except Exception as exc:  # noqa: BLE001 - PyAV and CTranslate2 errors vary
                 raise TranscriptionError(f"the audio cannot be transcribed: {exc!r}") from exc
+            finally:
+                model.__dict__.pop("encode", None)
             transcript = _combine(segments, float(getattr(info, "duration", 0.0)))
+            if len(encoded) == 1:  # one 30 s window: the meaning gate aligns on it, no re-encoding
+                self._keep_encoded(digest, (encoded[0], len(samples) // _HOP + 1))
             self._memo[digest] = transcript
             if len(self._memo) > self._memo_size:
                 self._memo.popitem(last=False)
@@ -195,7 +210,7 @@ class WhisperTranscriber(Transcriber):
                         continue
                     aligned = model.model.align(encoded, tokenizer.sot_sequence, [tokens], frames)
                     logs = np.log(np.maximum(np.asarray(aligned[0].text_token_probs), 1e-30))
-                    out.append(Fit(float(logs.sum()), float(logs.min())))
+                    out.append(Fit(float(logs.sum()), float(logs.min()), len(tokens)))
             except TranscriptionError:
                 raise
             except Exception as exc:  # noqa: BLE001 - PyAV and CTranslate2 errors vary
@@ -212,10 +227,26 @@ class WhisperTranscriber(Transcriber):
         frames = int(features.shape[-1])
         if frames > model.feature_extractor.nb_max_frames:
             raise TranscriptionError("audio longer than one 30 s window is not re-heard")
-        self._encoded[digest] = encoded = (model.encode(pad_or_trim(features)), frames)
+        encoded = (model.encode(pad_or_trim(features)), frames)
+        self._keep_encoded(digest, encoded)
+        return encoded
+
+    def _keep_encoded(self, digest: str, encoded: tuple[Any, int]) -> None:
+        self._encoded[digest] = encoded
+        self._encoded.move_to_end(digest)
         if len(self._encoded) > 4:
             self._encoded.popitem(last=False)
-        return encoded
+
+
+def _keeping(encode: Any, kept: list[Any]) -> Any:
+    """``encode`` (faster-whisper's encoder call) that also keeps each output in ``kept``: the
+    transcription's own encoder pass, which the meaning gate and re-hearing then align texts on
+    (an encoder pass is most of a transcription's cost; an alignment pass on it ~40 ms)."""
+    def encode_and_keep(features: Any) -> Any:
+        out = encode(features)
+        kept.append(out)
+        return out
+    return encode_and_keep
 
 
 def _written(text: str) -> str:

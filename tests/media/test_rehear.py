@@ -43,7 +43,8 @@ def upstream() -> Iterator[FakeUpstream]:
 
 def _client(upstream: FakeUpstream, embedder: Any, transcriber: Transcriber,
             **policy: Any) -> CachedOpenAI:
-    policy = {"rehear": True, "meaning_gate": False, **policy}  # the gate: test_meaning_gate.py
+    # the gate and reversible verbs: test_meaning_gate.py
+    policy = {"rehear": True, "meaning_gate": False, "refuse_reversible": False, **policy}
     return CachedOpenAI(api_key="k", base_url=upstream.openai_base_url,
                         cache=SemanticCache(":memory:", embedder=embedder),
                         policy=CachePolicy(media=MediaPolicy(transcriber=transcriber, **policy)))

@@ -119,9 +119,41 @@ def test_respoken_question_hits_through_the_client_and_a_near_one_misses(
 def test_the_meaning_gate_refuses_unmute_heard_as_mute(
         resolver: MediaResolver, say: Callable[..., bytes]) -> None:
     """tiny.en transcribes "unmute" as "mute" (docs/media.md, HELD_OUT_3): the meaning gate
-    re-hears the recording against "unmute" and refuses the transcript; a recording that says
-    "mute" out-fits "unmute" and is a key."""
-    unmute = resolver.resolve(_audio(say("How do I unmute my microphone?", "en-gb", 150)), "ns")
+    (reversible verbs allowed, so the gate itself decides) re-hears the recording against
+    "unmute" and refuses the transcript; a recording that says "mute" out-fits "unmute" and is
+    a key. By default neither is a key (``refuse_reversible``)."""
+    gate = MediaResolver(MediaPolicy(transcriber=resolver.transcriber, refuse_reversible=False))
+    unmute_wav = say("How do I unmute my microphone?", "en-gb", 150)
+    mute_wav = say("How do I mute my microphone?", "en-gb", 150)
+    unmute = gate.resolve(_audio(unmute_wav), "ns")
     assert unmute.text is None or "unmute" in unmute.text
-    mute = resolver.resolve(_audio(say("How do I mute my microphone?", "en-gb", 150)), "ns")
+    mute = gate.resolve(_audio(mute_wav), "ns")
     assert mute.text is not None and "mute" in mute.text and "unmute" not in mute.text
+    assert gate.gate_checked == 2
+    for wav in (unmute_wav, mute_wav):
+        refused = resolver.resolve(_audio(wav), "ns")
+        assert refused.text is None and "prefix" in str(refused.reason)
+
+
+def test_the_gate_aligns_on_the_transcriptions_encoder_pass(
+        resolver: MediaResolver, say: Callable[..., bytes]) -> None:
+    """The transcription keeps its encoder output per recording, so the meaning gate's (and
+    re-hearing's) alignment passes do not encode the audio again; the fits agree with those on a
+    separately encoded clip to a fraction of a nat (only the last feature frame differs)."""
+    transcriber = WhisperTranscriber()
+    wav = say("How do I mute my microphone?", "en-gb", 150)
+    heard = transcriber.transcribe(wav, "wav")
+    model = transcriber._model
+    calls: list[int] = []
+    model.encode = lambda features, _encode=model.encode: calls.append(1) or _encode(features)
+    try:
+        shared = transcriber.fits(wav, [heard.text, "How do I unmute my microphone?"], "wav")
+        assert calls == []
+        transcriber._encoded.clear()
+        own = transcriber.fits(wav, [heard.text, "How do I unmute my microphone?"], "wav")
+        assert calls == [1]
+    finally:
+        del model.encode
+    assert shared is not None and own is not None
+    for a, b in zip(shared, own):
+        assert abs(a.logprob - b.logprob) < 0.5
