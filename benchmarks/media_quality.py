@@ -250,7 +250,7 @@ class _Asker:
 
 
 def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], ...],
-              verbose: bool) -> None:
+              verbose: bool, setups: tuple[str, ...] = ()) -> None:
     """One question set: every question stored in the first voice and asked in the others
     (own answer or not), then each near pair's one question stored and the other asked in every
     voice (every hit is wrong), for each setup."""
@@ -269,6 +269,8 @@ def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], .
           f"p90 {np.percentile(times, 90) * 1e3:.0f} ms; word-exact transcripts {exact}/{len(clips)}")
     table = []
     for setup, policy in _SETUPS.items():
+        if setups and not any(word in setup for word in setups):
+            continue
         with SemanticCache(":memory:") as cache:
             asker = _Asker(cache, transcriber, **policy)
             for qi in range(len(questions)):
@@ -440,15 +442,15 @@ _SETS = {
 }
 
 
-def voice(sets: str, verbose: bool, cost: bool = True) -> None:
+def voice(sets: str, verbose: bool, cost: bool = True, setups: tuple[str, ...] = ()) -> None:
     if sets in ("all", "tuning"):
-        voice_set("tuning set (QUESTIONS)", QUESTIONS, VOICES, verbose)
+        voice_set("tuning set (QUESTIONS)", QUESTIONS, VOICES, verbose, setups)
     if sets in ("all", "held-out"):
-        voice_set("held-out set (HELD_OUT)", HELD_OUT, HELD_OUT_VOICES, verbose)
+        voice_set("held-out set (HELD_OUT)", HELD_OUT, HELD_OUT_VOICES, verbose, setups)
     if sets == "held-out-questions":
-        voice_set("held-out questions in the tuning voices", HELD_OUT, VOICES, verbose)
+        voice_set("held-out questions in the tuning voices", HELD_OUT, VOICES, verbose, setups)
     if sets in ("held-out-2", "held-out-3", "tuning-2"):
-        voice_set(*_SETS[sets], verbose)
+        voice_set(*_SETS[sets], verbose, setups)
     if cost:
         voice_cost(QUESTIONS[:12])
 
@@ -514,6 +516,9 @@ def main() -> None:
     parser.add_argument("--diagnose", action="store_true",
                         help="classify each miss of the re-heard setup on --set (not all)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each voice miss")
+    parser.add_argument("--setups", nargs="+", default=(), metavar="WORD",
+                        help="run only the setups whose name holds one of these words "
+                        "(e.g. default recovered)")
     args = parser.parse_args()
     if args.diagnose:
         voice_diagnose(*_SETS[args.set])
@@ -521,7 +526,7 @@ def main() -> None:
     if not args.voice:
         images()
     if not args.images:
-        voice(args.set, args.verbose, cost=not args.no_cost)
+        voice(args.set, args.verbose, cost=not args.no_cost, setups=tuple(args.setups))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,11 @@ REHEAR_RIVAL_MARGIN = 0.0
 #: The meaning gate: a transcript is a key only when its words fit the recording more than this
 #: many nats better than each of its opposites ("mute" / "unmute": docs/media.md).
 MEANING_MARGIN = 2.0
+#: Recovering an unsure recording: the lowest mean token log-probability of a stored question's
+#: words forced on it. The confidence gate's -0.7 is on the beam's own average; the same words
+#: forced through the decoder average 0.09 lower (mean over the tuning set's 160 clips, written
+#: with a capital and "?" as stored questions are scored), so -0.8 is the same bar.
+RECOVER_MIN_AVG = -0.8
 
 __all__ = ["MediaPolicy", "MediaResolver", "Resolved"]
 
@@ -92,9 +97,9 @@ class MediaPolicy:
     a key (a miss, never stored). On by default: tiny.en drops and adds those prefixes, and
     an "unmute" recording heard as "mute" can out-fit "unmute" by 6 nats, more than correct
     transcripts out-fit their opposites (docs/media.md, "Reversing prefixes").
-    ``recover_unsure`` (with ``rehear``): a recording whose transcript the confidence gate
-    refused may still be served a stored question whose own words pass that gate on the
-    recording (:meth:`MediaResolver.recover`); never stored.
+    ``recover_unsure`` / ``recover_min_avg`` (with ``rehear``): a recording whose transcript
+    the confidence gate or the meaning gate refused may still be served a stored question whose
+    own words pass both gates on the recording (:meth:`MediaResolver.recover`); never stored.
     ``registry_path``: where image ids persist ("auto": beside the cache's database file).
     """
 
@@ -111,6 +116,7 @@ class MediaPolicy:
     meaning_margin: float = MEANING_MARGIN
     refuse_reversible: bool = True
     recover_unsure: bool = True
+    recover_min_avg: float = RECOVER_MIN_AVG
     registry_path: str | os.PathLike[str] | None = "auto"
     transcriber: Transcriber | None = None
 
@@ -227,13 +233,16 @@ class MediaResolver:
         transcript) that this recording says, when its transcript was refused as unsure.
 
         The confidence gate refuses a transcript Whisper is not sure of (mean token log-probability
-        below -0.7, or likely silence); often the speech is clear enough and only the decoder's
-        own reading wavered (a third of the held-out set's gated transcripts are right or nearly).
-        The stored words are then held to the same gate on this recording: forced through the
-        decoder, their mean token log-probability must reach :attr:`MediaPolicy.min_avg_logprob`,
-        no token below :attr:`MediaPolicy.rehear_min_token`, and they must out-fit each of their
-        own opposites (:meth:`_beats_rivals`); among several that pass, the best fitting. A
-        stored question with a verb a prefix reverses is never recovered when those are refused.
+        below -0.7, or likely silence), and the meaning gate one that an opposite fits about as
+        well ("Doesn't the hotel have parking?" for a recording that says "Does"); often the
+        speech is clear enough and only the decoder's own reading wavered. The stored words are
+        then held to both gates on this recording: forced through the decoder, their mean token
+        log-probability must reach :attr:`MediaPolicy.recover_min_avg` (the confidence gate's
+        bar, moved by how much lower forced fits average), no token below
+        :attr:`MediaPolicy.rehear_min_token`, and they must out-fit each of their own opposites
+        by :attr:`MediaPolicy.meaning_margin` nats (:meth:`_beats_rivals`); among several that
+        pass, the best fitting. A stored question with a verb a prefix reverses is never
+        recovered when those are refused.
         Only with :attr:`MediaPolicy.rehear` and :attr:`MediaPolicy.recover_unsure`; any failure
         is None (a miss). A recovered question is served, never stored again.
         """
@@ -256,23 +265,30 @@ class MediaResolver:
             return None
         passing = sorted(
             ((fit.average, fit.logprob, candidate, said) for (candidate, said), fit in zip(options, fits)
-             if fit.average >= self.policy.min_avg_logprob and fit.worst >= self.policy.rehear_min_token),
+             if fit.average >= self.policy.recover_min_avg and fit.worst >= self.policy.rehear_min_token),
             key=lambda t: -t[0])
+        margin = max(self.policy.meaning_margin, self.policy.rehear_rival_margin)
         for _, logprob, candidate, said in passing:
-            if self._beats_rivals(audio, said, logprob):
+            if self._beats_rivals(audio, said, logprob, margin):
                 return candidate
         return None
+
+    @property
+    def _recovering(self) -> bool:
+        return self.policy.rehear and self.policy.recover_unsure
 
     def _reversible(self, said: str) -> bool:
         """Whether ``said`` may not be a key for holding a verb a prefix reverses (a question
         stored before :attr:`MediaPolicy.refuse_reversible` was turned on is not re-heard)."""
         return self.policy.refuse_reversible and bool(reversible_words(said))
 
-    def _beats_rivals(self, audio: AudioPart, said: str, logprob: float) -> bool:
+    def _beats_rivals(self, audio: AudioPart, said: str, logprob: float,
+                      margin: float | None = None) -> bool:
         """Whether ``said`` fits the recording better than each of its opposites
-        (:func:`~cacheback.media._contrast.rivals`) by :attr:`MediaPolicy.rehear_rival_margin`
-        nats: the likelihood-ratio test that refuses "Can I upgrade my plan?" for a recording
-        that says "downgrade", which fits the sound nearly as well as "upgrade" does."""
+        (:func:`~cacheback.media._contrast.rivals`) by ``margin`` nats
+        (:attr:`MediaPolicy.rehear_rival_margin` unless given): the likelihood-ratio test that
+        refuses "Can I upgrade my plan?" for a recording that says "downgrade", which fits the
+        sound nearly as well as "upgrade" does."""
         others = rivals(said)
         if not others:
             return True
@@ -283,7 +299,8 @@ class MediaResolver:
             return False
         if not fits:
             return False
-        return all(logprob - fit.logprob > self.policy.rehear_rival_margin for fit in fits)
+        margin = self.policy.rehear_rival_margin if margin is None else margin
+        return all(logprob - fit.logprob > margin for fit in fits)
 
     def meaning_gate(self, audio: AudioPart, said: str) -> str | None:
         """Why the transcript ``said`` is not sure of its meaning, or None when it may be a key.
@@ -358,7 +375,7 @@ class MediaResolver:
                 return Resolved(None, reason=(
                     f"transcript not confident enough (avg log-prob {heard.avg_logprob:.2f}, "
                     f"no-speech {heard.no_speech_prob:.2f})"),
-                    unsure=said or None if self.policy.rehear and self.policy.recover_unsure else None)
+                    unsure=said or None if self._recovering else None)
             if not said:
                 return Resolved(None, reason="the audio holds no words (only fillers or noise marks)")
             if self._reversible(said):
@@ -367,7 +384,7 @@ class MediaResolver:
                     "reverses (tiny.en does not hear those prefixes reliably)"))
             unsure = self.meaning_gate(audio, said)
             if unsure is not None:
-                return Resolved(None, reason=unsure)
+                return Resolved(None, reason=unsure, unsure=said if self._recovering else None)
             texts.append(said)
         return Resolved(" ".join(texts))
 

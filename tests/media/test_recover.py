@@ -1,7 +1,8 @@
 """Recovering an unsure transcript (with re-hearing on): a recording whose transcript the
-confidence gate refused is served the stored question whose own words pass that gate on the
-recording (mean token log-probability >= -0.7, no token below -8, better than its opposites),
-and is never stored; anything else bypasses as before. A scripted transcriber (no Whisper)."""
+confidence gate or the meaning gate refused is served the stored question whose own words pass
+both gates on the recording (forced mean token log-probability >= -0.8, no token below -8,
+better than each of its opposites by the meaning margin), and is never stored; anything else
+bypasses as before. A scripted transcriber (no Whisper)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,10 @@ def test_an_unsure_recording_whose_stored_words_pass_the_gate_is_served_never_st
 
 
 @pytest.mark.parametrize(("scores", "policy"), [
-    ({"where is the Berlin office": (-0.8, -2.0)}, {}),  # the stored words are unsure too
+    ({"where is the Berlin office": (-0.85, -2.0)}, {}),  # the stored words are unsure too
+    ({"where is the Berlin office": (-0.75, -2.0)}, {"recover_min_avg": -0.7}),
+    ({"where is the Berlin office": (-0.3, -2.0), "where is not the Berlin office": (-0.5, -2.0)},
+     {}),  # an opposite within the meaning margin (1.6 nats worse over 8 tokens)
     ({"where is the Berlin office": (-0.3, -9.0)}, {}),  # one token does not fit the sound
     ({"where is the Berlin office": (-0.3, -2.0), "where is the Berlin office not": (-0.1, -2.0),
       "where is not the Berlin office": (-0.1, -2.0)}, {}),  # an opposite fits better
@@ -85,6 +89,38 @@ def test_otherwise_an_unsure_recording_bypasses(
     _ask(client, STORED)
     assert _ask(client, UNSURE).cacheback.tier == "bypass"
     assert upstream.request_count() == 2
+
+
+def test_the_bar_is_the_forced_fits_own(upstream: FakeUpstream, embedder: Any) -> None:
+    """Forced fits average lower than the beam's: stored words at -0.75 pass the -0.8 bar."""
+    transcriber = Unsure("Where is the Berlin office?", {"where is the Berlin office": (-0.75, -2.0)})
+    client = _client(upstream, embedder, transcriber)
+    _ask(client, STORED)
+    assert _ask(client, UNSURE).cacheback.tier == "exact"
+
+
+class Negated(Unsure):
+    """``UNSURE`` transcribed surely but with a spurious "not" ("Doesn't the hotel have
+    parking?"), which the meaning gate refuses: the words without it fit better."""
+
+    def transcribe(self, data: bytes, format: str = "") -> Transcript:
+        if data == STORED:
+            return Transcript("Does the hotel have parking?", -0.2, 0.1, 2.0)
+        return Transcript(self.heard, -0.3, 0.1, 2.0)
+
+
+def test_a_transcript_the_meaning_gate_refused_is_recovered(upstream: FakeUpstream, embedder: Any) -> None:
+    transcriber = Negated("Doesn't the hotel have parking?",
+                          {"does not the hotel have parking": (-0.6, -4.0),
+                           "does the hotel have parking": (-0.3, -2.0)})
+    client = _client(upstream, embedder, transcriber)
+    _ask(client, STORED)
+    assert _ask(client, UNSURE).cacheback.tier == "exact"
+    assert upstream.request_count() == 1
+    for policy in ({"recover_unsure": False}, {"rehear": False}):
+        off = _client(upstream, embedder, transcriber, **policy)
+        _ask(off, STORED)
+        assert _ask(off, UNSURE).cacheback.tier == "bypass"
 
 
 def test_a_near_question_is_not_recovered(upstream: FakeUpstream, embedder: Any) -> None:
