@@ -19,7 +19,7 @@ from cacheback.testing import FakeUpstream
 
 class Scripted(Transcriber):
     """Transcripts by recording, and the fit of each text (what a real model would score:
-    ``fits[recording][text]``, in nats; missing texts fit badly)."""
+    ``fits[recording][text]``, in nats summed over 8 tokens; missing texts fit badly)."""
 
     name = "scripted"
 
@@ -32,7 +32,7 @@ class Scripted(Transcriber):
     def fits(self, data: bytes, texts: Sequence[str], format: str = "") -> list[Fit]:
         self.asked += 1
         scores = self.scores.get(data, {})
-        return [Fit(scores.get(t, -60.0), -2.0 if t in scores else -14.0) for t in texts]
+        return [Fit(scores.get(t, -60.0), -2.0 if t in scores else -14.0, 8) for t in texts]
 
 
 @pytest.fixture
@@ -147,3 +147,17 @@ def test_a_garbled_negation_does_not_let_the_opposite_verb_through(
         _ask(client, STORED)
         got = _ask(client, MISHEARD).cacheback.tier
         assert got in (("exact", "semantic") if tier == "semantic" else ("miss",)), (unlock_fit, got)
+
+
+def test_garbled_words_near_a_garbled_transcript_do_not_hit(upstream: FakeUpstream, embedder: Any) -> None:
+    """A recording Whisper garbles fits its own transcript badly too, so a garbled stored
+    question can land within the drop of it: its words must also average -2.0 per token."""
+    transcriber = Scripted(
+        {STORED: "What time is your card?", MISHEARD: "Well time is rigged first?"},
+        {MISHEARD: {"well time is rigged first": -14.0, "what time is your card": -18.0}})
+    client = _client(upstream, embedder, transcriber)
+    _ask(client, STORED)
+    assert _ask(client, MISHEARD).cacheback.tier == "miss"  # -2.25 per token
+    lenient = _client(upstream, embedder, transcriber, rehear_min_avg=-2.5)
+    _ask(lenient, STORED)
+    assert _ask(lenient, MISHEARD).cacheback.tier in ("exact", "semantic")
