@@ -3,6 +3,7 @@ decoding choices and bars (docs/media.md, "Eleventh session"). Prints markdown t
 
     python benchmarks/voice_decoding.py calibrate --set tuning   # forced fit vs the beam's average
     python benchmarks/voice_decoding.py decodes --set tuning-2   # other decodings, unsure clips
+    python benchmarks/voice_decoding.py rehear --set tuning-2    # re-heard hits' forced averages
 
 ``calibrate``: for every clip, the beam's mean token log-probability against the same words
 forced through the decoder (``WhisperTranscriber.fits``, written as stored questions are: a
@@ -11,6 +12,9 @@ forced fits sits against the confidence gate's -0.7 on the beam.
 ``decodes``: each clip decoded as shipped (0.5 s padding, beam 5) and in other ways (padding
 0.25 / 1.0 / 1.5 s, beam 10, an initial prompt, no length penalty): how many transcripts are
 usable and word for word, and what re-decoding only the clips the gate refuses would give.
+``rehear``: the re-heard setup of ``media_quality.py`` (own answers and near pairs) with the
+mean-per-token bar off; every re-heard hit with its stored words' forced average, right or wrong:
+where ``rehear_min_avg`` sits.
 
 Tuning sets only (``tuning``, ``tuning-2``): the held-out sets are never used to choose these.
 Needs the [voice] extra and espeak-ng.
@@ -130,16 +134,69 @@ def decodes(name: str) -> None:
                           "gated clips re-decoded: usable, not exact", "no-speech p50"], rows))
 
 
+def rehear(name: str) -> None:
+    import math
+
+    import media_quality
+
+    from cacheback import SemanticCache
+    from cacheback.media import MediaResolver
+    from cacheback.media._resolve import _spoken_part
+
+    questions, voices = _SETS[name]
+    questions = questions[:_LIMIT]
+    transcriber = WhisperTranscriber(memo=len(questions) * len(voices) + 8)
+    transcriber.load()
+    logged: list[list[Any]] = []
+    original = MediaResolver.rehear
+
+    def logging_rehear(self: MediaResolver, resolved: Any, candidates: Any) -> str | None:
+        got = original(self, resolved, candidates)
+        if got is not None:
+            said = _spoken_part(got, resolved.typed)
+            (fit,) = transcriber.fits(resolved.audio.data, [said], "wav")
+            logged.append([resolved.transcript, said, fit.average, fit.worst])
+        return got
+
+    MediaResolver.rehear = logging_rehear  # type: ignore[method-assign]
+    clips = {(qi, vi): speak(q, *v) for qi, q in enumerate(questions) for vi, v in enumerate(voices)}
+    rows = []
+    with SemanticCache(":memory:") as cache:
+        asker = media_quality._Asker(cache, transcriber, rehear=True, rehear_min_avg=-math.inf)
+        for qi in range(len(questions)):
+            asker.store(clips[qi, 0], f"answer {qi}", "all")
+        for qi in range(len(questions)):
+            for vi in range(1, len(voices)):
+                before = len(logged)
+                served, _, _ = asker.ask(clips[qi, vi], "all")
+                if len(logged) > before:
+                    rows.append(["own", served == f"answer {qi}", *logged[-1]])
+        for first in (0, 1):
+            for qi in range(first, len(questions), 2):
+                asker.store(clips[qi, 0], f"answer {qi}", f"pairs{first}")
+            for qi in range(1 - first, len(questions), 2):
+                for vi in range(len(voices)):
+                    before = len(logged)
+                    asker.ask(clips[qi, vi], f"pairs{first}")
+                    if len(logged) > before:
+                        rows.append(["near", False, *logged[-1]])
+    MediaResolver.rehear = original  # type: ignore[method-assign]
+    rows.sort(key=lambda r: r[4])
+    print(f"\n### {name}: every re-heard hit, the mean-per-token bar off (lowest first)")
+    print(markdown_table(["asked", "right", "heard", "stored", "forced mean", "worst token"],
+                         [[k, r, h, s_, f"{a:.2f}", f"{w:.2f}"] for k, r, h, s_, a, w in rows]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("calibrate", "decodes"))
+    parser.add_argument("what", choices=("calibrate", "decodes", "rehear"))
     parser.add_argument("--set", choices=tuple(_SETS), default="tuning")
     parser.add_argument("--limit", type=int, help="only the first N questions")
     args = parser.parse_args()
     global _LIMIT
     _LIMIT = args.limit
-    (calibrate if args.what == "calibrate" else decodes)(args.set)
+    {"calibrate": calibrate, "decodes": decodes, "rehear": rehear}[args.what](args.set)
 
 
 if __name__ == "__main__":
