@@ -16,6 +16,7 @@ import itertools
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -249,6 +250,32 @@ class _Asker:
         return (hit.response if hit else None), text, plan.query != key.text
 
 
+Clips = dict[tuple[int, int], bytes]
+Asked = tuple[int, int, "str | None", "str | None", bool]
+
+
+def own_asks(asker: _Asker, clips: Clips, questions: int, voices: int) -> Iterator[Asked]:
+    """Every question stored in the first voice (namespace "all"), then asked in each other
+    voice: (question, voice, served, heard, re-heard) per ask; its own answer is right."""
+    for qi in range(questions):
+        asker.store(clips[qi, 0], f"answer {qi}", "all")
+    for qi in range(questions):
+        for vi in range(1, voices):
+            yield (qi, vi, *asker.ask(clips[qi, vi], "all"))
+
+
+def near_asks(asker: _Asker, clips: Clips, questions: int, voices: int) -> Iterator[Asked]:
+    """For each near pair, one question stored (the first, then the second, in namespaces of
+    their own) and the other asked in every voice: any answer served is wrong."""
+    for first in (0, 1):
+        namespace = f"pairs{first}"
+        for qi in range(first, questions, 2):
+            asker.store(clips[qi, 0], f"answer {qi}", namespace)
+        for qi in range(1 - first, questions, 2):
+            for vi in range(voices):
+                yield (qi, vi, *asker.ask(clips[qi, vi], namespace))
+
+
 def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], ...],
               verbose: bool, setups: tuple[str, ...] = ()) -> None:
     """One question set: every question stored in the first voice and asked in the others
@@ -273,36 +300,26 @@ def voice_set(label: str, questions: list[str], voices: tuple[tuple[str, int], .
             continue
         with SemanticCache(":memory:") as cache:
             asker = _Asker(cache, transcriber, **policy)
-            for qi in range(len(questions)):
-                asker.store(clips[qi, 0], f"answer {qi}", "all")
             own = wrong = missed = gated = reheard_hits = 0
-            for qi in range(len(questions)):
-                for vi in range(1, len(voices)):
-                    served, text, again = asker.ask(clips[qi, vi], "all")
-                    gated += text is None
-                    missed += text is not None and served is None
-                    own += served == f"answer {qi}"
-                    reheard_hits += again and served == f"answer {qi}"
-                    if served not in (None, f"answer {qi}"):
-                        wrong += 1
-                        print(f"  WRONG [{setup}] {questions[qi]!r} heard as {text!r} served {served}")
-                    elif verbose and served is None and setup.endswith("(opt-in)"):
-                        print(f"  miss {voices[vi]} {questions[qi]!r} heard as {text!r}")
+            for qi, vi, served, text, again in own_asks(asker, clips, len(questions), len(voices)):
+                gated += text is None
+                missed += text is not None and served is None
+                own += served == f"answer {qi}"
+                reheard_hits += again and served == f"answer {qi}"
+                if served not in (None, f"answer {qi}"):
+                    wrong += 1
+                    print(f"  WRONG [{setup}] {questions[qi]!r} heard as {text!r} served {served}")
+                elif verbose and served is None and setup.endswith("(opt-in)"):
+                    print(f"  miss {voices[vi]} {questions[qi]!r} heard as {text!r}")
             asked = len(questions) * (len(voices) - 1)
             recovered = asker.recovered
             near_wrong = near_asked = 0
-            for first in (0, 1):
-                namespace = f"pairs{first}"
-                for qi in range(first, len(questions), 2):
-                    asker.store(clips[qi, 0], f"answer {qi}", namespace)
-                for qi in range(1 - first, len(questions), 2):
-                    for vi in range(len(voices)):
-                        served, text, _ = asker.ask(clips[qi, vi], namespace)
-                        near_asked += 1
-                        if served is not None:
-                            near_wrong += 1
-                            print(f"  NEAR WRONG [{setup}] {questions[qi]!r} heard as {text!r} "
-                                  f"served {served}")
+            for qi, _, served, text, _ in near_asks(asker, clips, len(questions), len(voices)):
+                near_asked += 1
+                if served is not None:
+                    near_wrong += 1
+                    print(f"  NEAR WRONG [{setup}] {questions[qi]!r} heard as {text!r} "
+                          f"served {served}")
             checked = asker.resolver.gate_checked
             table.append([setup, asked, own, f"{own / asked:.3f}", reheard_hits, recovered, wrong,
                           missed, gated, near_asked, near_wrong,

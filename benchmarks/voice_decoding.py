@@ -163,23 +163,12 @@ def rehear(name: str) -> None:
     rows = []
     with SemanticCache(":memory:") as cache:
         asker = media_quality._Asker(cache, transcriber, rehear=True, rehear_min_avg=-math.inf)
-        for qi in range(len(questions)):
-            asker.store(clips[qi, 0], f"answer {qi}", "all")
-        for qi in range(len(questions)):
-            for vi in range(1, len(voices)):
-                before = len(logged)
-                served, _, _ = asker.ask(clips[qi, vi], "all")
+        for kind, asks in (("own", media_quality.own_asks), ("near", media_quality.near_asks)):
+            before = len(logged)
+            for qi, _, served, _, _ in asks(asker, clips, len(questions), len(voices)):
                 if len(logged) > before:
-                    rows.append(["own", served == f"answer {qi}", *logged[-1]])
-        for first in (0, 1):
-            for qi in range(first, len(questions), 2):
-                asker.store(clips[qi, 0], f"answer {qi}", f"pairs{first}")
-            for qi in range(1 - first, len(questions), 2):
-                for vi in range(len(voices)):
+                    rows.append([kind, served == f"answer {qi}", *logged[-1]])
                     before = len(logged)
-                    asker.ask(clips[qi, vi], f"pairs{first}")
-                    if len(logged) > before:
-                        rows.append(["near", False, *logged[-1]])
     MediaResolver.rehear = original  # type: ignore[method-assign]
     rows.sort(key=lambda r: r[4])
     print(f"\n### {name}: every re-heard hit, the mean-per-token bar off (lowest first)")

@@ -85,9 +85,8 @@ class MediaPolicy:
     ``normalise_transcripts``: key a transcript in one written form ("two" and "2", "What's"
     and "What is" alike: :func:`~cacheback.media.normalise_transcript`).
     ``rehear`` / ``rehear_max_drop`` / ``rehear_min_token`` / ``rehear_min_avg`` /
-    ``rehear_rival_margin``: when the
-    match decision refuses a transcript, check whether the recording also says one of the
-    nearest stored questions, and says it rather than its opposite
+    ``rehear_rival_margin``: when the match decision refuses a transcript, check whether the
+    recording also says one of the nearest stored questions, and says it rather than its opposite
     (:meth:`MediaResolver.rehear`). Off by default: it raises re-spoken hits a lot, but it
     trusts tiny.en's ear on synthetic speech only (docs/media.md), so it is a trade a user
     must choose.
@@ -232,7 +231,7 @@ class MediaResolver:
              and fit.worst >= self.policy.rehear_min_token and fit.average >= self.policy.rehear_min_avg),
             key=lambda t: -t[0])
         for logprob, candidate, said in passing:
-            if self._beats_rivals(audio, said, logprob):
+            if self._beats_rivals(audio, said, logprob, self.policy.rehear_rival_margin):
                 return candidate
         return None
 
@@ -283,6 +282,7 @@ class MediaResolver:
 
     @property
     def _recovering(self) -> bool:
+        """Whether an unsure transcript is kept for :meth:`recover`."""
         return self.policy.rehear and self.policy.recover_unsure
 
     def _reversible(self, said: str) -> bool:
@@ -290,12 +290,10 @@ class MediaResolver:
         stored before :attr:`MediaPolicy.refuse_reversible` was turned on is not re-heard)."""
         return self.policy.refuse_reversible and bool(reversible_words(said))
 
-    def _beats_rivals(self, audio: AudioPart, said: str, logprob: float,
-                      margin: float | None = None) -> bool:
+    def _beats_rivals(self, audio: AudioPart, said: str, logprob: float, margin: float) -> bool:
         """Whether ``said`` fits the recording better than each of its opposites
-        (:func:`~cacheback.media._contrast.rivals`) by ``margin`` nats
-        (:attr:`MediaPolicy.rehear_rival_margin` unless given): the likelihood-ratio test that
-        refuses "Can I upgrade my plan?" for a recording that says "downgrade", which fits the
+        (:func:`~cacheback.media._contrast.rivals`) by ``margin`` nats: the likelihood-ratio
+        test that refuses "Can I upgrade my plan?" for a recording that says "downgrade", which fits the
         sound nearly as well as "upgrade" does."""
         others = rivals(said)
         if not others:
@@ -307,7 +305,6 @@ class MediaResolver:
             return False
         if not fits:
             return False
-        margin = self.policy.rehear_rival_margin if margin is None else margin
         return all(logprob - fit.logprob > margin for fit in fits)
 
     def meaning_gate(self, audio: AudioPart, said: str) -> str | None:
